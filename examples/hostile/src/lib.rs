@@ -1,0 +1,55 @@
+//! `hostile` (named, stateless): misbehaves on purpose, to prove that the host contains a
+//! guest to its own call. Never deploy it.
+
+use std::hint::black_box;
+
+use domain::{Reply, Request};
+use spawn_wasm_sdk::{Actor, Value};
+
+/// `hostile`:
+/// - `spin`: loops forever;
+/// - `hog`: grows its memory toward 1 GiB;
+/// - `recurse`: recurses without bound;
+/// - `panic`: panics;
+/// - `sleep`: sleeps 60 s through WASI clocks;
+/// - `readFile`: tries to read `/etc/passwd`, replies `Reply{"denied"}` when that fails;
+/// - `env`: replies `Reply{<number of environment variables>}`.
+pub fn hostile() -> Actor<()> {
+    Actor::named("hostile")
+        .action("spin", |_: Request, _| {
+            let mut counter = 0u64;
+            loop {
+                counter = black_box(counter.wrapping_add(1));
+            }
+        })
+        .action("hog", |_: Request, _| {
+            let mut chunks = Vec::new();
+            for _ in 0..1024 {
+                chunks.push(black_box(vec![1u8; 1 << 20]));
+            }
+            Ok(Value::new().reply(&Reply { response: format!("allocated {} MiB", black_box(chunks.len())) }))
+        })
+        .action("recurse", |_: Request, _| Ok(Value::new().reply(&Reply { response: recurse(black_box(1)).to_string() })))
+        .action("panic", |_: Request, _| -> spawn_wasm_sdk::Result<Value<()>> { panic!("the hostile actor panicked on purpose") })
+        .action("sleep", |_: Request, _| {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            Ok(Value::new().reply(&Reply { response: "woke up".into() }))
+        })
+        .action("readFile", |_: Request, _| {
+            let response = match std::fs::read_to_string("/etc/passwd") {
+                Ok(text) => format!("read {} bytes", text.len()),
+                Err(_) => "denied".into(),
+            };
+            Ok(Value::new().reply(&Reply { response }))
+        })
+        .action("env", |_: Request, _| Ok(Value::new().reply(&Reply { response: std::env::vars().count().to_string() })))
+}
+
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [0u8; 256];
+    frame[0] = depth as u8;
+    black_box(&mut frame);
+    if black_box(depth) == 0 { 0 } else { recurse(depth + 1) + u64::from(frame[0]) }
+}
+
+spawn_wasm_sdk::export_actors!(hostile());

@@ -1,0 +1,16 @@
+//! Compiles the Spawn protocol `.proto` files with prost, using protox so that no system
+//! `protoc` is needed.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let files = ["spawn/actors/actor.proto", "spawn/actors/protocol.proto", "spawn/actors/state.proto"];
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
+    let descriptors = protox::compile(files, [&root])?;
+    prost_build::Config::new()
+        .enable_type_names()
+        .type_name_domain(["."], "type.googleapis.com")
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The `spawn-wasm` command line.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::Limits;
+use crate::sidecar::SidecarConfig;
+
+/// Runs Spawn actors compiled to WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "spawn-wasm", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the components of a directory to a Spawn proxy, as its user function.
+    ///
+    /// Example: spawn-wasm sidecar --actors ./actors --proxy-port 9001
+    Sidecar(SidecarArgs),
+}
+
+/// Options of `spawn-wasm sidecar`. Each can also come from the environment variable the
+/// Spawn proxy and SDKs use; a flag overrides it.
+#[derive(Debug, Args)]
+pub struct SidecarArgs {
+    /// Directory of actor components (`*.wasm`).
+    #[arg(long, env = "SPAWN_WASM_ACTORS", value_name = "DIR")]
+    pub actors: PathBuf,
+    /// Host of the Spawn proxy's HTTP API.
+    #[arg(long, env = "PROXY_HTTP_HOST", default_value = "127.0.0.1")]
+    pub proxy_host: String,
+    /// Port of the Spawn proxy's HTTP API.
+    #[arg(long, env = "PROXY_HTTP_PORT", default_value_t = 9001)]
+    pub proxy_port: u16,
+    /// Address to serve actor invocations on.
+    #[arg(long = "host", env = "USER_FUNCTION_HOST", default_value = "0.0.0.0")]
+    pub user_function_host: IpAddr,
+    /// Port to serve actor invocations on (0 picks a free one).
+    #[arg(long = "port", env = "USER_FUNCTION_PORT", default_value_t = 8090)]
+    pub user_function_port: u16,
+    /// Actor system to register in; must equal the proxy's.
+    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
+    pub system: String,
+    /// Limits of every guest call.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Sandbox limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Memory cap of one actor instance, in MiB.
+    #[arg(long, env = "SPAWN_WASM_MEMORY_LIMIT_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub memory_limit_mb: u32,
+    /// Deadline of one call, in milliseconds.
+    #[arg(long, env = "SPAWN_WASM_CALL_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub call_timeout_ms: u64,
+}
+
+impl From<&LimitArgs> for Limits {
+    fn from(args: &LimitArgs) -> Self {
+        Limits {
+            memory_bytes: (args.memory_limit_mb as usize) << 20,
+            call_timeout: Duration::from_millis(args.call_timeout_ms),
+            ..Limits::default()
+        }
+    }
+}
+
+impl SidecarArgs {
+    /// The sidecar configuration these options describe.
+    pub fn config(&self) -> SidecarConfig {
+        SidecarConfig {
+            actors_dir: self.actors.clone(),
+            proxy_url: format!("http://{}:{}", self.proxy_host, self.proxy_port),
+            listen: SocketAddr::new(self.user_function_host, self.user_function_port),
+            system: self.system.clone(),
+            limits: Limits::from(&self.limits),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_build_the_config() {
+        let cli = Cli::try_parse_from([
+            "spawn-wasm", "sidecar", "--actors", "dir", "--proxy-host", "proxy", "--proxy-port", "9", "--port", "0",
+            "--system", "sys", "--memory-limit-mb", "32", "--call-timeout-ms", "250",
+        ])
+        .unwrap();
+        let Command::Sidecar(args) = cli.command;
+        let config = args.config();
+        assert_eq!(config.proxy_url, "http://proxy:9");
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.system, "sys");
+        assert_eq!(config.limits.memory_bytes, 32 << 20);
+        assert_eq!(config.limits.call_timeout, Duration::from_millis(250));
+    }
+}

@@ -1,0 +1,233 @@
+//! The wasmtime engine every component runs on: configuration (pooling allocator, epoch
+//! interruption), the shared epoch ticker, the linker with WASI and our `runtime` imports,
+//! and the per-call store state that sandboxes a guest.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{self, runtime::LogLevel};
+use crate::convert::{self, CallSpec};
+use crate::protocol::{self as pb, actors};
+
+/// A boxed future, so that [`Dispatcher`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a guest's `invoke` and `spawn` imports go: the Spawn proxy in sidecar mode, the
+/// embedded runtime in standalone mode.
+pub trait Dispatcher: Send + Sync + 'static {
+    /// Runs an invocation and returns the target's reply (`None` for no-reply or async).
+    fn invoke(&self, request: pb::InvocationRequest) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>>;
+    /// Registers unnamed actor instances.
+    fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Limits applied to every guest call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Maximum linear memory of one instance, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget of one call, instantiation included.
+    pub call_timeout: Duration,
+    /// Upper bound on instances alive at once (sizes the pooling allocator).
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 64 << 20, call_timeout: Duration::from_secs(10), max_instances: 1000 }
+    }
+}
+
+/// How often the shared ticker advances the engine's epoch; the CPU deadline's precision.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The engine, its linker and the ticker that enforces CPU deadlines.
+pub struct ActorEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    pooling: bool,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl ActorEngine {
+    /// Builds the engine with the pooling allocator, falling back to on-demand allocation
+    /// (with a log line saying so) when the address space cannot hold the pool.
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let (engine, pooling) = match Engine::new(&Self::config(&limits, true)) {
+            Ok(engine) => (engine, true),
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "the pooling allocator is unavailable (address space too small?); \
+                     falling back to on-demand instance allocation, which is slower per call"
+                );
+                (Engine::new(&Self::config(&limits, false))?, false)
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Actor::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+        Ok(ActorEngine { engine, linker, limits, pooling, ticker_stop })
+    }
+
+    fn config(limits: &Limits, pooling: bool) -> Config {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        if pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(limits.max_instances)
+                .total_core_instances(limits.max_instances.saturating_mul(4))
+                .total_memories(limits.max_instances.saturating_mul(2))
+                .total_tables(limits.max_instances.saturating_mul(4))
+                .total_stacks(limits.max_instances)
+                .max_memory_size(limits.memory_bytes)
+                .linear_memory_keep_resident(256 << 10)
+                .table_keep_resident(16 << 10);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        config
+    }
+
+    /// The wasmtime engine (to compile components).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with every import a component of the `actor` world may use.
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// A fresh, sandboxed store for one call: no files, environment, arguments, stdio or
+    /// sockets; memory capped; CPU deadline armed.
+    pub fn store(&self, turn: Turn) -> Store<HostState> {
+        let wasi = WasiCtx::builder()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(16)
+            .tables(16)
+            .memories(4)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = HostState { wasi, table: ResourceTable::new(), limits, turn };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.deadline_ticks());
+        store
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        let ticks = self.limits.call_timeout.as_micros() / EPOCH_TICK.as_micros();
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+impl Drop for ActorEngine {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One thread advances the epoch for every store of the engine: a per-call timer would
+/// cost a timer per call, this costs nothing per call.
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+/// Who is running in a store, for logs and for the caller id of outgoing calls.
+pub struct Turn {
+    /// The invoked instance.
+    pub self_id: actors::ActorId,
+    /// The action being run (empty while describing a component).
+    pub action: String,
+    /// Where `invoke`/`spawn` go; `None` while a component is being described.
+    pub dispatcher: Option<Arc<dyn Dispatcher>>,
+}
+
+/// The state of one store: the WASI context (with nothing granted), resource table,
+/// memory limits and what the guest's imports need to know.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    turn: Turn,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl HostState {
+    fn dispatcher(&self) -> Result<Arc<dyn Dispatcher>, String> {
+        self.turn
+            .dispatcher
+            .clone()
+            .ok_or_else(|| "actors cannot be called while a component is being loaded".to_owned())
+    }
+}
+
+impl bindings::types::Host for HostState {}
+
+impl bindings::runtime::Host for HostState {
+    async fn log(&mut self, level: LogLevel, message: String) {
+        let actor = &self.turn.self_id.name;
+        let action = &self.turn.action;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "guest", actor, action, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "guest", actor, action, "{message}"),
+            LogLevel::Info => tracing::info!(target: "guest", actor, action, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "guest", actor, action, "{message}"),
+            LogLevel::Error => tracing::error!(target: "guest", actor, action, "{message}"),
+        }
+    }
+
+    async fn invoke(
+        &mut self,
+        request: bindings::runtime::InvokeRequest,
+    ) -> Result<Option<bindings::types::Any>, String> {
+        let dispatcher = self.dispatcher()?;
+        let request = convert::invocation_request(&self.turn.self_id, CallSpec::from(request));
+        let reply = dispatcher.invoke(request).await?;
+        Ok(pb::non_empty(reply).map(convert::any_to_wit))
+    }
+
+    async fn spawn(&mut self, name: String, parent: String) -> Result<(), String> {
+        let dispatcher = self.dispatcher()?;
+        let system = self.turn.self_id.system.clone();
+        let request = pb::SpawnRequest { actors: vec![actors::ActorId { name, system, parent }] };
+        dispatcher.spawn(request).await
+    }
+}

@@ -1,0 +1,20 @@
+//! spawn-wasm host: serves Spawn actors compiled to WebAssembly components.
+//!
+//! Layers, each depending only on the ones below it:
+//! - [`cli`] parses the command line into a mode's configuration;
+//! - [`sidecar`] serves a Spawn proxy (registration, the user-function HTTP server);
+//! - [`executor`] runs one actor turn in a sandboxed instance;
+//! - [`registry`] and [`module`] load, validate and look up components;
+//! - [`engine`] configures wasmtime (limits, epoch deadlines, WASI with nothing granted);
+//! - [`convert`] maps protobuf messages to WIT records and back; [`protocol`] holds the
+//!   Spawn protobuf types and [`bindings`] the WIT types.
+
+pub mod bindings;
+pub mod cli;
+pub mod convert;
+pub mod engine;
+pub mod executor;
+pub mod module;
+pub mod protocol;
+pub mod registry;
+pub mod sidecar;

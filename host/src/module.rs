@@ -1,0 +1,269 @@
+//! One loaded component: compiled, checked against our WIT world, described, validated.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use crate::bindings::{self, WIT_PACKAGE, WIT_VERSION, types as wit};
+use crate::engine::{ActorEngine, Turn};
+use crate::protocol::actors;
+
+/// Why a `.wasm` file could not be loaded. The message names the cause; the caller adds
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The bytes are not a valid component for this engine.
+    #[error("not a valid WebAssembly component: {0:#}")]
+    Compile(wasmtime::Error),
+    /// The component does not export our handler interface at all.
+    #[error("does not export `{WIT_PACKAGE}/handler`: it was not built for the `{WIT_PACKAGE}` `actor` world")]
+    WrongWorld,
+    /// The component targets an incompatible version of our WIT package.
+    #[error("built for {WIT_PACKAGE}@{found}, but this host supports {WIT_PACKAGE}@{WIT_VERSION}")]
+    IncompatibleVersion {
+        /// The version the component was built for.
+        found: String,
+    },
+    /// The component's imports or exports do not match the world.
+    #[error("does not match the `actor` world: {0:#}")]
+    Link(wasmtime::Error),
+    /// `describe` trapped or timed out.
+    #[error("`describe` failed: {0:#}")]
+    Describe(wasmtime::Error),
+    /// The actor definitions are not usable.
+    #[error("invalid actor definition: {0}")]
+    Invalid(String),
+}
+
+/// A component ready to serve: its prepared instance and the actors it provides.
+pub struct ActorModule {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// The first 12 hex digits of the SHA-256 of its bytes, for logs.
+    pub hash: String,
+    /// The actors it provides, validated.
+    pub definitions: Vec<wit::ActorDefinition>,
+    pre: bindings::ActorPre<crate::engine::HostState>,
+}
+
+impl std::fmt::Debug for ActorModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorModule")
+            .field("path", &self.path)
+            .field("hash", &self.hash)
+            .field("actors", &self.actor_names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ActorModule {
+    /// Reads, compiles and validates the component at `path`. Compilation runs on a
+    /// blocking thread, off the request path.
+    pub async fn load(engine: &ActorEngine, path: &Path) -> Result<ActorModule, LoadError> {
+        let bytes = tokio::fs::read(path).await?;
+        let hash = short_hash(&bytes);
+        let wasmtime_engine = engine.engine().clone();
+        let component = tokio::task::spawn_blocking(move || Component::new(&wasmtime_engine, &bytes))
+            .await
+            .map_err(|join| LoadError::Compile(wasmtime::format_err!("compilation panicked: {join}")))?
+            .map_err(LoadError::Compile)?;
+        check_world(engine, &component)?;
+        let pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .and_then(bindings::ActorPre::new)
+            .map_err(LoadError::Link)?;
+        let definitions = describe(engine, &pre).await?;
+        validate(&definitions)?;
+        Ok(ActorModule { path: path.to_owned(), hash, definitions, pre })
+    }
+
+    /// The prepared instance, for the executor.
+    pub fn pre(&self) -> &bindings::ActorPre<crate::engine::HostState> {
+        &self.pre
+    }
+
+    /// The names of the actors this module provides.
+    pub fn actor_names(&self) -> impl Iterator<Item = &str> {
+        self.definitions.iter().map(|definition| definition.name.as_str())
+    }
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Gives a clear message for a component built for another world or version before the
+/// linker reports a type mismatch.
+fn check_world(engine: &ActorEngine, component: &Component) -> Result<(), LoadError> {
+    let prefix = format!("{WIT_PACKAGE}/handler");
+    let ty = component.component_type();
+    let export = ty
+        .exports(engine.engine())
+        .map(|(name, _)| name)
+        .find(|name| name.starts_with(&prefix))
+        .ok_or(LoadError::WrongWorld)?;
+    let found = export.strip_prefix(&prefix).and_then(|rest| rest.strip_prefix('@')).unwrap_or("");
+    if !compatible(found, WIT_VERSION) {
+        return Err(LoadError::IncompatibleVersion {
+            found: if found.is_empty() { "(unversioned)".into() } else { found.into() },
+        });
+    }
+    Ok(())
+}
+
+/// Semver compatibility as the component model applies it: same major, and same minor
+/// while the major is 0.
+fn compatible(found: &str, ours: &str) -> bool {
+    let parts = |version: &str| -> Option<(u64, u64)> {
+        let mut it = version.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(found), parts(ours)) {
+        (Some((found_major, found_minor)), Some((major, minor))) => {
+            found_major == major && (major != 0 || found_minor == minor)
+        }
+        _ => false,
+    }
+}
+
+async fn describe(
+    engine: &ActorEngine,
+    pre: &bindings::ActorPre<crate::engine::HostState>,
+) -> Result<Vec<wit::ActorDefinition>, LoadError> {
+    let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None };
+    let mut store = engine.store(turn);
+    let call = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        instance.spawn_actor_handler().call_describe(&mut store).await
+    };
+    tokio::time::timeout(engine.limits().call_timeout, call)
+        .await
+        .map_err(|_| LoadError::Describe(wasmtime::format_err!("timed out")))?
+        .map_err(LoadError::Describe)
+}
+
+/// Rejects definitions the runtime could not serve, with a message naming the actor.
+fn validate(definitions: &[wit::ActorDefinition]) -> Result<(), LoadError> {
+    if definitions.is_empty() {
+        return Err(LoadError::Invalid("the component defines no actors".into()));
+    }
+    let mut names = HashSet::new();
+    for definition in definitions {
+        let name = definition.name.as_str();
+        let invalid = |reason: String| LoadError::Invalid(format!("actor `{name}`: {reason}"));
+        if name.is_empty() {
+            return Err(LoadError::Invalid("an actor has an empty name".into()));
+        }
+        if !names.insert(name) {
+            return Err(LoadError::Invalid(format!("actor `{name}` is defined twice")));
+        }
+        let mut actions = HashSet::new();
+        let timer_actions = definition.timer_actions.iter().map(|timer| &timer.action);
+        for action in definition.actions.iter().chain(timer_actions) {
+            if action.is_empty() {
+                return Err(invalid("an action has an empty name".into()));
+            }
+            if !actions.insert(action.as_str()) {
+                return Err(invalid(format!("action `{action}` is declared twice")));
+            }
+        }
+        for timer in &definition.timer_actions {
+            if timer.period_ms == 0 || timer.period_ms > i32::MAX as u32 {
+                return Err(invalid(format!(
+                    "timer `{}` has period {} ms; it must be between 1 and {}",
+                    timer.action,
+                    timer.period_ms,
+                    i32::MAX
+                )));
+            }
+        }
+        for channel in &definition.channels {
+            if channel.topic.is_empty() {
+                return Err(invalid("a channel has an empty topic".into()));
+            }
+            let action = if channel.action.is_empty() { "receive" } else { &channel.action };
+            if !actions.contains(action) {
+                return Err(invalid(format!(
+                    "channel `{}` delivers to action `{action}`, which the actor does not declare",
+                    channel.topic
+                )));
+            }
+        }
+        if definition.stateful && definition.kind == wit::Kind::Pooled {
+            return Err(invalid("pooled actors cannot be stateful".into()));
+        }
+        if definition.max_pool_size != 0 && definition.min_pool_size > definition.max_pool_size {
+            return Err(invalid("min-pool-size is greater than max-pool-size".into()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(name: &str) -> wit::ActorDefinition {
+        wit::ActorDefinition {
+            name: name.into(),
+            kind: wit::Kind::Named,
+            stateful: true,
+            actions: vec!["setLanguage".into()],
+            timer_actions: vec![wit::TimerAction { action: "hi".into(), period_ms: 1000 }],
+            channels: vec![wit::Channel { topic: "test".into(), action: "setLanguage".into() }],
+            snapshot_timeout_ms: 0,
+            deactivation_timeout_ms: 0,
+            min_pool_size: 0,
+            max_pool_size: 0,
+            state_type: None,
+            initial_tags: vec![],
+        }
+    }
+
+    fn rejection(definitions: &[wit::ActorDefinition]) -> String {
+        validate(definitions).expect_err("should be rejected").to_string()
+    }
+
+    #[test]
+    fn accepts_a_sane_definition() {
+        validate(&[definition("joe"), definition("abs_actor")]).unwrap();
+    }
+
+    #[test]
+    fn rejects_insane_definitions_with_a_reason() {
+        assert!(rejection(&[]).contains("no actors"));
+        assert!(rejection(&[definition("joe"), definition("joe")]).contains("`joe` is defined twice"));
+        let mut empty_action = definition("joe");
+        empty_action.actions.push(String::new());
+        assert!(rejection(&[empty_action]).contains("empty name"));
+        let mut twice = definition("joe");
+        twice.actions.push("hi".into());
+        assert!(rejection(&[twice]).contains("`hi` is declared twice"));
+        let mut zero_timer = definition("joe");
+        zero_timer.timer_actions[0].period_ms = 0;
+        assert!(rejection(&[zero_timer]).contains("period 0 ms"));
+        let mut bad_channel = definition("joe");
+        bad_channel.channels[0].action = String::new();
+        assert!(rejection(&[bad_channel]).contains("action `receive`"));
+        let mut pooled = definition("joe");
+        pooled.kind = wit::Kind::Pooled;
+        assert!(rejection(&[pooled]).contains("cannot be stateful"));
+    }
+
+    #[test]
+    fn versions_follow_component_model_semver() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("2.0.0", "1.0.0"));
+        assert!(!compatible("", "0.1.0"));
+    }
+}

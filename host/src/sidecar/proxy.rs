@@ -1,0 +1,159 @@
+//! The client side of the proxy's HTTP API: registration, and the `invoke`/`spawn` calls
+//! guests make.
+
+use std::time::Duration;
+
+use prost::Message;
+use reqwest::Url;
+
+use crate::engine::{BoxFuture, Dispatcher};
+use crate::protocol as pb;
+
+/// Why a call to the proxy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The proxy URL is malformed.
+    #[error("invalid proxy URL `{0}`")]
+    Url(String),
+    /// The proxy could not be reached or the connection failed.
+    #[error("cannot reach the proxy: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The proxy answered something that is not the expected protobuf message.
+    #[error("the proxy answered HTTP {status} with an undecodable body: {error}")]
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// The decoding error.
+        error: prost::DecodeError,
+    },
+    /// The proxy answered with an error status.
+    #[error("the proxy answered HTTP {status}: {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The proxy's message, if any.
+        message: String,
+    },
+}
+
+/// An HTTP client for one proxy.
+pub struct ProxyClient {
+    base: Url,
+    http: reqwest::Client,
+}
+
+/// Delay before the first registration retry; doubled after each failure.
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+/// Upper bound of the registration retry delay.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+impl ProxyClient {
+    /// A client for the proxy at `base_url` (e.g. `http://127.0.0.1:9001`).
+    pub fn new(base_url: &str) -> Result<Self, ProxyError> {
+        let base = Url::parse(base_url).map_err(|_| ProxyError::Url(base_url.to_owned()))?;
+        if base.cannot_be_a_base() {
+            return Err(ProxyError::Url(base_url.to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(65))
+            .build()?;
+        Ok(ProxyClient { base, http })
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut().expect("checked in new").pop_if_empty().extend(segments);
+        url
+    }
+
+    async fn post<Req: Message, Resp: Message + Default>(&self, url: Url, request: &Req) -> Result<(u16, Resp), ProxyError> {
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(request.encode_to_vec())
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        let decoded = Resp::decode(body).map_err(|error| ProxyError::Decode { status, error })?;
+        Ok((status, decoded))
+    }
+
+    /// Sends the registration once.
+    pub async fn register(&self, request: &pb::RegistrationRequest) -> Result<pb::RegistrationResponse, ProxyError> {
+        let (status, response) = self.post::<_, pb::RegistrationResponse>(self.url(&["api", "v1", "system"]), request).await?;
+        match response.status.as_ref() {
+            Some(pb::RequestStatus { status: code, .. }) if *code == pb::Status::Ok as i32 && status < 300 => Ok(response),
+            other => Err(ProxyError::Rejected {
+                status,
+                message: other.map(|status| status.message.clone()).unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// Registers, retrying with exponential backoff until the proxy accepts.
+    pub async fn register_until_accepted(&self, request: &pb::RegistrationRequest) {
+        let actors = request.actor_system.as_ref().and_then(|system| system.registry.as_ref()).map_or(0, |registry| registry.actors.len());
+        let mut delay = FIRST_RETRY;
+        let mut attempt = 1u32;
+        loop {
+            match self.register(request).await {
+                Ok(response) => {
+                    let proxy = response.proxy_info.unwrap_or_default();
+                    tracing::info!(
+                        actors,
+                        proxy = %proxy.proxy_name,
+                        proxy_version = %proxy.proxy_version,
+                        attempt,
+                        "registered with the proxy"
+                    );
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(attempt, retry_in_ms = delay.as_millis() as u64, %error, "registration with the proxy failed");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn invoke_actor(&self, request: pb::InvocationRequest) -> Result<Option<prost_types::Any>, ProxyError> {
+        let system = request.system.as_ref().map_or("", |system| system.name.as_str()).to_owned();
+        let actor = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str()).to_owned();
+        let url = self.url(&["api", "v1", "system", &system, "actors", &actor, "invoke"]);
+        let (status, response) = self.post::<_, pb::InvocationResponse>(url, &request).await?;
+        let ok = response.status.as_ref().is_some_and(|s| s.status == pb::Status::Ok as i32);
+        if !ok || status >= 300 {
+            let message = response.status.map(|status| status.message).unwrap_or_default();
+            return Err(ProxyError::Rejected { status, message });
+        }
+        Ok(match response.payload {
+            Some(pb::invocation_response::Payload::Value(any)) => pb::non_empty(Some(any)),
+            Some(pb::invocation_response::Payload::Noop(_)) | None => None,
+        })
+    }
+
+    async fn spawn_actors(&self, request: pb::SpawnRequest) -> Result<(), ProxyError> {
+        let system = request.actors.first().map_or("", |id| id.system.as_str()).to_owned();
+        let url = self.url(&["api", "v1", "system", &system, "actors", "spawn"]);
+        let (status, response) = self.post::<_, pb::SpawnResponse>(url, &request).await?;
+        match response.status {
+            Some(pb::RequestStatus { status: code, .. }) if code == pb::Status::Ok as i32 && status < 300 => Ok(()),
+            other => Err(ProxyError::Rejected { status, message: other.map(|s| s.message).unwrap_or_default() }),
+        }
+    }
+}
+
+impl Dispatcher for ProxyClient {
+    fn invoke(&self, request: pb::InvocationRequest) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
+        Box::pin(async move { self.invoke_actor(request).await.map_err(|error| error.to_string()) })
+    }
+
+    fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.spawn_actors(request).await.map_err(|error| error.to_string()) })
+    }
+}

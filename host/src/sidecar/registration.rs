@@ -1,0 +1,34 @@
+//! The `RegistrationRequest` that announces our actors to the proxy.
+
+use std::collections::HashMap;
+
+use crate::bindings::types as wit;
+use crate::convert;
+use crate::protocol::{self as pb, actors};
+
+/// The registration of `definitions` in `system`, with the `service_info` the proxy
+/// requires.
+pub fn registration_request<'a>(
+    system: &str,
+    definitions: impl IntoIterator<Item = &'a wit::ActorDefinition>,
+) -> pb::RegistrationRequest {
+    let actors: HashMap<String, actors::Actor> = definitions
+        .into_iter()
+        .map(|definition| (definition.name.clone(), convert::actor_from_definition(system, definition)))
+        .collect();
+    pb::RegistrationRequest {
+        service_info: Some(pb::ServiceInfo {
+            service_name: "spawn-wasm".into(),
+            service_version: env!("CARGO_PKG_VERSION").into(),
+            service_runtime: "wasmtime".into(),
+            support_library_name: "spawn-wasm-host".into(),
+            support_library_version: env!("CARGO_PKG_VERSION").into(),
+            protocol_major_version: pb::PROTOCOL_MAJOR_VERSION,
+            protocol_minor_version: pb::PROTOCOL_MINOR_VERSION,
+        }),
+        actor_system: Some(actors::ActorSystem {
+            name: system.to_owned(),
+            registry: Some(actors::Registry { actors }),
+        }),
+    }
+}

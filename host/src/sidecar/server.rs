@@ -1,0 +1,131 @@
+//! The user-function HTTP server the proxy calls: `POST /api/v1/actors/actions` with an
+//! `ActorInvocation`, answered with an `ActorInvocationResponse`.
+//!
+//! Every failure answers a non-2xx status with an empty body, which the proxy reports as an
+//! error (it reads the body, not the status: a 2xx with a body would claim success).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use prost::Message;
+use tokio::net::TcpListener;
+
+use super::ProxyClient;
+use crate::bindings::types as wit;
+use crate::convert;
+use crate::executor::{Executor, GuestError, InvokeError};
+use crate::protocol as pb;
+use crate::registry::ActorRegistry;
+
+/// What the handlers share.
+pub(super) struct AppState {
+    executor: Executor,
+    pub(super) registry: Arc<ActorRegistry>,
+    proxy: Arc<ProxyClient>,
+    system: String,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    pub(super) fn new(executor: Executor, registry: Arc<ActorRegistry>, proxy: Arc<ProxyClient>, system: String) -> Self {
+        AppState { executor, registry, proxy, system, ready: AtomicBool::new(false) }
+    }
+
+    pub(super) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub(super) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/api/v1/actors/actions", post(invoke_action))
+        .route("/health", get(liveness))
+        .route("/health/liveness", get(liveness))
+        .route("/health/readiness", get(readiness))
+        .with_state(state);
+    axum::serve(listener, app).await
+}
+
+async fn liveness() -> Response {
+    health(true)
+}
+
+async fn readiness(State(state): State<Arc<AppState>>) -> Response {
+    health(state.is_ready())
+}
+
+fn health(up: bool) -> Response {
+    let (status, body) = if up {
+        (StatusCode::OK, r#"{"status":"up"}"#)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"down"}"#)
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A failure answered with a status and an empty body, after a log line naming actor,
+/// action and cause.
+fn failure(status: StatusCode, actor: &str, action: &str, cause: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(actor, action, status = status.as_u16(), "invocation failed: {cause}");
+    status.into_response()
+}
+
+async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let invocation = match pb::ActorInvocation::decode(body) {
+        Ok(invocation) => invocation,
+        Err(error) => {
+            let cause = format!("the body is not an ActorInvocation: {error}");
+            return failure(StatusCode::BAD_REQUEST, "?", "?", &cause);
+        }
+    };
+    let action = invocation.action_name.clone();
+    let Some(name) = convert::definition_name(&invocation).map(str::to_owned) else {
+        return failure(StatusCode::BAD_REQUEST, "?", &action, &"the invocation names no actor");
+    };
+    let Some(entry) = state.registry.get(&name) else {
+        let cause = format!("no loaded component provides actor `{name}`");
+        return failure(StatusCode::NOT_FOUND, &name, &action, &cause);
+    };
+    let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
+    let dispatcher = state.proxy.clone();
+    match state.executor.run(&entry.module, wit_invocation, dispatcher).await {
+        Ok(value) => {
+            let mut response = convert::response_from_wit(context, value);
+            if response.actor_system.is_empty() {
+                response.actor_system = state.system.clone();
+            }
+            tracing::debug!(
+                actor = %name,
+                action,
+                module = %entry.module.hash,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "invocation served"
+            );
+            ([(header::CONTENT_TYPE, "application/octet-stream")], response.encode_to_vec()).into_response()
+        }
+        Err(error) => failure(status_of(&error), &name, &action, &error),
+    }
+}
+
+fn status_of(error: &InvokeError) -> StatusCode {
+    match error {
+        InvokeError::Guest(GuestError(wit::Error::UnknownAction(_))) => StatusCode::NOT_FOUND,
+        InvokeError::Guest(GuestError(wit::Error::BadPayload(_))) => StatusCode::BAD_REQUEST,
+        InvokeError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
+        InvokeError::Guest(_) | InvokeError::MemoryLimit(_) | InvokeError::Trap(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Support for the end-to-end tests: a test proxy that speaks the Spawn proxy's side of the
+//! protocol over real HTTP, a client for the host's user-function route, and helpers to
+//! build real `ActorInvocation`s for the example components.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use prost::{Message, Name};
+use spawn_wasm_host::engine::Limits;
+use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
+use tokio::sync::watch;
+
+/// The actor system every test uses.
+pub const SYSTEM: &str = "spawn-system";
+
+/// The directory of the example components built by this crate's build script.
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("SPAWN_WASM_EXAMPLES"))
+}
+
+/// A temporary actors directory holding copies of the named example components.
+pub fn actors_dir(components: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    for name in components {
+        let file = format!("{name}.wasm");
+        std::fs::copy(examples_dir().join(&file), dir.path().join(&file))
+            .unwrap_or_else(|error| panic!("copying example component {file}: {error}"));
+    }
+    dir
+}
+
+/// Every example component.
+pub const ALL_EXAMPLES: &[&str] = &["caller", "clock", "counter", "hostile", "joe", "router"];
+
+/// Logs of the host under test go to the test's output (shown for failing tests).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info,spawn_wasm_host=debug").try_init();
+}
+
+/// What the test proxy received, in order.
+#[derive(Debug, Default, Clone)]
+pub struct ProxyLog {
+    /// Registration requests.
+    pub registrations: Vec<pb::RegistrationRequest>,
+    /// Invocations sent by guests: the URL's actor segment and the request.
+    pub invocations: Vec<(String, pb::InvocationRequest)>,
+    /// Spawn requests sent by guests.
+    pub spawns: Vec<pb::SpawnRequest>,
+    /// What the host answered to the call the proxy made while handling the registration.
+    pub warmup: Option<(StatusCode, Vec<u8>)>,
+    /// The host's readiness status while its registration was being handled.
+    pub readiness_during_registration: Option<StatusCode>,
+}
+
+/// How the test proxy answers guests' invocations.
+#[derive(Debug, Clone)]
+pub enum InvokeAnswer {
+    /// `InvocationResponse{OK, payload}`.
+    Ok(Option<prost_types::Any>),
+    /// HTTP 500 with `InvocationResponse{ERROR, message}`.
+    Error(String),
+}
+
+struct ProxyState {
+    log: Mutex<ProxyLog>,
+    answer: Mutex<InvokeAnswer>,
+    host: watch::Receiver<Option<SocketAddr>>,
+    registrations: watch::Sender<usize>,
+}
+
+/// A stand-in for the Spawn proxy on loopback: accepts the registration (after calling
+/// the host once, as the proxy's warm-up does), and answers guests' invoke/spawn calls.
+pub struct TestProxy {
+    addr: SocketAddr,
+    state: Arc<ProxyState>,
+    host: watch::Sender<Option<SocketAddr>>,
+    registered: watch::Receiver<usize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestProxy {
+    /// Starts the proxy on a free loopback port.
+    pub async fn start() -> TestProxy {
+        let (host, host_rx) = watch::channel(None);
+        let (registrations, registered) = watch::channel(0);
+        let state = Arc::new(ProxyState {
+            log: Mutex::new(ProxyLog::default()),
+            answer: Mutex::new(InvokeAnswer::Ok(None)),
+            host: host_rx,
+            registrations,
+        });
+        let app = Router::new()
+            .route("/api/v1/system", post(register))
+            .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+            .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the test proxy");
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("test proxy server");
+        });
+        TestProxy { addr, state, host, registered, server }
+    }
+
+    /// The proxy's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Tells the proxy where the host listens (it calls the host while registering).
+    pub fn set_host(&self, addr: SocketAddr) {
+        self.host.send_replace(Some(addr));
+    }
+
+    /// Sets how guests' invocations are answered from now on.
+    pub fn answer_invocations(&self, answer: InvokeAnswer) {
+        *self.state.answer.lock().unwrap() = answer;
+    }
+
+    /// A snapshot of what the proxy received.
+    pub fn log(&self) -> ProxyLog {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 20 s) until `count` registrations have arrived.
+    pub async fn wait_for_registrations(&self, count: usize) {
+        let mut registered = self.registered.clone();
+        tokio::time::timeout(Duration::from_secs(20), registered.wait_for(|n| *n >= count))
+            .await
+            .expect("timed out waiting for the registration")
+            .expect("test proxy gone");
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn register(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusCode, Vec<u8>) {
+    let Ok(request) = pb::RegistrationRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, Vec::new());
+    };
+    // Like the proxy's warm-up, call the host before answering: it must already listen.
+    let mut host = state.host.clone();
+    let addr = match tokio::time::timeout(Duration::from_secs(10), host.wait_for(Option::is_some)).await {
+        Ok(Ok(addr)) => *addr,
+        _ => None,
+    };
+    let warmup = match addr {
+        Some(addr) => {
+            let invocation = InvocationBuilder::new("counter", "increment").payload(&domain::Increment { by: 0 }).build();
+            let client = HostClient::new(addr);
+            Some((client.send(&invocation).await, client.readiness().await))
+        }
+        None => None,
+    };
+    {
+        let mut log = state.log.lock().unwrap();
+        log.registrations.push(request);
+        log.warmup = warmup.as_ref().map(|(answer, _)| answer.clone());
+        log.readiness_during_registration = warmup.map(|(_, readiness)| readiness);
+    }
+    state.registrations.send_modify(|n| *n += 1);
+    let response = pb::RegistrationResponse {
+        status: Some(pb::RequestStatus { status: pb::Status::Ok as i32, message: "Accepted".into() }),
+        proxy_info: Some(pb::ProxyInfo {
+            protocol_major_version: 1,
+            protocol_minor_version: 2,
+            proxy_name: "spawn".into(),
+            proxy_version: "test".into(),
+        }),
+    };
+    (StatusCode::OK, response.encode_to_vec())
+}
+
+async fn invoke(
+    State(state): State<Arc<ProxyState>>,
+    UrlPath((_system, actor)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> (StatusCode, Vec<u8>) {
+    let Ok(request) = pb::InvocationRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, Vec::new());
+    };
+    state.log.lock().unwrap().invocations.push((actor, request));
+    let answer = state.answer.lock().unwrap().clone();
+    let (status, response) = match answer {
+        InvokeAnswer::Ok(payload) => (
+            StatusCode::OK,
+            pb::InvocationResponse {
+                status: Some(pb::RequestStatus { status: pb::Status::Ok as i32, message: String::new() }),
+                payload: payload.map(pb::invocation_response::Payload::Value),
+                ..Default::default()
+            },
+        ),
+        InvokeAnswer::Error(message) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pb::InvocationResponse {
+                status: Some(pb::RequestStatus { status: pb::Status::Error as i32, message }),
+                ..Default::default()
+            },
+        ),
+    };
+    (status, response.encode_to_vec())
+}
+
+async fn spawn(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusCode, Vec<u8>) {
+    let Ok(request) = pb::SpawnRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, Vec::new());
+    };
+    state.log.lock().unwrap().spawns.push(request);
+    let response = pb::SpawnResponse {
+        status: Some(pb::RequestStatus { status: pb::Status::Ok as i32, message: "Accepted".into() }),
+    };
+    (StatusCode::OK, response.encode_to_vec())
+}
+
+/// A host under test with its proxy.
+pub struct Harness {
+    /// The test proxy the host registered with.
+    pub proxy: TestProxy,
+    /// The host.
+    pub host: Sidecar,
+    /// A client for the host's user-function route.
+    pub client: HostClient,
+    _actors: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Starts a test proxy and a sidecar host serving `components` from a fresh
+    /// directory, and waits for the registration.
+    pub async fn start(components: &[&str]) -> Harness {
+        Self::start_with(actors_dir(components), Limits::default()).await
+    }
+
+    /// Like [`Harness::start`], with a prepared directory and limits.
+    pub async fn start_with(actors: tempfile::TempDir, limits: Limits) -> Harness {
+        init_logging();
+        let proxy = TestProxy::start().await;
+        let host = Sidecar::start(SidecarConfig {
+            actors_dir: actors.path().to_owned(),
+            proxy_url: proxy.url(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            system: SYSTEM.into(),
+            limits,
+        })
+        .await
+        .expect("starting the host");
+        proxy.set_host(host.local_addr());
+        proxy.wait_for_registrations(1).await;
+        let client = HostClient::new(host.local_addr());
+        Harness { proxy, host, client, _actors: actors }
+    }
+}
+
+/// A keep-alive HTTP client for the host's `POST /api/v1/actors/actions`.
+#[derive(Clone)]
+pub struct HostClient {
+    base: String,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl HostClient {
+    /// A client for the host at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        HostClient {
+            base: format!("http://{addr}"),
+            url: format!("http://{addr}/api/v1/actors/actions"),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        }
+    }
+
+    /// The status of `GET /health/readiness`.
+    pub async fn readiness(&self) -> StatusCode {
+        let response = self.http.get(format!("{}/health/readiness", self.base)).send().await.expect("the host must answer");
+        StatusCode::from_u16(response.status().as_u16()).unwrap()
+    }
+
+    /// Waits (at most 10 s) until the host reports ready.
+    pub async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if self.readiness().await == StatusCode::OK {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the host did not become ready within 10 s");
+    }
+
+    /// Posts raw bytes; returns the status and body.
+    pub async fn post_bytes(&self, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .expect("the host must answer");
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Posts an invocation; returns the status and body.
+    pub async fn send(&self, invocation: &pb::ActorInvocation) -> (StatusCode, Vec<u8>) {
+        self.post_bytes(invocation.encode_to_vec()).await
+    }
+
+    /// Posts an invocation that must succeed; returns the decoded response.
+    pub async fn invoke(&self, invocation: &pb::ActorInvocation) -> pb::ActorInvocationResponse {
+        let (status, body) = self.send(invocation).await;
+        assert_eq!(status, StatusCode::OK, "{}.{} failed", actor_name(invocation), invocation.action_name);
+        pb::ActorInvocationResponse::decode(body.as_slice()).expect("the body must be an ActorInvocationResponse")
+    }
+
+    /// Posts an invocation that must fail: a non-2xx status with an empty body.
+    pub async fn invoke_failing(&self, invocation: &pb::ActorInvocation) -> StatusCode {
+        let (status, body) = self.send(invocation).await;
+        assert!(!status.is_success(), "{}.{} should fail", actor_name(invocation), invocation.action_name);
+        assert!(body.is_empty(), "a failure must have an empty body, got {} bytes", body.len());
+        status
+    }
+}
+
+fn actor_name(invocation: &pb::ActorInvocation) -> &str {
+    invocation.actor.as_ref().map_or("?", |id| id.name.as_str())
+}
+
+/// Packs a message as an `Any` with its type URL.
+pub fn pack<M: Message + Name>(message: &M) -> prost_types::Any {
+    prost_types::Any { type_url: M::type_url(), value: message.encode_to_vec() }
+}
+
+/// Decodes an `Any` as an `M`, checking the type URL exactly.
+pub fn unpack<M: Message + Name + Default>(any: &prost_types::Any) -> M {
+    assert_eq!(any.type_url, M::type_url(), "unexpected type URL");
+    M::decode(any.value.as_slice()).expect("decoding the Any")
+}
+
+/// The reply of a response, decoded as an `M`.
+pub fn reply<M: Message + Name + Default>(response: &pb::ActorInvocationResponse) -> M {
+    match &response.payload {
+        Some(pb::actor_invocation_response::Payload::Value(any)) => unpack(any),
+        other => panic!("expected a value reply, got {other:?}"),
+    }
+}
+
+/// The new state of a response, decoded as an `M`.
+pub fn new_state<M: Message + Name + Default>(response: &pb::ActorInvocationResponse) -> M {
+    let context = response.updated_context.as_ref().expect("updated_context must always be present");
+    unpack(context.state.as_ref().expect("expected a new state"))
+}
+
+/// The `ActorId` of `name` in the test system.
+pub fn actor_id(name: &str) -> actors::ActorId {
+    actors::ActorId { name: name.into(), system: SYSTEM.into(), parent: String::new() }
+}
+
+/// Builds the `ActorInvocation` the proxy would send.
+pub struct InvocationBuilder(pb::ActorInvocation);
+
+impl InvocationBuilder {
+    /// `action` of the named actor `actor`, with a no-op payload and no state.
+    pub fn new(actor: &str, action: &str) -> Self {
+        InvocationBuilder(pb::ActorInvocation {
+            actor: Some(actor_id(actor)),
+            action_name: action.into(),
+            current_context: Some(pb::Context { self_: Some(actor_id(actor)), ..Default::default() }),
+            payload: Some(pb::actor_invocation::Payload::Noop(pb::Noop {})),
+            caller: None,
+        })
+    }
+
+    /// An instance `name` of the unnamed actor `parent`.
+    pub fn instance(name: &str, parent: &str, action: &str) -> Self {
+        let mut builder = Self::new(name, action);
+        builder.0.actor.as_mut().unwrap().parent = parent.into();
+        builder
+    }
+
+    /// The input.
+    pub fn payload<M: Message + Name>(mut self, message: &M) -> Self {
+        self.0.payload = Some(pb::actor_invocation::Payload::Value(pack(message)));
+        self
+    }
+
+    /// The current state.
+    pub fn state<M: Message + Name>(mut self, state: &M) -> Self {
+        self.context().state = Some(pack(state));
+        self
+    }
+
+    /// A current tag.
+    pub fn tag(mut self, key: &str, value: &str) -> Self {
+        self.context().tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// A metadata entry.
+    pub fn metadata(mut self, key: &str, value: &str) -> Self {
+        self.context().metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// The caller.
+    pub fn caller(mut self, name: &str) -> Self {
+        self.0.caller = Some(actor_id(name));
+        self.context().caller = Some(actor_id(name));
+        self
+    }
+
+    fn context(&mut self) -> &mut pb::Context {
+        self.0.current_context.get_or_insert_with(Default::default)
+    }
+
+    /// The invocation.
+    pub fn build(self) -> pb::ActorInvocation {
+        self.0
+    }
+}
+
+/// Writes `bytes` to `dir/name`.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("writing a test file");
+}

@@ -1,0 +1,95 @@
+//! Building the example actor components, shared by `cargo xtask` and by the build script
+//! of the end-to-end tests (so that `cargo test` alone builds what it tests).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The target actors are compiled for.
+pub const GUEST_TARGET: &str = "wasm32-wasip2";
+/// The cargo profile of actor components (see the workspace `Cargo.toml`).
+pub const GUEST_PROFILE: &str = "guest";
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+/// Where built example components are put: `target/actors`.
+pub fn actors_dir(root: &Path) -> PathBuf {
+    root.join("target").join("actors")
+}
+
+/// The example crates: every directory of `examples/` whose manifest builds a `cdylib`,
+/// sorted by name.
+pub fn example_crates(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join("examples")).context("listing examples/")? {
+        let dir = entry?.path();
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        if text.contains("cdylib") {
+            let name = dir.file_name().and_then(|name| name.to_str()).context("non-UTF-8 example name")?;
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Adds the guest target with rustup unless it is installed already.
+pub fn ensure_guest_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match installed {
+        Ok(output) if String::from_utf8_lossy(&output.stdout).lines().any(|line| line.trim() == GUEST_TARGET) => Ok(()),
+        Ok(_) => {
+            let status = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status().context("running rustup")?;
+            if !status.success() {
+                bail!("`rustup target add {GUEST_TARGET}` failed");
+            }
+            Ok(())
+        }
+        // Without rustup, trust the toolchain to have the target; cargo says so if not.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Builds every example for `wasm32-wasip2` in its own target directory (`target/guest`,
+/// so that it never waits on the lock of an outer cargo), and copies each component to
+/// `target/actors/<name>.wasm` by rename, so that a watching host never sees half a file.
+/// Returns the component paths.
+pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    ensure_guest_target()?;
+    let examples = example_crates(root)?;
+    let target_dir = root.join("target").join("guest");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--profile", GUEST_PROFILE, "--target", GUEST_TARGET, "--target-dir"])
+        .arg(&target_dir);
+    for example in &examples {
+        command.args(["--package", example]);
+    }
+    // Flags meant for the outer (host) build must not leak into the guest build.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+        command.env_remove(var);
+    }
+    let status = command.status().context("running cargo to build the examples")?;
+    if !status.success() {
+        bail!("building the example actors failed");
+    }
+    let out_dir = actors_dir(root);
+    std::fs::create_dir_all(&out_dir)?;
+    let mut components = Vec::new();
+    for example in &examples {
+        let built = target_dir.join(GUEST_TARGET).join(GUEST_PROFILE).join(format!("{example}.wasm"));
+        let dest = out_dir.join(format!("{example}.wasm"));
+        let staging = out_dir.join(format!(".{example}.wasm.tmp"));
+        std::fs::copy(&built, &staging).with_context(|| format!("copying {}", built.display()))?;
+        std::fs::rename(&staging, &dest)?;
+        components.push(dest);
+    }
+    Ok(components)
+}
