@@ -24,10 +24,7 @@ pub fn unpack<M: Message + Name + Default>(any: &Any) -> Result<M, Error> {
 pub fn same_type(a: &str, b: &str) -> bool {
     fn normal(url: &str) -> impl Iterator<Item = char> + '_ {
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
-        name.trim_start_matches('.')
-            .chars()
-            .filter(|c| *c != '_')
-            .map(|c| c.to_ascii_lowercase())
+        name.trim_start_matches('.').chars().filter(|c| *c != '_').map(|c| c.to_ascii_lowercase())
     }
     normal(a).eq(normal(b))
 }

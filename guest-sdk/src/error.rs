@@ -9,6 +9,5 @@ impl Error {
     }
 }
 
-
 /// An action's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -34,7 +34,15 @@ pub struct Value<S> {
 
 impl<S> Default for Value<S> {
     fn default() -> Self {
-        Value { state: None, reply: None, tags: None, broadcast: None, effects: Vec::new(), routing: None, checkpoint: false }
+        Value {
+            state: None,
+            reply: None,
+            tags: None,
+            broadcast: None,
+            effects: Vec::new(),
+            routing: None,
+            checkpoint: false,
+        }
     }
 }
 

@@ -101,8 +101,22 @@ mod tests {
     #[test]
     fn flags_build_the_config() {
         let cli = Cli::try_parse_from([
-            "spawn-wasm", "sidecar", "--actors", "dir", "--proxy-host", "proxy", "--proxy-port", "9", "--port", "0",
-            "--system", "sys", "--memory-limit-mb", "32", "--call-timeout-ms", "250",
+            "spawn-wasm",
+            "sidecar",
+            "--actors",
+            "dir",
+            "--proxy-host",
+            "proxy",
+            "--proxy-port",
+            "9",
+            "--port",
+            "0",
+            "--system",
+            "sys",
+            "--memory-limit-mb",
+            "32",
+            "--call-timeout-ms",
+            "250",
         ])
         .unwrap();
         let Command::Sidecar(args) = cli.command;

@@ -38,11 +38,7 @@ pub fn map_from_wit(pairs: wit::StringMap) -> HashMap<String, String> {
 
 /// A protobuf `ActorId` as the WIT record; an empty parent becomes `none`.
 pub fn actor_id_to_wit(id: actors::ActorId) -> wit::ActorId {
-    wit::ActorId {
-        name: id.name,
-        system: id.system,
-        parent: Some(id.parent).filter(|parent| !parent.is_empty()),
-    }
+    wit::ActorId { name: id.name, system: id.system, parent: Some(id.parent).filter(|parent| !parent.is_empty()) }
 }
 
 /// A WIT `actor-id` as the protobuf message.
@@ -68,10 +64,7 @@ pub fn definition_name(invocation: &pb::ActorInvocation) -> Option<&str> {
 
 /// Splits the proxy's invocation into the WIT invocation for `definition` and what the
 /// response needs to echo.
-pub fn invocation_to_wit(
-    definition: &str,
-    invocation: pb::ActorInvocation,
-) -> (wit::Invocation, ResponseContext) {
+pub fn invocation_to_wit(definition: &str, invocation: pb::ActorInvocation) -> (wit::Invocation, ResponseContext) {
     let self_id = invocation.actor.unwrap_or_default();
     let context = invocation.current_context.unwrap_or_default();
     let payload = match invocation.payload {
@@ -243,15 +236,8 @@ pub fn actor_from_definition(system: &str, definition: &wit::ActorDefinition) ->
         ))),
     };
     actors::Actor {
-        id: Some(actors::ActorId {
-            name: definition.name.clone(),
-            system: system.to_owned(),
-            parent: String::new(),
-        }),
-        state: Some(actors::ActorState {
-            tags: definition.initial_tags.iter().cloned().collect(),
-            state: None,
-        }),
+        id: Some(actors::ActorId { name: definition.name.clone(), system: system.to_owned(), parent: String::new() }),
+        state: Some(actors::ActorState { tags: definition.initial_tags.iter().cloned().collect(), state: None }),
         settings: Some(actors::ActorSettings {
             kind: kind_to_proto(definition.kind) as i32,
             stateful: definition.stateful,
@@ -262,11 +248,7 @@ pub fn actor_from_definition(system: &str, definition: &wit::ActorDefinition) ->
             projection_settings: None,
             state_type: definition.state_type.clone().unwrap_or_default(),
         }),
-        actions: definition
-            .actions
-            .iter()
-            .map(|name| actors::Action { name: name.clone() })
-            .collect(),
+        actions: definition.actions.iter().map(|name| actors::Action { name: name.clone() }).collect(),
         timer_actions: definition
             .timer_actions
             .iter()
@@ -279,10 +261,7 @@ pub fn actor_from_definition(system: &str, definition: &wit::ActorDefinition) ->
             channel_group: definition
                 .channels
                 .iter()
-                .map(|channel| actors::Channel {
-                    topic: channel.topic.clone(),
-                    action: channel.action.clone(),
-                })
+                .map(|channel| actors::Channel { topic: channel.topic.clone(), action: channel.action.clone() })
                 .collect(),
             tags: HashMap::new(),
         }),

@@ -5,10 +5,13 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
+    UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, runtime::LogLevel};
@@ -46,6 +49,9 @@ impl Default for Limits {
 
 /// How often the shared ticker advances the engine's epoch; the CPU deadline's precision.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// A running guest yields its thread to other tasks every this many ticks, so that a
+/// CPU-bound guest never stalls other actors' calls.
+const TICKS_PER_SLICE: u64 = 2;
 
 /// The engine, its linker and the ticker that enforces CPU deadlines.
 pub struct ActorEngine {
@@ -120,11 +126,7 @@ impl ActorEngine {
     /// A fresh, sandboxed store for one call: no files, environment, arguments, stdio or
     /// sockets; memory capped; CPU deadline armed.
     pub fn store(&self, turn: Turn) -> Store<HostState> {
-        let wasi = WasiCtx::builder()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+        let wasi = WasiCtx::builder().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
             .instances(16)
@@ -132,16 +134,21 @@ impl ActorEngine {
             .memories(4)
             .trap_on_grow_failure(true)
             .build();
+        let deadline = Instant::now() + self.limits.call_timeout;
         let state = HostState { wasi, table: ResourceTable::new(), limits, turn };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(self.deadline_ticks());
+        // Armed before instantiation, which runs guest code too. Each slice ends in the
+        // callback: past the deadline the guest traps with `Interrupt`, else it yields.
+        store.set_epoch_deadline(TICKS_PER_SLICE);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(TICKS_PER_SLICE)
+            })
+        });
         store
-    }
-
-    fn deadline_ticks(&self) -> u64 {
-        let ticks = self.limits.call_timeout.as_micros() / EPOCH_TICK.as_micros();
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
     }
 }
 

@@ -73,11 +73,8 @@ impl ActorModule {
             .map_err(|join| LoadError::Compile(wasmtime::format_err!("compilation panicked: {join}")))?
             .map_err(LoadError::Compile)?;
         check_world(engine, &component)?;
-        let pre = engine
-            .linker()
-            .instantiate_pre(&component)
-            .and_then(bindings::ActorPre::new)
-            .map_err(LoadError::Link)?;
+        let pre =
+            engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let definitions = describe(engine, &pre).await?;
         validate(&definitions)?;
         Ok(ActorModule { path: path.to_owned(), hash, definitions, pre })

@@ -29,10 +29,7 @@ pub const PROTOCOL_MINOR_VERSION: i32 = 2;
 pub fn same_type_url(a: &str, b: &str) -> bool {
     fn normal(url: &str) -> impl Iterator<Item = char> + '_ {
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
-        name.trim_start_matches('.')
-            .chars()
-            .filter(|c| *c != '_')
-            .map(|c| c.to_ascii_lowercase())
+        name.trim_start_matches('.').chars().filter(|c| *c != '_').map(|c| c.to_ascii_lowercase())
     }
     normal(a).eq(normal(b))
 }

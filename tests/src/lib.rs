@@ -158,7 +158,8 @@ async fn register(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusC
     };
     let warmup = match addr {
         Some(addr) => {
-            let invocation = InvocationBuilder::new("counter", "increment").payload(&domain::Increment { by: 0 }).build();
+            let invocation =
+                InvocationBuilder::new("counter", "increment").payload(&domain::Increment { by: 0 }).build();
             let client = HostClient::new(addr);
             Some((client.send(&invocation).await, client.readiness().await))
         }
@@ -282,7 +283,8 @@ impl HostClient {
 
     /// The status of `GET /health/readiness`.
     pub async fn readiness(&self) -> StatusCode {
-        let response = self.http.get(format!("{}/health/readiness", self.base)).send().await.expect("the host must answer");
+        let response =
+            self.http.get(format!("{}/health/readiness", self.base)).send().await.expect("the host must answer");
         StatusCode::from_u16(response.status().as_u16()).unwrap()
     }
 

@@ -83,7 +83,11 @@ async fn the_host_serves_before_it_registers() {
     let response = pb::ActorInvocationResponse::decode(body.as_slice()).unwrap();
     assert_eq!(reply::<Counter>(&response), Counter { value: 0 });
     let log = harness.proxy.log();
-    assert_eq!(log.readiness_during_registration, Some(StatusCode::SERVICE_UNAVAILABLE), "not ready before registration");
+    assert_eq!(
+        log.readiness_during_registration,
+        Some(StatusCode::SERVICE_UNAVAILABLE),
+        "not ready before registration"
+    );
     harness.client.wait_ready().await;
     assert!(harness.host.is_ready());
 }
@@ -166,7 +170,10 @@ async fn router_emits_every_workflow_kind() {
     let forward = harness.client.invoke(&call("forwardLanguage")).await;
     let workflow = forward.workflow.expect("forward has a workflow");
     let Some(pb::workflow::Routing::Forward(target)) = workflow.routing else { panic!("expected a forward") };
-    assert_eq!((target.actor.as_str(), target.action_name.as_str(), target.register_ref.as_str()), ("joe", "setLanguage", ""));
+    assert_eq!(
+        (target.actor.as_str(), target.action_name.as_str(), target.register_ref.as_str()),
+        ("joe", "setLanguage", "")
+    );
     assert!(matches!(forward.payload, Some(pb::actor_invocation_response::Payload::Noop(_))));
 
     let pipe = harness.client.invoke(&call("pipeLanguage")).await;

@@ -44,7 +44,8 @@ pub fn ensure_guest_target() -> anyhow::Result<()> {
     match installed {
         Ok(output) if String::from_utf8_lossy(&output.stdout).lines().any(|line| line.trim() == GUEST_TARGET) => Ok(()),
         Ok(_) => {
-            let status = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status().context("running rustup")?;
+            let status =
+                Command::new("rustup").args(["target", "add", GUEST_TARGET]).status().context("running rustup")?;
             if !status.success() {
                 bail!("`rustup target add {GUEST_TARGET}` failed");
             }
@@ -73,7 +74,14 @@ pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         command.args(["--package", example]);
     }
     // Flags meant for the outer (host) build must not leak into the guest build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
     let status = command.status().context("running cargo to build the examples")?;

@@ -12,7 +12,8 @@ use spawn_wasm_sdk::{Actor, Invoke, Value, spawn};
 pub fn caller() -> Actor<()> {
     Actor::named("caller")
         .action("callJoe", |request: Request, _| {
-            let reply: Reply = Invoke::new("joe", "setLanguage").payload(&request).metadata("via", "caller").call_as()?;
+            let reply: Reply =
+                Invoke::new("joe", "setLanguage").payload(&request).metadata("via", "caller").call_as()?;
             Ok(Value::new().reply(&reply))
         })
         .action("castJoe", |request: Request, _| {

@@ -29,8 +29,12 @@ pub fn hostile() -> Actor<()> {
             }
             Ok(Value::new().reply(&Reply { response: format!("allocated {} MiB", black_box(chunks.len())) }))
         })
-        .action("recurse", |_: Request, _| Ok(Value::new().reply(&Reply { response: recurse(black_box(1)).to_string() })))
-        .action("panic", |_: Request, _| -> spawn_wasm_sdk::Result<Value<()>> { panic!("the hostile actor panicked on purpose") })
+        .action("recurse", |_: Request, _| {
+            Ok(Value::new().reply(&Reply { response: recurse(black_box(1)).to_string() }))
+        })
+        .action("panic", |_: Request, _| -> spawn_wasm_sdk::Result<Value<()>> {
+            panic!("the hostile actor panicked on purpose")
+        })
         .action("sleep", |_: Request, _| {
             std::thread::sleep(std::time::Duration::from_secs(60));
             Ok(Value::new().reply(&Reply { response: "woke up".into() }))
@@ -42,7 +46,10 @@ pub fn hostile() -> Actor<()> {
             };
             Ok(Value::new().reply(&Reply { response }))
         })
-        .action("env", |_: Request, _| Ok(Value::new().reply(&Reply { response: std::env::vars().count().to_string() })))
+        .action(
+            "env",
+            |_: Request, _| Ok(Value::new().reply(&Reply { response: std::env::vars().count().to_string() })),
+        )
 }
 
 fn recurse(depth: u64) -> u64 {

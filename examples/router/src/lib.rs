@@ -35,7 +35,9 @@ mod tests {
     fn pipe_replies_upper_case_and_pipes_to_joe() {
         let value = run("pipeLanguage", "rust");
         assert_eq!(reply_as::<Request>(&value).unwrap().language, "RUST");
-        assert!(matches!(value.routing, Some(Routing::Pipe(route)) if route.actor == "joe" && route.action == "setLanguage"));
+        assert!(
+            matches!(value.routing, Some(Routing::Pipe(route)) if route.actor == "joe" && route.action == "setLanguage")
+        );
     }
 
     #[test]

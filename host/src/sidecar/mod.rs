@@ -69,7 +69,12 @@ impl Sidecar {
             .await
             .with_context(|| format!("binding the user-function server to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state = Arc::new(server::AppState::new(Executor::new(engine), Arc::new(registry), proxy.clone(), config.system.clone()));
+        let state = Arc::new(server::AppState::new(
+            Executor::new(engine),
+            Arc::new(registry),
+            proxy.clone(),
+            config.system.clone(),
+        ));
         let server = tokio::spawn(server::serve(listener, state.clone()));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
         let request = registration_request(&config.system, state.registry.definitions());

@@ -67,7 +67,11 @@ impl ProxyClient {
         url
     }
 
-    async fn post<Req: Message, Resp: Message + Default>(&self, url: Url, request: &Req) -> Result<(u16, Resp), ProxyError> {
+    async fn post<Req: Message, Resp: Message + Default>(
+        &self,
+        url: Url,
+        request: &Req,
+    ) -> Result<(u16, Resp), ProxyError> {
         let response = self
             .http
             .post(url)
@@ -83,9 +87,12 @@ impl ProxyClient {
 
     /// Sends the registration once.
     pub async fn register(&self, request: &pb::RegistrationRequest) -> Result<pb::RegistrationResponse, ProxyError> {
-        let (status, response) = self.post::<_, pb::RegistrationResponse>(self.url(&["api", "v1", "system"]), request).await?;
+        let (status, response) =
+            self.post::<_, pb::RegistrationResponse>(self.url(&["api", "v1", "system"]), request).await?;
         match response.status.as_ref() {
-            Some(pb::RequestStatus { status: code, .. }) if *code == pb::Status::Ok as i32 && status < 300 => Ok(response),
+            Some(pb::RequestStatus { status: code, .. }) if *code == pb::Status::Ok as i32 && status < 300 => {
+                Ok(response)
+            }
             other => Err(ProxyError::Rejected {
                 status,
                 message: other.map(|status| status.message.clone()).unwrap_or_default(),
@@ -95,7 +102,11 @@ impl ProxyClient {
 
     /// Registers, retrying with exponential backoff until the proxy accepts.
     pub async fn register_until_accepted(&self, request: &pb::RegistrationRequest) {
-        let actors = request.actor_system.as_ref().and_then(|system| system.registry.as_ref()).map_or(0, |registry| registry.actors.len());
+        let actors = request
+            .actor_system
+            .as_ref()
+            .and_then(|system| system.registry.as_ref())
+            .map_or(0, |registry| registry.actors.len());
         let mut delay = FIRST_RETRY;
         let mut attempt = 1u32;
         loop {
@@ -123,7 +134,8 @@ impl ProxyClient {
 
     async fn invoke_actor(&self, request: pb::InvocationRequest) -> Result<Option<prost_types::Any>, ProxyError> {
         let system = request.system.as_ref().map_or("", |system| system.name.as_str()).to_owned();
-        let actor = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str()).to_owned();
+        let actor =
+            request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str()).to_owned();
         let url = self.url(&["api", "v1", "system", &system, "actors", &actor, "invoke"]);
         let (status, response) = self.post::<_, pb::InvocationResponse>(url, &request).await?;
         let ok = response.status.as_ref().is_some_and(|s| s.status == pb::Status::Ok as i32);

@@ -34,7 +34,12 @@ pub(super) struct AppState {
 }
 
 impl AppState {
-    pub(super) fn new(executor: Executor, registry: Arc<ActorRegistry>, proxy: Arc<ProxyClient>, system: String) -> Self {
+    pub(super) fn new(
+        executor: Executor,
+        registry: Arc<ActorRegistry>,
+        proxy: Arc<ProxyClient>,
+        system: String,
+    ) -> Self {
         AppState { executor, registry, proxy, system, ready: AtomicBool::new(false) }
     }
 
@@ -124,8 +129,6 @@ fn status_of(error: &InvokeError) -> StatusCode {
         InvokeError::Guest(GuestError(wit::Error::UnknownAction(_))) => StatusCode::NOT_FOUND,
         InvokeError::Guest(GuestError(wit::Error::BadPayload(_))) => StatusCode::BAD_REQUEST,
         InvokeError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
-        InvokeError::Guest(_) | InvokeError::MemoryLimit(_) | InvokeError::Trap(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        InvokeError::Guest(_) | InvokeError::MemoryLimit(_) | InvokeError::Trap(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

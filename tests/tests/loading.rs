@@ -1,0 +1,68 @@
+//! Loading an actors directory: good components are served, bad files are rejected with a
+//! reason, and nothing bad stops the host from serving the rest.
+
+use spawn_wasm_host::engine::{ActorEngine, Limits};
+use spawn_wasm_host::module::LoadError;
+use spawn_wasm_host::registry::ActorRegistry;
+use spawn_wasm_tests::*;
+
+/// A valid component with no imports or exports: right format, wrong world.
+const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+/// A valid core module: not a component at all.
+const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+#[tokio::test]
+async fn bad_files_are_rejected_with_a_reason_and_the_rest_is_served() {
+    init_logging();
+    let dir = actors_dir(&["counter", "joe"]);
+    let counter = std::fs::read(examples_dir().join("counter.wasm")).unwrap();
+    write_file(dir.path(), "corrupt.wasm", b"this is not wasm at all");
+    write_file(dir.path(), "truncated.wasm", &counter[..counter.len() / 2]);
+    write_file(dir.path(), "empty-world.wasm", EMPTY_COMPONENT);
+    write_file(dir.path(), "core-module.wasm", CORE_MODULE);
+    write_file(dir.path(), "zz-second-counter.wasm", &counter);
+    write_file(dir.path(), ".hidden.wasm", b"ignored");
+    write_file(dir.path(), "notes.txt", b"ignored");
+
+    let engine = ActorEngine::new(Limits::default()).unwrap();
+    let (registry, rejections) = ActorRegistry::load_dir(&engine, dir.path()).await.unwrap();
+
+    let mut served: Vec<_> = registry.definitions().map(|definition| definition.name.as_str()).collect();
+    served.sort_unstable();
+    assert_eq!(served, ["abs_actor", "counter", "joe"]);
+
+    let reason = |file: &str| -> &LoadError {
+        let rejection = rejections.iter().find(|r| r.path.file_name().unwrap() == file);
+        &rejection.unwrap_or_else(|| panic!("{file} should be rejected")).error
+    };
+    assert_eq!(rejections.len(), 5, "{rejections:?}");
+    assert!(matches!(reason("corrupt.wasm"), LoadError::Compile(_)));
+    assert!(matches!(reason("truncated.wasm"), LoadError::Compile(_)));
+    assert!(matches!(reason("core-module.wasm"), LoadError::Compile(_)));
+    assert!(matches!(reason("empty-world.wasm"), LoadError::WrongWorld));
+    assert!(reason("empty-world.wasm").to_string().contains("spawn:actor/handler"));
+    let duplicate = reason("zz-second-counter.wasm").to_string();
+    assert!(
+        duplicate.contains("`counter` is already provided by") && duplicate.contains("counter.wasm"),
+        "{duplicate}"
+    );
+}
+
+#[tokio::test]
+async fn a_host_with_only_bad_files_still_starts_and_registers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "corrupt.wasm", b"garbage");
+    let harness = Harness::start_with(dir, Limits::default()).await;
+    let registration = &harness.proxy.log().registrations[0];
+    let actors = &registration.actor_system.as_ref().unwrap().registry.as_ref().unwrap().actors;
+    assert!(actors.is_empty());
+    let invocation = InvocationBuilder::new("counter", "increment").build();
+    assert_eq!(harness.client.invoke_failing(&invocation).await, axum::http::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_missing_actors_directory_is_a_clear_error() {
+    let engine = ActorEngine::new(Limits::default()).unwrap();
+    let missing = std::path::Path::new("/definitely/not/here");
+    assert!(ActorRegistry::load_dir(&engine, missing).await.is_err());
+}

@@ -1,0 +1,112 @@
+//! A hostile guest fails alone: each misbehaviour becomes an error for that call, within
+//! about the deadline, while other actors keep answering.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use domain::{Counter, Increment, Reply, Request};
+use spawn_wasm_host::engine::Limits;
+use spawn_wasm_tests::*;
+
+const DEADLINE: Duration = Duration::from_millis(1000);
+
+async fn hostile_harness() -> Harness {
+    let limits = Limits { memory_bytes: 64 << 20, call_timeout: DEADLINE, ..Limits::default() };
+    Harness::start_with(actors_dir(&["hostile", "counter"]), limits).await
+}
+
+fn hostile(action: &str) -> spawn_wasm_host::protocol::ActorInvocation {
+    InvocationBuilder::new("hostile", action).payload(&Request::default()).build()
+}
+
+/// Runs `action` on `hostile` while a neighbour is called repeatedly; returns the hostile
+/// call's status and duration, and the slowest neighbour call.
+async fn misbehave_beside_a_neighbour(harness: &Harness, action: &str) -> (StatusCode, Duration, Duration) {
+    let client = harness.client.clone();
+    let invocation = hostile(action);
+    let hostile_call = tokio::spawn(async move {
+        let started = Instant::now();
+        let status = client.invoke_failing(&invocation).await;
+        (status, started.elapsed())
+    });
+    let neighbour = HostClient::new(harness.host.local_addr());
+    let mut slowest = Duration::ZERO;
+    let mut value = 0;
+    while !hostile_call.is_finished() {
+        let started = Instant::now();
+        let call = InvocationBuilder::new("counter", "increment")
+            .state(&Counter { value })
+            .payload(&Increment { by: 1 })
+            .build();
+        assert_eq!(reply::<Counter>(&neighbour.invoke(&call).await), Counter { value: value + 1 });
+        slowest = slowest.max(started.elapsed());
+        value += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, elapsed) = hostile_call.await.unwrap();
+    (status, elapsed, slowest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_guest_is_stopped_at_the_deadline_without_stalling_others() {
+    let harness = hostile_harness().await;
+    let (status, elapsed, slowest) = misbehave_beside_a_neighbour(&harness, "spin").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(elapsed >= DEADLINE && elapsed < DEADLINE * 3, "stopped after {elapsed:?}");
+    assert!(slowest < DEADLINE / 2, "a neighbour call took {slowest:?} while the guest spun");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sleeping_guest_is_stopped_at_the_deadline() {
+    let harness = hostile_harness().await;
+    let (status, elapsed, _) = misbehave_beside_a_neighbour(&harness, "sleep").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(elapsed >= DEADLINE && elapsed < DEADLINE * 3, "stopped after {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_hogs_recursion_and_panics_fail_their_own_call() {
+    let harness = hostile_harness().await;
+    for action in ["hog", "recurse", "panic"] {
+        let (status, elapsed, _) = misbehave_beside_a_neighbour(&harness, action).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{action}");
+        assert!(elapsed < DEADLINE, "{action} took {elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_granted_by_default() {
+    let harness = hostile_harness().await;
+    let read = harness.client.invoke(&hostile("readFile")).await;
+    assert_eq!(reply::<Reply>(&read).response, "denied");
+    let env = harness.client.invoke(&hostile("env")).await;
+    assert_eq!(reply::<Reply>(&env).response, "0");
+}
+
+#[tokio::test]
+async fn each_limit_hit_is_named_in_the_error() {
+    use spawn_wasm_host::convert::invocation_to_wit;
+    use spawn_wasm_host::engine::ActorEngine;
+    use spawn_wasm_host::executor::{Executor, InvokeError};
+    use spawn_wasm_host::module::ActorModule;
+    use spawn_wasm_host::sidecar::ProxyClient;
+    use std::sync::Arc;
+
+    let limits = Limits { memory_bytes: 64 << 20, call_timeout: Duration::from_millis(300), ..Limits::default() };
+    let engine = Arc::new(ActorEngine::new(limits).unwrap());
+    let module = ActorModule::load(&engine, &examples_dir().join("hostile.wasm")).await.unwrap();
+    let executor = Executor::new(engine);
+    let dispatcher = Arc::new(ProxyClient::new("http://127.0.0.1:9").unwrap());
+    let run = |action: &str| {
+        let (invocation, _) = invocation_to_wit("hostile", hostile(action));
+        executor.run(&module, invocation, dispatcher.clone())
+    };
+    let spin = run("spin").await.unwrap_err();
+    assert!(matches!(spin, InvokeError::Deadline(_)), "{spin}");
+    assert_eq!(spin.to_string(), "exceeded the call deadline of 300 ms");
+    let hog = run("hog").await.unwrap_err();
+    assert!(matches!(hog, InvokeError::MemoryLimit(_)), "{hog}");
+    assert_eq!(hog.to_string(), "exceeded the memory limit of 64 MiB");
+    let panic = run("panic").await.unwrap_err();
+    assert!(matches!(&panic, InvokeError::Trap(message) if message.contains("unreachable")), "{panic}");
+}
