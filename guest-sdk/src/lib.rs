@@ -82,6 +82,9 @@ macro_rules! export_actors {
             }
         }
 
+        // Only a WebAssembly build exports the component's entry points; a native build
+        // (unit tests of the actors) has nothing to export.
+        #[cfg(target_family = "wasm")]
         $crate::bindings::__export_handler!(__SpawnWasmActors with_types_in $crate::bindings);
     };
 }

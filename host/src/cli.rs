@@ -5,9 +5,54 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
 
 use crate::engine::Limits;
-use crate::sidecar::SidecarConfig;
+use crate::runtime::{RuntimeConfig, Standalone};
+use crate::sidecar::{Sidecar, SidecarConfig};
+
+/// The whole program: parses the command line, sets up logging (`RUST_LOG`, default
+/// `info`), and runs the chosen mode until it fails or gets SIGINT/SIGTERM.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
+}
+
+/// Runs the chosen mode until it fails or the process is asked to stop.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sidecar(args) => {
+            let sidecar = Sidecar::start(args.config()).await?;
+            tokio::select! {
+                result = sidecar.wait() => result,
+                () = shutdown_signal() => {
+                    tracing::info!("shutting down");
+                    Ok(())
+                }
+            }
+        }
+        Command::Standalone(args) => Standalone::start(args.config()).await?.run_until(shutdown_signal()).await,
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
 
 /// Runs Spawn actors compiled to WebAssembly components.
 #[derive(Debug, Parser)]
@@ -25,6 +70,51 @@ pub enum Command {
     ///
     /// Example: spawn-wasm sidecar --actors ./actors --proxy-port 9001
     Sidecar(SidecarArgs),
+    /// Run the components of a directory on an embedded single-node Spawn runtime: no proxy,
+    /// no external database. Serves the proxy's client API.
+    ///
+    /// Example: spawn-wasm standalone --actors ./actors --data ./spawn-data
+    Standalone(StandaloneArgs),
+}
+
+/// Options of `spawn-wasm standalone`.
+#[derive(Debug, Args)]
+pub struct StandaloneArgs {
+    /// Directory of actor components (`*.wasm`).
+    #[arg(long, env = "SPAWN_WASM_ACTORS", value_name = "DIR")]
+    pub actors: PathBuf,
+    /// Directory of the state database (created if missing).
+    #[arg(long, env = "SPAWN_WASM_DATA", value_name = "DIR", default_value = "spawn-data")]
+    pub data: PathBuf,
+    /// Address to serve the client API on.
+    #[arg(long, env = "SPAWN_WASM_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to serve the client API on (the proxy's port, so that clients work unchanged).
+    #[arg(long, env = "PROXY_HTTP_PORT", default_value_t = 9001)]
+    pub port: u16,
+    /// Actor system served; requests for another system are rejected.
+    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
+    pub system: String,
+    /// Sync every commit to disk: state survives power loss, not only a crash of the process.
+    #[arg(long, env = "SPAWN_WASM_FSYNC")]
+    pub fsync: bool,
+    /// Limits of every guest call.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+impl StandaloneArgs {
+    /// The runtime configuration these options describe.
+    pub fn config(&self) -> RuntimeConfig {
+        RuntimeConfig {
+            actors_dir: self.actors.clone(),
+            data_dir: self.data.clone(),
+            listen: SocketAddr::new(self.host, self.port),
+            system: self.system.clone(),
+            limits: Limits::from(&self.limits),
+            fsync: self.fsync,
+        }
+    }
 }
 
 /// Options of `spawn-wasm sidecar`. Each can also come from the environment variable the
@@ -119,12 +209,22 @@ mod tests {
             "250",
         ])
         .unwrap();
-        let Command::Sidecar(args) = cli.command;
+        let Command::Sidecar(args) = cli.command else { panic!("expected sidecar") };
         let config = args.config();
         assert_eq!(config.proxy_url, "http://proxy:9");
         assert_eq!(config.listen.port(), 0);
         assert_eq!(config.system, "sys");
         assert_eq!(config.limits.memory_bytes, 32 << 20);
         assert_eq!(config.limits.call_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn standalone_defaults_are_local_and_safe() {
+        let cli = Cli::try_parse_from(["spawn-wasm", "standalone", "--actors", "dir"]).unwrap();
+        let Command::Standalone(args) = cli.command else { panic!("expected standalone") };
+        let config = args.config();
+        assert_eq!(config.listen, "127.0.0.1:9001".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("spawn-data"));
+        assert!(!config.fsync);
     }
 }

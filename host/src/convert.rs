@@ -188,7 +188,8 @@ pub fn invocation_request(caller: &actors::ActorId, call: CallSpec) -> pb::Invoc
     }
 }
 
-fn side_effect_request(caller: &actors::ActorId, effect: wit::SideEffect) -> pb::InvocationRequest {
+/// The `InvocationRequest` of a side effect from `caller`: asynchronous, in the caller's system.
+pub fn side_effect_request(caller: &actors::ActorId, effect: wit::SideEffect) -> pb::InvocationRequest {
     invocation_request(
         caller,
         CallSpec {

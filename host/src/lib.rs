@@ -3,6 +3,7 @@
 //! Layers, each depending only on the ones below it:
 //! - [`cli`] parses the command line into a mode's configuration;
 //! - [`sidecar`] serves a Spawn proxy (registration, the user-function HTTP server);
+//!   [`runtime`] is standalone mode, an embedded single-node Spawn runtime;
 //! - [`executor`] runs one actor turn in a sandboxed instance;
 //! - [`registry`] and [`module`] load, validate and look up components;
 //! - [`engine`] configures wasmtime (limits, epoch deadlines, WASI with nothing granted);
@@ -17,4 +18,5 @@ pub mod executor;
 pub mod module;
 pub mod protocol;
 pub mod registry;
+pub mod runtime;
 pub mod sidecar;

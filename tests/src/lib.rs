@@ -435,3 +435,215 @@ impl InvocationBuilder {
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).expect("writing a test file");
 }
+
+/// A client of the client API (`spawn-wasm standalone`, or a Spawn proxy).
+#[derive(Clone)]
+pub struct ClientApi {
+    base: String,
+    system: String,
+    http: reqwest::Client,
+}
+
+/// Options of one invocation through the client API.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Fire and forget.
+    pub asynchronous: bool,
+    /// Absolute Unix ms to run at.
+    pub scheduled_to: i64,
+    /// Unnamed template to spawn the target from.
+    pub register_ref: String,
+    /// Request metadata.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl ClientApi {
+    /// A client for the API at `addr`, in system [`SYSTEM`].
+    pub fn new(addr: SocketAddr) -> Self {
+        ClientApi {
+            base: format!("http://{addr}"),
+            system: SYSTEM.into(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        }
+    }
+
+    /// The same client, addressing another system.
+    pub fn in_system(mut self, system: &str) -> Self {
+        self.system = system.into();
+        self
+    }
+
+    /// Posts raw bytes to `path`; returns the status and body.
+    pub async fn post(&self, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .expect("the runtime must answer");
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// The `InvocationRequest` for `actor.action(payload)`.
+    pub fn request(
+        &self,
+        actor: &str,
+        action: &str,
+        payload: Option<prost_types::Any>,
+        options: CallOptions,
+    ) -> pb::InvocationRequest {
+        pb::InvocationRequest {
+            system: Some(actors::ActorSystem { name: self.system.clone(), registry: None }),
+            actor: Some(actors::Actor {
+                id: Some(actors::ActorId { name: actor.into(), system: self.system.clone(), parent: String::new() }),
+                ..Default::default()
+            }),
+            action_name: action.into(),
+            payload: Some(match payload {
+                Some(any) => pb::invocation_request::Payload::Value(any),
+                None => pb::invocation_request::Payload::Noop(pb::Noop {}),
+            }),
+            r#async: options.asynchronous,
+            metadata: options.metadata.into_iter().collect(),
+            scheduled_to: options.scheduled_to,
+            register_ref: options.register_ref,
+            ..Default::default()
+        }
+    }
+
+    /// Sends an invocation; returns the HTTP status and the decoded response.
+    pub async fn send(&self, request: &pb::InvocationRequest) -> (StatusCode, pb::InvocationResponse) {
+        let actor = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str());
+        let path = format!("/api/v1/system/{}/actors/{actor}/invoke", self.system);
+        let (status, body) = self.post(&path, request.encode_to_vec()).await;
+        let response = pb::InvocationResponse::decode(body.as_slice()).expect("the body must be an InvocationResponse");
+        (status, response)
+    }
+
+    /// `actor.action(payload)` with options; must succeed; returns the reply.
+    pub async fn call_with(
+        &self,
+        actor: &str,
+        action: &str,
+        payload: Option<prost_types::Any>,
+        options: CallOptions,
+    ) -> Option<prost_types::Any> {
+        let (status, response) = self.send(&self.request(actor, action, payload, options)).await;
+        let code = response.status.as_ref().map(|status| (status.status, status.message.clone()));
+        assert_eq!(status, StatusCode::OK, "{actor}.{action}: {code:?}");
+        assert_eq!(code.map(|code| code.0), Some(pb::Status::Ok as i32));
+        match response.payload {
+            Some(pb::invocation_response::Payload::Value(any)) => Some(any),
+            _ => None,
+        }
+    }
+
+    /// `actor.action(message)`, synchronous; must succeed; returns the reply decoded as `R`.
+    pub async fn call<M: Message + Name, R: Message + Name + Default>(
+        &self,
+        actor: &str,
+        action: &str,
+        message: &M,
+    ) -> R {
+        let reply = self.call_with(actor, action, Some(pack(message)), CallOptions::default()).await;
+        unpack(&reply.unwrap_or_else(|| panic!("{actor}.{action} replied nothing")))
+    }
+
+    /// The actor's state through the built-in `get` action, decoded as `S` (default if none).
+    pub async fn state<S: Message + Name + Default>(&self, actor: &str) -> S {
+        self.call_with(actor, "get", None, CallOptions::default()).await.map(|any| unpack(&any)).unwrap_or_default()
+    }
+
+    /// An invocation that must fail: returns the HTTP status, protocol status and message.
+    pub async fn fail(&self, request: &pb::InvocationRequest) -> (StatusCode, i32, String) {
+        let (status, response) = self.send(request).await;
+        assert!(!status.is_success(), "expected a failure, got {status}");
+        let code = response.status.expect("a failure carries a status");
+        (status, code.status, code.message)
+    }
+
+    /// Spawns `name` from the unnamed actor `parent`; returns the HTTP status and response.
+    pub async fn spawn(&self, name: &str, parent: &str) -> (StatusCode, pb::SpawnResponse) {
+        let request = pb::SpawnRequest {
+            actors: vec![actors::ActorId { name: name.into(), system: self.system.clone(), parent: parent.into() }],
+        };
+        let path = format!("/api/v1/system/{}/actors/spawn", self.system);
+        let (status, body) = self.post(&path, request.encode_to_vec()).await;
+        (status, pb::SpawnResponse::decode(body.as_slice()).expect("the body must be a SpawnResponse"))
+    }
+
+    /// `GET path`'s status.
+    pub async fn get_status(&self, path: &str) -> StatusCode {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("the runtime must answer");
+        StatusCode::from_u16(response.status().as_u16()).unwrap()
+    }
+}
+
+/// Polls `check` every 50 ms until it returns true, for at most `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {limit:?} waiting until {what}");
+}
+
+/// The current Unix time in milliseconds.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// A standalone runtime under test, in-process.
+pub struct StandaloneHarness {
+    /// A client of its client API.
+    pub client: ClientApi,
+    /// The runtime (to inspect it).
+    pub runtime: spawn_wasm_host::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl StandaloneHarness {
+    /// Starts `spawn-wasm standalone` in-process over `actors` and `data`, on a free port.
+    pub async fn start(actors: &Path, data: &Path) -> StandaloneHarness {
+        Self::start_with(actors, data, Limits::default()).await
+    }
+
+    /// Like [`StandaloneHarness::start`], with limits.
+    pub async fn start_with(actors: &Path, data: &Path, limits: Limits) -> StandaloneHarness {
+        init_logging();
+        let standalone = spawn_wasm_host::runtime::Standalone::start(spawn_wasm_host::runtime::RuntimeConfig {
+            actors_dir: actors.to_owned(),
+            data_dir: data.to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            system: SYSTEM.into(),
+            limits,
+            fsync: false,
+        })
+        .await
+        .expect("starting the standalone runtime");
+        let client = ClientApi::new(standalone.local_addr());
+        let runtime = standalone.runtime().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(standalone.run_until(async move {
+            let _ = stopped.await;
+        }));
+        StandaloneHarness { client, runtime, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Shuts down gracefully (persisting every active actor) and waits until it has.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.expect("runtime task").expect("graceful shutdown");
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask build-examples`: build every example actor to `target/actors/<name>.wasm`.
 //! - `cargo xtask run [ARGS...]`: build the examples, then run `spawn-wasm` (release) with
-//!   `target/actors` loaded; ARGS default to `sidecar --actors target/actors`.
+//!   them loaded; ARGS default to `standalone --actors target/actors --data target/spawn-data`.
 
 use std::process::Command;
 
@@ -25,7 +25,11 @@ fn main() -> anyhow::Result<()> {
             let mut host_args: Vec<String> = args.collect();
             if host_args.is_empty() {
                 let actors = xtask::actors_dir(&root);
-                host_args = vec!["sidecar".into(), "--actors".into(), actors.display().to_string()];
+                let data = root.join("target").join("spawn-data");
+                host_args =
+                    ["standalone", "--actors", &actors.display().to_string(), "--data", &data.display().to_string()]
+                        .map(String::from)
+                        .to_vec();
             }
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)

@@ -27,9 +27,10 @@ pub fn joe() -> Actor<JoeState> {
         })
 }
 
-/// `abs_actor`: the unnamed template of joe-like instances.
+/// `abs_actor`: the unnamed template of joe-like instances. Instances are cheap to bring
+/// back, so they deactivate after one idle second.
 pub fn abs_actor() -> Actor<JoeState> {
-    Actor::unnamed("abs_actor").action("setLanguage", set_language)
+    Actor::unnamed("abs_actor").deactivation_timeout(1_000).action("setLanguage", set_language)
 }
 
 spawn_wasm_sdk::export_actors!(joe(), abs_actor());

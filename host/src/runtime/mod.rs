@@ -1,0 +1,587 @@
+//! Standalone mode: an embedded, single-node Spawn runtime.
+//!
+//! It does in-process what the Spawn proxy does for a cluster: it activates actors, gives
+//! each one a mailbox so that it runs one turn at a time, keeps their state in an embedded
+//! database (write-behind snapshots, write-through checkpoints), runs timers, pub/sub
+//! channels and workflows, and serves the proxy's client API so that existing Spawn
+//! clients work unchanged. Past one node, use sidecar mode and the real proxy.
+
+mod actor;
+mod server;
+pub mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::actor::{Mail, Turn};
+use self::store::StateStore;
+use crate::bindings::types as wit;
+use crate::engine::{ActorEngine, BoxFuture, Dispatcher, Limits};
+use crate::executor::Executor;
+use crate::protocol::{self as pb, actors};
+use crate::registry::{ActorEntry, ActorRegistry};
+
+/// Everything standalone mode needs to start.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The directory of `.wasm` components.
+    pub actors_dir: PathBuf,
+    /// The directory of the state database.
+    pub data_dir: PathBuf,
+    /// Where to serve the client API.
+    pub listen: SocketAddr,
+    /// The actor system this runtime serves.
+    pub system: String,
+    /// Limits for every guest call.
+    pub limits: Limits,
+    /// Sync every commit to disk (survives power loss, not only process crashes).
+    pub fsync: bool,
+}
+
+/// Why an invocation or spawn failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvokeFailure {
+    /// The request names another actor system.
+    #[error("unknown actor system `{requested}`: this runtime serves `{served}`")]
+    UnknownSystem {
+        /// The system requested.
+        requested: String,
+        /// The system served.
+        served: String,
+    },
+    /// No loaded component provides the actor, and no instance of that name was spawned.
+    #[error("Actor {actor} not found on ActorSystem {system}")]
+    ActorNotFound {
+        /// The actor.
+        actor: String,
+        /// The system.
+        system: String,
+    },
+    /// The actor has no such action.
+    #[error("Action [{action}] not found for Actor [{actor}]")]
+    ActionNotFound {
+        /// The actor.
+        actor: String,
+        /// The action.
+        action: String,
+    },
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The actor's turn failed (guest error, trap, deadline, memory) or its state could
+    /// not be stored. Its state is unchanged.
+    #[error("{actor}.{action} failed: {cause}")]
+    Failed {
+        /// The actor.
+        actor: String,
+        /// The action.
+        action: String,
+        /// Why.
+        cause: String,
+    },
+    /// The runtime is shutting down.
+    #[error("the runtime is shutting down")]
+    ShuttingDown,
+}
+
+/// A reply: the reply `Any`, or `None` for no-reply and async calls.
+pub type InvokeResult = Result<Option<prost_types::Any>, InvokeFailure>;
+
+/// The built-in actions that answer the stored state unless the actor defines one of them.
+const GET_STATE_ACTIONS: [&str; 5] = ["get", "Get", "get_state", "getState", "GetState"];
+/// The actions run on every activation, if the actor defines one.
+const INIT_ACTIONS: [&str; 4] = ["init", "Init", "setup", "Setup"];
+/// How long graceful shutdown waits for actors to persist their state.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// A running standalone runtime and its client API server.
+pub struct Standalone {
+    runtime: Runtime,
+    local_addr: SocketAddr,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Standalone {
+    /// Loads the components, opens the store, activates the stateful named actors and
+    /// starts serving the client API. Returns once the server listens.
+    pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
+        let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
+        let (registry, _rejections) = ActorRegistry::load_dir(&engine, &config.actors_dir)
+            .await
+            .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
+        let store = StateStore::open(&config.data_dir, config.fsync)?;
+        let runtime = Runtime::start(config.system.clone(), Executor::new(engine), Arc::new(registry), store).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the client API to {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let server = tokio::spawn(server::serve(listener, runtime.clone()));
+        tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
+        Ok(Standalone { runtime, local_addr, server })
+    }
+
+    /// The address of the client API.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting calls and persists every
+    /// active actor.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            result = &mut self.server => {
+                result.context("the server task panicked")?.context("the server failed")?;
+            }
+            () = shutdown => tracing::info!("shutting down: persisting active actors"),
+        }
+        self.server.abort();
+        self.runtime.shutdown().await;
+        Ok(())
+    }
+}
+
+/// The runtime: cheap to clone, shared by the server, the actors and their timers.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    system: String,
+    executor: Executor,
+    registry: Arc<ActorRegistry>,
+    store: StateStore,
+    /// Active actors by instance name. Mail is sent while holding this lock, and an actor
+    /// retires only with it held and its mailbox empty, so no mail is ever lost.
+    active: Mutex<HashMap<String, mpsc::UnboundedSender<Mail>>>,
+    /// Spawned unnamed instances: name → template.
+    spawned: Mutex<HashMap<String, String>>,
+    /// Channel topic → subscribed (actor, action).
+    subscriptions: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// Actors whose timers run.
+    timers: Mutex<HashSet<String>>,
+    /// Actor tasks, timers and scheduled calls, for shutdown.
+    tasks: TaskTracker,
+    stopping: CancellationToken,
+    dispatcher: Arc<RuntimeDispatcher>,
+}
+
+impl Runtime {
+    /// Starts the runtime over loaded components and an open store: restores spawned
+    /// instances, then activates every stateful named actor, as the proxy does.
+    pub async fn start(
+        system: String,
+        executor: Executor,
+        registry: Arc<ActorRegistry>,
+        store: StateStore,
+    ) -> anyhow::Result<Runtime> {
+        let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent)).collect();
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            system,
+            executor,
+            registry,
+            store,
+            active: Mutex::default(),
+            spawned: Mutex::new(spawned),
+            subscriptions: Mutex::default(),
+            timers: Mutex::default(),
+            tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
+        });
+        let runtime = Runtime { inner };
+        let eager: Vec<String> = runtime
+            .inner
+            .registry
+            .definitions()
+            .filter(|definition| definition.stateful && activated_at_start(definition.kind))
+            .map(|definition| definition.name.clone())
+            .collect();
+        for name in eager {
+            if let Err(error) = runtime.inner.activate(&name) {
+                tracing::warn!(actor = %name, %error, "could not activate at start-up");
+            }
+        }
+        Ok(runtime)
+    }
+
+    /// The actor system served.
+    pub fn system(&self) -> &str {
+        &self.inner.system
+    }
+
+    /// Runs an invocation with the proxy's semantics; see [`InvokeFailure`] for errors.
+    pub async fn invoke(&self, request: pb::InvocationRequest) -> InvokeResult {
+        self.inner.invoke(request).await
+    }
+
+    /// Registers unnamed instances (their templates must be unnamed actors).
+    pub async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {
+        self.inner.spawn(request).await
+    }
+
+    /// Whether the actor instance `name` is active (has a running task and mailbox).
+    pub fn is_active(&self, name: &str) -> bool {
+        self.inner.active.lock().unwrap().contains_key(name)
+    }
+
+    /// Whether the runtime still accepts calls.
+    pub fn is_running(&self) -> bool {
+        !self.inner.stopping.is_cancelled()
+    }
+
+    /// Stops accepting calls, stops timers and scheduled calls, lets every active actor
+    /// finish its mailbox and persist its state (bounded by a grace period).
+    pub async fn shutdown(&self) {
+        self.inner.stopping.cancel();
+        let mailboxes: Vec<_> = self.inner.active.lock().unwrap().drain().collect();
+        let count = mailboxes.len();
+        for (_, mailbox) in mailboxes {
+            let _ = mailbox.send(Mail::Stop);
+        }
+        self.inner.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.inner.tasks.wait()).await.is_err() {
+            tracing::error!("some actors did not stop within {SHUTDOWN_GRACE:?}; their unsaved state is lost");
+        } else {
+            tracing::info!(actors = count, "every active actor persisted its state");
+        }
+    }
+}
+
+/// Kinds the proxy activates at start-up when stateful.
+fn activated_at_start(kind: wit::Kind) -> bool {
+    matches!(kind, wit::Kind::Named | wit::Kind::Task)
+}
+
+/// What an invocation targets once resolved.
+struct Target {
+    id: actors::ActorId,
+    entry: ActorEntry,
+}
+
+impl Inner {
+    fn not_found(&self, actor: &str) -> InvokeFailure {
+        InvokeFailure::ActorNotFound { actor: actor.to_owned(), system: self.system.clone() }
+    }
+
+    fn check_system(&self, system: &str) -> Result<(), InvokeFailure> {
+        if system == self.system {
+            Ok(())
+        } else {
+            Err(InvokeFailure::UnknownSystem { requested: system.to_owned(), served: self.system.clone() })
+        }
+    }
+
+    /// The instance called `name`: a named actor, or a spawned unnamed instance.
+    fn resolve(&self, name: &str) -> Result<Target, InvokeFailure> {
+        let parent = self.spawned.lock().unwrap().get(name).cloned();
+        let (definition_name, parent) = match parent {
+            Some(parent) => (parent.clone(), parent),
+            None => (name.to_owned(), String::new()),
+        };
+        let entry = self.registry.get(&definition_name).ok_or_else(|| self.not_found(name))?;
+        if parent.is_empty() && entry.definition().kind == wit::Kind::Unnamed {
+            // A template is not an instance: it is only addressed through spawn or register_ref.
+            return Err(InvokeFailure::BadRequest(format!(
+                "`{name}` is an unnamed actor: spawn an instance of it (SpawnRequest or register_ref) and invoke that"
+            )));
+        }
+        let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent };
+        Ok(Target { id, entry: entry.clone() })
+    }
+
+    async fn invoke(self: &Arc<Self>, request: pb::InvocationRequest) -> InvokeResult {
+        if self.stopping.is_cancelled() {
+            return Err(InvokeFailure::ShuttingDown);
+        }
+        self.check_system(request.system.as_ref().map_or("", |system| system.name.as_str()))?;
+        let id = request.actor.as_ref().and_then(|actor| actor.id.as_ref());
+        let name = id.map_or("", |id| id.name.as_str()).to_owned();
+        if name.is_empty() {
+            return Err(InvokeFailure::BadRequest("the request names no actor (actor.id.name)".into()));
+        }
+        if !request.register_ref.is_empty() {
+            self.spawn_one(&name, &request.register_ref).await?;
+        }
+        let target = self.resolve(&name)?;
+        let action = request.action_name.clone();
+        check_action(target.entry.definition(), &name, &action)?;
+        let payload = match request.payload {
+            Some(pb::invocation_request::Payload::Value(any)) => pb::non_empty(Some(any)),
+            _ => None,
+        };
+        let turn = |reply| Turn {
+            action: action.clone(),
+            payload: payload.clone(),
+            metadata: request.metadata.clone(),
+            caller: request.caller.clone().filter(|caller| !caller.name.is_empty()),
+            reply,
+        };
+        let now_ms = unix_ms();
+        if request.scheduled_to > now_ms {
+            let delay = Duration::from_millis((request.scheduled_to - now_ms) as u64);
+            let inner = self.clone();
+            let mail = turn(None);
+            self.tasks.spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => inner.deliver(&name, mail),
+                    () = inner.stopping.cancelled() => {
+                        tracing::warn!(actor = %name, "shutdown dropped a scheduled invocation that had not run yet");
+                    }
+                }
+            });
+            return Ok(None);
+        }
+        if request.r#async {
+            self.deliver(&target.id.name, turn(None));
+            return Ok(None);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.deliver(&target.id.name, turn(Some(reply)));
+        answer.await.unwrap_or(Err(InvokeFailure::ShuttingDown))
+    }
+
+    /// Puts `turn` in the actor's mailbox, activating the actor if needed.
+    fn deliver(self: &Arc<Self>, name: &str, turn: Turn) {
+        let mut mail = Mail::Turn(turn);
+        let mut active = self.active.lock().unwrap();
+        if let Some(mailbox) = active.get(name) {
+            match mailbox.send(mail) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(returned)) => mail = returned,
+            }
+        }
+        match self.start_actor(name, &mut active) {
+            Ok(mailbox) => {
+                let _ = mailbox.send(mail);
+            }
+            Err(failure) => {
+                if let Mail::Turn(Turn { reply: Some(reply), .. }) = mail {
+                    let _ = reply.send(Err(failure));
+                }
+            }
+        }
+    }
+
+    /// Activates `name` unless it is active.
+    fn activate(self: &Arc<Self>, name: &str) -> Result<(), InvokeFailure> {
+        let mut active = self.active.lock().unwrap();
+        if !active.contains_key(name) {
+            self.start_actor(name, &mut active)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the task of actor `name`; the caller holds the `active` lock.
+    fn start_actor(
+        self: &Arc<Self>,
+        name: &str,
+        active: &mut HashMap<String, mpsc::UnboundedSender<Mail>>,
+    ) -> Result<mpsc::UnboundedSender<Mail>, InvokeFailure> {
+        if self.stopping.is_cancelled() {
+            return Err(InvokeFailure::ShuttingDown);
+        }
+        let target = self.resolve(name)?;
+        let (mailbox, mail) = mpsc::unbounded_channel();
+        active.insert(name.to_owned(), mailbox.clone());
+        self.subscribe(&target);
+        self.start_timers(&target);
+        self.tasks.spawn(actor::run(self.clone(), target.id, target.entry, mail));
+        Ok(mailbox)
+    }
+
+    /// Removes `name` from the active set if its mailbox is empty; called by the actor
+    /// when it has been idle for its deactivation timeout and its state is saved.
+    fn try_retire(&self, name: &str, mail: &mpsc::UnboundedReceiver<Mail>) -> bool {
+        let mut active = self.active.lock().unwrap();
+        if !mail.is_empty() {
+            return false;
+        }
+        active.remove(name);
+        true
+    }
+
+    fn subscribe(&self, target: &Target) {
+        let definition = target.entry.definition();
+        if definition.channels.is_empty() {
+            return;
+        }
+        let mut subscriptions = self.subscriptions.lock().unwrap();
+        for channel in &definition.channels {
+            let action = if channel.action.is_empty() { "receive".to_owned() } else { channel.action.clone() };
+            let subscribers = subscriptions.entry(channel.topic.clone()).or_default();
+            let subscriber = (target.id.name.clone(), action);
+            if !subscribers.contains(&subscriber) {
+                subscribers.push(subscriber);
+            }
+        }
+    }
+
+    /// Starts the actor's timers on its first activation; they keep firing (and
+    /// reactivating it) while the runtime runs, as the proxy's scheduler does.
+    fn start_timers(self: &Arc<Self>, target: &Target) {
+        let definition = target.entry.definition();
+        if definition.timer_actions.is_empty() || !self.timers.lock().unwrap().insert(target.id.name.clone()) {
+            return;
+        }
+        for timer in &definition.timer_actions {
+            let inner = self.clone();
+            let id = target.id.clone();
+            let action = timer.action.clone();
+            let period = Duration::from_millis(u64::from(timer.period_ms));
+            self.tasks.spawn(async move {
+                let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = ticks.tick() => {}
+                        () = inner.stopping.cancelled() => return,
+                    }
+                    let request = inner.internal_request(&id, &id.name, &action, None, true);
+                    if let Err(error) = inner.invoke(request).await {
+                        tracing::warn!(actor = %id.name, timer = %action, %error, "timer stopped");
+                        inner.timers.lock().unwrap().remove(&id.name);
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// An invocation from `caller` to `actor` inside this system.
+    fn internal_request(
+        &self,
+        caller: &actors::ActorId,
+        actor: &str,
+        action: &str,
+        payload: Option<prost_types::Any>,
+        asynchronous: bool,
+    ) -> pb::InvocationRequest {
+        pb::InvocationRequest {
+            system: Some(actors::ActorSystem { name: self.system.clone(), registry: None }),
+            actor: Some(actors::Actor {
+                id: Some(actors::ActorId {
+                    name: actor.to_owned(),
+                    system: self.system.clone(),
+                    parent: String::new(),
+                }),
+                ..Default::default()
+            }),
+            action_name: action.to_owned(),
+            payload: Some(match payload {
+                Some(any) => pb::invocation_request::Payload::Value(any),
+                None => pb::invocation_request::Payload::Noop(pb::Noop {}),
+            }),
+            r#async: asynchronous,
+            caller: Some(caller.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The subscribers of `topic`.
+    fn subscribers(&self, topic: &str) -> Vec<(String, String)> {
+        self.subscriptions.lock().unwrap().get(topic).cloned().unwrap_or_default()
+    }
+
+    async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {
+        if request.actors.is_empty() {
+            return Err(InvokeFailure::BadRequest("the SpawnRequest lists no actors".into()));
+        }
+        for id in &request.actors {
+            self.check_system(&id.system)?;
+            if id.name.is_empty() || id.parent.is_empty() {
+                return Err(InvokeFailure::BadRequest("each spawned ActorId needs a name and a parent".into()));
+            }
+        }
+        for id in request.actors {
+            self.spawn_one(&id.name, &id.parent).await?;
+        }
+        Ok(())
+    }
+
+    /// Records instance `name` of the unnamed actor `parent` (durably), unless it exists.
+    async fn spawn_one(&self, name: &str, parent: &str) -> Result<(), InvokeFailure> {
+        let template = self.registry.get(parent).ok_or_else(|| self.not_found(parent))?;
+        if template.definition().kind != wit::Kind::Unnamed {
+            return Err(InvokeFailure::BadRequest(format!("`{parent}` is not an unnamed actor; it cannot be spawned")));
+        }
+        if self.registry.get(name).is_some() {
+            return Err(InvokeFailure::BadRequest(format!("`{name}` is the name of a loaded actor; choose another")));
+        }
+        match self.spawned.lock().unwrap().get(name) {
+            Some(existing) if existing == parent => return Ok(()),
+            Some(existing) => {
+                return Err(InvokeFailure::BadRequest(format!(
+                    "`{name}` is already an instance of `{existing}`, not of `{parent}`"
+                )));
+            }
+            None => {}
+        }
+        let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent: parent.to_owned() };
+        self.store.record_spawn(id).await.map_err(|error| InvokeFailure::Failed {
+            actor: name.to_owned(),
+            action: "spawn".into(),
+            cause: error.to_string(),
+        })?;
+        self.spawned.lock().unwrap().insert(name.to_owned(), parent.to_owned());
+        Ok(())
+    }
+}
+
+/// Rejects an action the actor does not define (the built-in get-state actions always
+/// exist).
+fn check_action(definition: &wit::ActorDefinition, actor: &str, action: &str) -> Result<(), InvokeFailure> {
+    if defines(definition, action) || GET_STATE_ACTIONS.contains(&action) {
+        Ok(())
+    } else {
+        Err(InvokeFailure::ActionNotFound { actor: actor.to_owned(), action: action.to_owned() })
+    }
+}
+
+/// Whether the actor's definition declares `action` (as an action or a timer).
+fn defines(definition: &wit::ActorDefinition, action: &str) -> bool {
+    definition.actions.iter().any(|name| name == action)
+        || definition.timer_actions.iter().any(|timer| timer.action == action)
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// Guests' `invoke` and `spawn` imports, routed in-process.
+struct RuntimeDispatcher(Weak<Inner>);
+
+impl Dispatcher for RuntimeDispatcher {
+    fn invoke(&self, request: pb::InvocationRequest) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
+        Box::pin(async move {
+            let inner = self.0.upgrade().ok_or("the runtime has stopped")?;
+            let target = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map(|id| id.name.as_str());
+            let caller = request.caller.as_ref().map(|caller| caller.name.as_str());
+            if !request.r#async && request.scheduled_to == 0 && target.is_some() && target == caller {
+                return Err("an actor cannot invoke itself synchronously: it would wait for its own turn".into());
+            }
+            inner.invoke(request).await.map_err(|failure| failure.to_string())
+        })
+    }
+
+    fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let inner = self.0.upgrade().ok_or("the runtime has stopped")?;
+            inner.spawn(request).await.map_err(|failure| failure.to_string())
+        })
+    }
+}

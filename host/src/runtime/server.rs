@@ -1,0 +1,144 @@
+//! The client API, on the proxy's routes and with its bodies, so that Spawn clients work
+//! unchanged. Unlike the proxy, errors are prompt and say what happened: an unknown actor
+//! answers `ACTOR_NOT_FOUND` at once, an unknown action or a failed turn `ERROR` with the
+//! cause.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use prost::Message;
+use tokio::net::TcpListener;
+
+use super::{InvokeFailure, Runtime};
+use crate::protocol::{self as pb, actors};
+
+pub(super) async fn serve(listener: TcpListener, runtime: Runtime) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
+        .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+        .route("/health", get(liveness))
+        .route("/health/liveness", get(liveness))
+        .route("/health/readiness", get(readiness))
+        .with_state(runtime);
+    axum::serve(listener, app).await
+}
+
+async fn liveness() -> Response {
+    health(true)
+}
+
+async fn readiness(State(runtime): State<Runtime>) -> Response {
+    health(runtime.is_running())
+}
+
+fn health(up: bool) -> Response {
+    let (status, body) = if up {
+        (StatusCode::OK, r#"{"status":"up"}"#)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"down"}"#)
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn protobuf(status: StatusCode, message: &impl Message) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/octet-stream")], message.encode_to_vec()).into_response()
+}
+
+fn request_status(status: pb::Status, message: String) -> Option<pb::RequestStatus> {
+    Some(pb::RequestStatus { status: status as i32, message })
+}
+
+/// The HTTP status and protocol status of a failure.
+fn classify(failure: &InvokeFailure) -> (StatusCode, pb::Status) {
+    match failure {
+        InvokeFailure::ActorNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::ActorNotFound),
+        InvokeFailure::ActionNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::Error),
+        InvokeFailure::UnknownSystem { .. } | InvokeFailure::BadRequest(_) => {
+            (StatusCode::BAD_REQUEST, pb::Status::Error)
+        }
+        InvokeFailure::Failed { .. } => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error),
+        InvokeFailure::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error),
+    }
+}
+
+async fn invoke(
+    State(runtime): State<Runtime>,
+    Path((system, actor)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let mut request = match pb::InvocationRequest::decode(body) {
+        Ok(request) => request,
+        Err(error) => {
+            let failure = InvokeFailure::BadRequest(format!("the body is not an InvocationRequest: {error}"));
+            return invoke_failure(&failure, None, None);
+        }
+    };
+    // The proxy takes the target from the body; fill what the body leaves empty from the path.
+    let request_system = request.system.get_or_insert_with(Default::default);
+    if request_system.name.is_empty() {
+        request_system.name = system.clone();
+    }
+    let id = request.actor.get_or_insert_with(Default::default).id.get_or_insert_with(Default::default);
+    if id.name.is_empty() {
+        id.name = actor;
+    }
+    let system_echo = Some(actors::ActorSystem { name: request_system_name(&request), registry: None });
+    let actor_echo = request.actor.clone().map(|actor| actors::Actor { id: actor.id, ..Default::default() });
+    if system != runtime.system() {
+        let failure = InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() };
+        return invoke_failure(&failure, system_echo, actor_echo);
+    }
+    match runtime.invoke(request).await {
+        Ok(reply) => protobuf(
+            StatusCode::OK,
+            &pb::InvocationResponse {
+                status: request_status(pb::Status::Ok, String::new()),
+                system: system_echo,
+                actor: actor_echo,
+                payload: Some(match reply {
+                    Some(any) => pb::invocation_response::Payload::Value(any),
+                    None => pb::invocation_response::Payload::Noop(pb::Noop {}),
+                }),
+            },
+        ),
+        Err(failure) => invoke_failure(&failure, system_echo, actor_echo),
+    }
+}
+
+fn request_system_name(request: &pb::InvocationRequest) -> String {
+    request.system.as_ref().map(|system| system.name.clone()).unwrap_or_default()
+}
+
+fn invoke_failure(
+    failure: &InvokeFailure,
+    system: Option<actors::ActorSystem>,
+    actor: Option<actors::Actor>,
+) -> Response {
+    let (http, status) = classify(failure);
+    tracing::debug!(status = http.as_u16(), "invocation failed: {failure}");
+    let response =
+        pb::InvocationResponse { status: request_status(status, failure.to_string()), system, actor, payload: None };
+    protobuf(http, &response)
+}
+
+async fn spawn(State(runtime): State<Runtime>, Path(system): Path<String>, body: Bytes) -> Response {
+    let result = match pb::SpawnRequest::decode(body) {
+        Err(error) => Err(InvokeFailure::BadRequest(format!("the body is not a SpawnRequest: {error}"))),
+        Ok(_) if system != runtime.system() => {
+            Err(InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() })
+        }
+        Ok(request) => runtime.spawn(request).await,
+    };
+    match result {
+        Ok(()) => {
+            protobuf(StatusCode::OK, &pb::SpawnResponse { status: request_status(pb::Status::Ok, "Accepted".into()) })
+        }
+        Err(failure) => {
+            let (http, status) = classify(&failure);
+            protobuf(http, &pb::SpawnResponse { status: request_status(status, failure.to_string()) })
+        }
+    }
+}
