@@ -11,6 +11,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     imports: { default: async },
     exports: { default: async },
+    additional_derives: [PartialEq],
 });
 
 pub use exports::spawn::actor::handler;

@@ -98,6 +98,9 @@ pub struct StandaloneArgs {
     /// Sync every commit to disk: state survives power loss, not only a crash of the process.
     #[arg(long, env = "SPAWN_WASM_FSYNC")]
     pub fsync: bool,
+    /// Load the actors directory once; do not follow its changes.
+    #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
+    pub no_watch: bool,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -113,6 +116,7 @@ impl StandaloneArgs {
             system: self.system.clone(),
             limits: Limits::from(&self.limits),
             fsync: self.fsync,
+            watch: !self.no_watch,
         }
     }
 }
@@ -139,6 +143,16 @@ pub struct SidecarArgs {
     /// Actor system to register in; must equal the proxy's.
     #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
     pub system: String,
+    /// Where compiled components are cached, so that restarts skip compilation.
+    /// Default: `$XDG_CACHE_HOME/spawn-wasm` or `~/.cache/spawn-wasm`.
+    #[arg(long, env = "SPAWN_WASM_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every component at every start (no on-disk cache).
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// Load the actors directory once; do not follow its changes.
+    #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
+    pub no_watch: bool,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -174,8 +188,18 @@ impl SidecarArgs {
             listen: SocketAddr::new(self.user_function_host, self.user_function_port),
             system: self.system.clone(),
             limits: Limits::from(&self.limits),
+            cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
+            watch: !self.no_watch,
         }
     }
+}
+
+/// The user's cache directory for compiled components, when the environment names one.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache"))
+    })?;
+    Some(base.join("spawn-wasm"))
 }
 
 #[cfg(test)]

@@ -5,18 +5,23 @@
 //! - [`sidecar`] serves a Spawn proxy (registration, the user-function HTTP server);
 //!   [`runtime`] is standalone mode, an embedded single-node Spawn runtime;
 //! - [`executor`] runs one actor turn in a sandboxed instance;
-//! - [`registry`] and [`module`] load, validate and look up components;
+//! - [`modules`] keeps the loaded components in step with the actors directory
+//!   ([`watch`] follows it, [`cache`] keeps compiled code); [`registry`] is one snapshot of
+//!   them and [`module`] loads and validates one component;
 //! - [`engine`] configures wasmtime (limits, epoch deadlines, WASI with nothing granted);
 //! - [`convert`] maps protobuf messages to WIT records and back; [`protocol`] holds the
 //!   Spawn protobuf types and [`bindings`] the WIT types.
 
 pub mod bindings;
+pub mod cache;
 pub mod cli;
 pub mod convert;
 pub mod engine;
 pub mod executor;
 pub mod module;
+pub mod modules;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;
 pub mod sidecar;
+pub mod watch;

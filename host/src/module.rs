@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use crate::bindings::{self, WIT_PACKAGE, WIT_VERSION, types as wit};
+use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, Turn};
 use crate::protocol::actors;
 
@@ -46,6 +47,8 @@ pub struct ActorModule {
     pub path: PathBuf,
     /// The first 12 hex digits of the SHA-256 of its bytes, for logs.
     pub hash: String,
+    /// Whether its compiled code came from the on-disk cache.
+    pub cached: bool,
     /// The actors it provides, validated.
     pub definitions: Vec<wit::ActorDefinition>,
     pre: bindings::ActorPre<crate::engine::HostState>,
@@ -62,13 +65,35 @@ impl std::fmt::Debug for ActorModule {
 }
 
 impl ActorModule {
-    /// Reads, compiles and validates the component at `path`. Compilation runs on a
-    /// blocking thread, off the request path.
-    pub async fn load(engine: &ActorEngine, path: &Path) -> Result<ActorModule, LoadError> {
+    /// Reads, compiles (or takes from `cache`) and validates the component at `path`.
+    /// Compilation runs on a blocking thread, off the request path.
+    pub async fn load(engine: &ActorEngine, cache: Option<&CodeCache>, path: &Path) -> Result<ActorModule, LoadError> {
         let bytes = tokio::fs::read(path).await?;
-        let hash = short_hash(&bytes);
+        Self::from_bytes(engine, cache, path, bytes).await
+    }
+
+    /// Like [`ActorModule::load`], with the file's bytes already read.
+    pub async fn from_bytes(
+        engine: &ActorEngine,
+        cache: Option<&CodeCache>,
+        path: &Path,
+        bytes: Vec<u8>,
+    ) -> Result<ActorModule, LoadError> {
+        let digest = content_digest(&bytes);
+        let hash = short_hash(&digest).to_owned();
         let wasmtime_engine = engine.engine().clone();
-        let component = tokio::task::spawn_blocking(move || Component::new(&wasmtime_engine, &bytes))
+        let cache = cache.cloned();
+        let compile = move || -> wasmtime::Result<(Component, bool)> {
+            if let Some(component) = cache.as_ref().and_then(|cache| cache.load(&wasmtime_engine, &digest)) {
+                return Ok((component, true));
+            }
+            let component = Component::new(&wasmtime_engine, &bytes)?;
+            if let Some(cache) = &cache {
+                cache.store(&digest, &component);
+            }
+            Ok((component, false))
+        };
+        let (component, cached) = tokio::task::spawn_blocking(compile)
             .await
             .map_err(|join| LoadError::Compile(wasmtime::format_err!("compilation panicked: {join}")))?
             .map_err(LoadError::Compile)?;
@@ -77,7 +102,7 @@ impl ActorModule {
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let definitions = describe(engine, &pre).await?;
         validate(&definitions)?;
-        Ok(ActorModule { path: path.to_owned(), hash, definitions, pre })
+        Ok(ActorModule { path: path.to_owned(), hash, cached, definitions, pre })
     }
 
     /// The prepared instance, for the executor.
@@ -91,9 +116,14 @@ impl ActorModule {
     }
 }
 
-fn short_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect()
+/// The hex SHA-256 of a component's bytes: its cache key.
+pub fn content_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The short form of a content digest shown in logs and `/v1/modules`.
+pub fn short_hash(digest: &str) -> &str {
+    &digest[..12]
 }
 
 /// Gives a clear message for a component built for another world or version before the

@@ -237,6 +237,11 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// The host's actors directory.
+    pub fn host_actors_dir(&self) -> PathBuf {
+        self._actors.path().to_owned()
+    }
+
     /// Starts a test proxy and a sidecar host serving `components` from a fresh
     /// directory, and waits for the registration.
     pub async fn start(components: &[&str]) -> Harness {
@@ -253,6 +258,8 @@ impl Harness {
             listen: "127.0.0.1:0".parse().unwrap(),
             system: SYSTEM.into(),
             limits,
+            cache_dir: None,
+            watch: true,
         })
         .await
         .expect("starting the host");
@@ -286,6 +293,13 @@ impl HostClient {
         let response =
             self.http.get(format!("{}/health/readiness", self.base)).send().await.expect("the host must answer");
         StatusCode::from_u16(response.status().as_u16()).unwrap()
+    }
+
+    /// The body of `GET /v1/modules` (JSON).
+    pub async fn modules(&self) -> String {
+        let response = self.http.get(format!("{}/v1/modules", self.base)).send().await.expect("the host must answer");
+        assert!(response.status().is_success());
+        response.text().await.unwrap()
     }
 
     /// Waits (at most 10 s) until the host reports ready.
@@ -629,6 +643,7 @@ impl StandaloneHarness {
             system: SYSTEM.into(),
             limits,
             fsync: false,
+            watch: true,
         })
         .await
         .expect("starting the standalone runtime");

@@ -1,9 +1,10 @@
 //! Loading an actors directory: good components are served, bad files are rejected with a
 //! reason, and nothing bad stops the host from serving the rest.
 
+use std::sync::Arc;
+
 use spawn_wasm_host::engine::{ActorEngine, Limits};
-use spawn_wasm_host::module::LoadError;
-use spawn_wasm_host::registry::ActorRegistry;
+use spawn_wasm_host::modules::ModuleSet;
 use spawn_wasm_tests::*;
 
 /// A valid component with no imports or exports: right format, wrong world.
@@ -24,24 +25,27 @@ async fn bad_files_are_rejected_with_a_reason_and_the_rest_is_served() {
     write_file(dir.path(), ".hidden.wasm", b"ignored");
     write_file(dir.path(), "notes.txt", b"ignored");
 
-    let engine = ActorEngine::new(Limits::default()).unwrap();
-    let (registry, rejections) = ActorRegistry::load_dir(&engine, dir.path()).await.unwrap();
+    let engine = Arc::new(ActorEngine::new(Limits::default()).unwrap());
+    let modules = ModuleSet::load(engine, None, dir.path()).await.unwrap();
 
+    let registry = modules.registry();
     let mut served: Vec<_> = registry.definitions().map(|definition| definition.name.as_str()).collect();
     served.sort_unstable();
     assert_eq!(served, ["abs_actor", "counter", "joe"]);
 
-    let reason = |file: &str| -> &LoadError {
-        let rejection = rejections.iter().find(|r| r.path.file_name().unwrap() == file);
-        &rejection.unwrap_or_else(|| panic!("{file} should be rejected")).error
+    let status = modules.status();
+    let reason = |file: &str| -> String {
+        let entry = status.iter().find(|status| status.file.file_name().unwrap() == file);
+        let entry = entry.unwrap_or_else(|| panic!("{file} should be listed"));
+        assert!(entry.hash.is_none(), "{file} should not serve");
+        entry.last_error.clone().unwrap_or_else(|| panic!("{file} should be rejected"))
     };
-    assert_eq!(rejections.len(), 5, "{rejections:?}");
-    assert!(matches!(reason("corrupt.wasm"), LoadError::Compile(_)));
-    assert!(matches!(reason("truncated.wasm"), LoadError::Compile(_)));
-    assert!(matches!(reason("core-module.wasm"), LoadError::Compile(_)));
-    assert!(matches!(reason("empty-world.wasm"), LoadError::WrongWorld));
-    assert!(reason("empty-world.wasm").to_string().contains("spawn:actor/handler"));
-    let duplicate = reason("zz-second-counter.wasm").to_string();
+    assert_eq!(status.iter().filter(|status| status.last_error.is_some()).count(), 5, "{status:?}");
+    assert!(reason("corrupt.wasm").starts_with("not a valid WebAssembly component"));
+    assert!(reason("truncated.wasm").starts_with("not a valid WebAssembly component"));
+    assert!(reason("core-module.wasm").starts_with("not a valid WebAssembly component"));
+    assert!(reason("empty-world.wasm").contains("does not export `spawn:actor/handler`"));
+    let duplicate = reason("zz-second-counter.wasm");
     assert!(
         duplicate.contains("`counter` is already provided by") && duplicate.contains("counter.wasm"),
         "{duplicate}"
@@ -62,7 +66,7 @@ async fn a_host_with_only_bad_files_still_starts_and_registers_nothing() {
 
 #[tokio::test]
 async fn a_missing_actors_directory_is_a_clear_error() {
-    let engine = ActorEngine::new(Limits::default()).unwrap();
+    let engine = Arc::new(ActorEngine::new(Limits::default()).unwrap());
     let missing = std::path::Path::new("/definitely/not/here");
-    assert!(ActorRegistry::load_dir(&engine, missing).await.is_err());
+    assert!(ModuleSet::load(engine, None, missing).await.is_err());
 }

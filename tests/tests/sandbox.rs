@@ -94,7 +94,7 @@ async fn each_limit_hit_is_named_in_the_error() {
 
     let limits = Limits { memory_bytes: 64 << 20, call_timeout: Duration::from_millis(300), ..Limits::default() };
     let engine = Arc::new(ActorEngine::new(limits).unwrap());
-    let module = ActorModule::load(&engine, &examples_dir().join("hostile.wasm")).await.unwrap();
+    let module = ActorModule::load(&engine, None, &examples_dir().join("hostile.wasm")).await.unwrap();
     let executor = Executor::new(engine);
     let dispatcher = Arc::new(ProxyClient::new("http://127.0.0.1:9").unwrap());
     let run = |action: &str| {

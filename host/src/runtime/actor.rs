@@ -39,6 +39,8 @@ pub(super) struct Turn {
 struct Actor {
     inner: Arc<Inner>,
     id: actors::ActorId,
+    /// The module and definition serving this actor: looked up again before every turn,
+    /// so that a reload takes effect on the next turn.
     entry: ActorEntry,
     state: Option<prost_types::Any>,
     tags: HashMap<String, String>,
@@ -185,9 +187,27 @@ impl Actor {
         }
     }
 
+    /// Follows a reload: the current module of this actor's definition, if it still exists.
+    fn refresh_entry(&mut self) -> bool {
+        let definition = self.entry.definition().name.clone();
+        match self.inner.modules.registry().get(&definition) {
+            Some(entry) => {
+                if !Arc::ptr_eq(&entry.module, &self.entry.module) {
+                    self.entry = entry.clone();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// One turn: built-ins, or the guest's `handle`, then state, checkpoint, workflow and
     /// the reply (or the routed target's reply).
     async fn turn(&mut self, turn: Turn) {
+        if !self.refresh_entry() {
+            respond(turn.reply, Err(self.inner.not_found(&self.id.name)));
+            return;
+        }
         let definition = self.entry.definition();
         if GET_STATE_ACTIONS.contains(&turn.action.as_str()) && !defines(definition, &turn.action) {
             respond(turn.reply, Ok(self.state.clone()));

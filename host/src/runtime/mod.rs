@@ -25,10 +25,13 @@ use tokio_util::task::TaskTracker;
 use self::actor::{Mail, Turn};
 use self::store::StateStore;
 use crate::bindings::types as wit;
+use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, BoxFuture, Dispatcher, Limits};
 use crate::executor::Executor;
+use crate::modules::ModuleSet;
 use crate::protocol::{self as pb, actors};
-use crate::registry::{ActorEntry, ActorRegistry};
+use crate::registry::ActorEntry;
+use crate::watch::{self, DirectoryWatch};
 
 /// Everything standalone mode needs to start.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct RuntimeConfig {
     pub limits: Limits,
     /// Sync every commit to disk (survives power loss, not only process crashes).
     pub fsync: bool,
+    /// Follow changes of the actors directory.
+    pub watch: bool,
 }
 
 /// Why an invocation or spawn failed.
@@ -108,6 +113,7 @@ pub struct Standalone {
     runtime: Runtime,
     local_addr: SocketAddr,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _watch: Option<DirectoryWatch>,
 }
 
 impl Standalone {
@@ -115,18 +121,20 @@ impl Standalone {
     /// starts serving the client API. Returns once the server listens.
     pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
-        let (registry, _rejections) = ActorRegistry::load_dir(&engine, &config.actors_dir)
+        let store = StateStore::open(&config.data_dir, config.fsync)?;
+        let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
+        let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
             .await
             .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
-        let store = StateStore::open(&config.data_dir, config.fsync)?;
-        let runtime = Runtime::start(config.system.clone(), Executor::new(engine), Arc::new(registry), store).await?;
+        let watch = if config.watch { Some(watch::watch(modules.clone())?) } else { None };
+        let runtime = Runtime::start(config.system.clone(), Executor::new(engine), modules, store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the client API to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
         let server = tokio::spawn(server::serve(listener, runtime.clone()));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
-        Ok(Standalone { runtime, local_addr, server })
+        Ok(Standalone { runtime, local_addr, server, _watch: watch })
     }
 
     /// The address of the client API.
@@ -163,7 +171,7 @@ pub struct Runtime {
 struct Inner {
     system: String,
     executor: Executor,
-    registry: Arc<ActorRegistry>,
+    modules: Arc<ModuleSet>,
     store: StateStore,
     /// Active actors by instance name. Mail is sent while holding this lock, and an actor
     /// retires only with it held and its mailbox empty, so no mail is ever lost.
@@ -172,8 +180,8 @@ struct Inner {
     spawned: Mutex<HashMap<String, String>>,
     /// Channel topic → subscribed (actor, action).
     subscriptions: Mutex<HashMap<String, Vec<(String, String)>>>,
-    /// Actors whose timers run.
-    timers: Mutex<HashSet<String>>,
+    /// The running timers of each actor.
+    timers: Mutex<HashMap<String, Timers>>,
     /// Actor tasks, timers and scheduled calls, for shutdown.
     tasks: TaskTracker,
     stopping: CancellationToken,
@@ -186,14 +194,14 @@ impl Runtime {
     pub async fn start(
         system: String,
         executor: Executor,
-        registry: Arc<ActorRegistry>,
+        modules: Arc<ModuleSet>,
         store: StateStore,
     ) -> anyhow::Result<Runtime> {
         let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent)).collect();
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             system,
             executor,
-            registry,
+            modules,
             store,
             active: Mutex::default(),
             spawned: Mutex::new(spawned),
@@ -204,19 +212,24 @@ impl Runtime {
             dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
         });
         let runtime = Runtime { inner };
-        let eager: Vec<String> = runtime
-            .inner
-            .registry
-            .definitions()
-            .filter(|definition| definition.stateful && activated_at_start(definition.kind))
-            .map(|definition| definition.name.clone())
-            .collect();
-        for name in eager {
-            if let Err(error) = runtime.inner.activate(&name) {
-                tracing::warn!(actor = %name, %error, "could not activate at start-up");
+        runtime.inner.activate_eager_actors();
+        let inner = runtime.inner.clone();
+        let mut changes = inner.modules.subscribe();
+        runtime.inner.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    () = inner.stopping.cancelled() => return,
+                }
+                inner.modules_changed();
             }
-        }
+        });
         Ok(runtime)
+    }
+
+    /// The loaded components.
+    pub fn modules(&self) -> &Arc<ModuleSet> {
+        &self.inner.modules
     }
 
     /// The actor system served.
@@ -273,7 +286,53 @@ struct Target {
     entry: ActorEntry,
 }
 
+/// The running timers of one actor, and what they were started from.
+struct Timers {
+    spec: Vec<wit::TimerAction>,
+    stop: CancellationToken,
+}
+
 impl Inner {
+    /// Activates every stateful named actor not active yet, as the proxy does at start-up.
+    fn activate_eager_actors(self: &Arc<Self>) {
+        let registry = self.modules.registry();
+        let eager =
+            registry.definitions().filter(|definition| definition.stateful && activated_at_start(definition.kind));
+        for definition in eager {
+            if let Err(error) = self.activate(&definition.name) {
+                tracing::warn!(actor = %definition.name, %error, "could not activate at start-up");
+            }
+        }
+    }
+
+    /// After a reload: timers and subscriptions follow the new definitions, actors that
+    /// are gone stop receiving them, new stateful named actors are activated.
+    fn modules_changed(self: &Arc<Self>) {
+        let timed: Vec<String> = self.timers.lock().unwrap().keys().cloned().collect();
+        for name in timed {
+            match self.resolve(&name) {
+                Ok(target) => self.start_timers(&target),
+                Err(_) => {
+                    if let Some(timers) = self.timers.lock().unwrap().remove(&name) {
+                        timers.stop.cancel();
+                    }
+                }
+            }
+        }
+        let subscribed: HashSet<String> = {
+            let mut subscriptions = self.subscriptions.lock().unwrap();
+            let names = subscriptions.values().flatten().map(|(actor, _)| actor.clone()).collect();
+            subscriptions.clear();
+            names
+        };
+        for name in subscribed {
+            if let Ok(target) = self.resolve(&name) {
+                self.subscribe(&target);
+            }
+        }
+        self.activate_eager_actors();
+    }
+
     fn not_found(&self, actor: &str) -> InvokeFailure {
         InvokeFailure::ActorNotFound { actor: actor.to_owned(), system: self.system.clone() }
     }
@@ -293,7 +352,8 @@ impl Inner {
             Some(parent) => (parent.clone(), parent),
             None => (name.to_owned(), String::new()),
         };
-        let entry = self.registry.get(&definition_name).ok_or_else(|| self.not_found(name))?;
+        let registry = self.modules.registry();
+        let entry = registry.get(&definition_name).ok_or_else(|| self.not_found(name))?;
         if parent.is_empty() && entry.definition().kind == wit::Kind::Unnamed {
             // A template is not an instance: it is only addressed through spawn or register_ref.
             return Err(InvokeFailure::BadRequest(format!(
@@ -431,35 +491,44 @@ impl Inner {
         }
     }
 
-    /// Starts the actor's timers on its first activation; they keep firing (and
-    /// reactivating it) while the runtime runs, as the proxy's scheduler does.
+    /// Starts the actor's timers on its first activation, or restarts them if its
+    /// definition's timers changed; they keep firing (and reactivating it) while the
+    /// runtime runs, as the proxy's scheduler does.
     fn start_timers(self: &Arc<Self>, target: &Target) {
-        let definition = target.entry.definition();
-        if definition.timer_actions.is_empty() || !self.timers.lock().unwrap().insert(target.id.name.clone()) {
+        let spec = &target.entry.definition().timer_actions;
+        let mut timers = self.timers.lock().unwrap();
+        if timers.get(&target.id.name).is_some_and(|running| running.spec == *spec) {
             return;
         }
-        for timer in &definition.timer_actions {
+        if let Some(old) = timers.remove(&target.id.name) {
+            old.stop.cancel();
+        }
+        if spec.is_empty() {
+            return;
+        }
+        let stop = self.stopping.child_token();
+        for timer in spec {
             let inner = self.clone();
             let id = target.id.clone();
             let action = timer.action.clone();
             let period = Duration::from_millis(u64::from(timer.period_ms));
+            let stop = stop.clone();
             self.tasks.spawn(async move {
                 let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
                         _ = ticks.tick() => {}
-                        () = inner.stopping.cancelled() => return,
+                        () = stop.cancelled() => return,
                     }
                     let request = inner.internal_request(&id, &id.name, &action, None, true);
                     if let Err(error) = inner.invoke(request).await {
-                        tracing::warn!(actor = %id.name, timer = %action, %error, "timer stopped");
-                        inner.timers.lock().unwrap().remove(&id.name);
-                        return;
+                        tracing::warn!(actor = %id.name, timer = %action, %error, "timer tick failed");
                     }
                 }
             });
         }
+        timers.insert(target.id.name.clone(), Timers { spec: spec.clone(), stop });
     }
 
     /// An invocation from `caller` to `actor` inside this system.
@@ -515,11 +584,12 @@ impl Inner {
 
     /// Records instance `name` of the unnamed actor `parent` (durably), unless it exists.
     async fn spawn_one(&self, name: &str, parent: &str) -> Result<(), InvokeFailure> {
-        let template = self.registry.get(parent).ok_or_else(|| self.not_found(parent))?;
+        let registry = self.modules.registry();
+        let template = registry.get(parent).ok_or_else(|| self.not_found(parent))?;
         if template.definition().kind != wit::Kind::Unnamed {
             return Err(InvokeFailure::BadRequest(format!("`{parent}` is not an unnamed actor; it cannot be spawned")));
         }
-        if self.registry.get(name).is_some() {
+        if registry.get(name).is_some() {
             return Err(InvokeFailure::BadRequest(format!("`{name}` is the name of a loaded actor; choose another")));
         }
         match self.spawned.lock().unwrap().get(name) {

@@ -22,8 +22,13 @@ pub(super) async fn serve(listener: TcpListener, runtime: Runtime) -> std::io::R
         .route("/health", get(liveness))
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
+        .route("/v1/modules", get(modules))
         .with_state(runtime);
     axum::serve(listener, app).await
+}
+
+async fn modules(State(runtime): State<Runtime>) -> Response {
+    axum::Json(runtime.modules().status()).into_response()
 }
 
 async fn liveness() -> Response {

@@ -9,6 +9,7 @@ mod proxy;
 mod registration;
 mod server;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,9 +20,11 @@ use tokio::net::TcpListener;
 pub use proxy::{ProxyClient, ProxyError};
 pub use registration::registration_request;
 
+use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, Limits};
 use crate::executor::Executor;
-use crate::registry::ActorRegistry;
+use crate::modules::ModuleSet;
+use crate::watch::{self, DirectoryWatch};
 
 /// Everything sidecar mode needs to start.
 #[derive(Debug, Clone)]
@@ -36,6 +39,10 @@ pub struct SidecarConfig {
     pub system: String,
     /// Limits for every guest call.
     pub limits: Limits,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+    /// Follow changes of the actors directory.
+    pub watch: bool,
 }
 
 /// A running sidecar host.
@@ -44,48 +51,31 @@ pub struct Sidecar {
     state: Arc<server::AppState>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     registration: tokio::task::JoinHandle<()>,
+    _watch: Option<DirectoryWatch>,
 }
 
 impl Sidecar {
     /// Loads the components, starts the server, and starts registering with the proxy in
-    /// the background. Returns once the server is listening.
+    /// the background (again whenever the set of actors or actions changes). Returns once
+    /// the server is listening.
     pub async fn start(config: SidecarConfig) -> anyhow::Result<Sidecar> {
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
-        if !engine.pooling() {
-            tracing::info!("instances use on-demand allocation");
-        }
-        let (registry, rejections) = ActorRegistry::load_dir(&engine, &config.actors_dir)
+        let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
+        let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
             .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
-        if registry.modules().is_empty() {
-            tracing::warn!(
-                dir = %config.actors_dir.display(),
-                rejected = rejections.len(),
-                "no component loaded; serving no actors"
-            );
-        }
+        let watch = if config.watch { Some(watch::watch(modules.clone())?) } else { None };
         let proxy = Arc::new(ProxyClient::new(&config.proxy_url)?);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the user-function server to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state = Arc::new(server::AppState::new(
-            Executor::new(engine),
-            Arc::new(registry),
-            proxy.clone(),
-            config.system.clone(),
-        ));
+        let state =
+            Arc::new(server::AppState::new(Executor::new(engine), modules, proxy.clone(), config.system.clone()));
         let server = tokio::spawn(server::serve(listener, state.clone()));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
-        let request = registration_request(&config.system, state.registry.definitions());
-        let registration = {
-            let state = state.clone();
-            tokio::spawn(async move {
-                proxy.register_until_accepted(&request).await;
-                state.set_ready();
-            })
-        };
-        Ok(Sidecar { local_addr, state, server, registration })
+        let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system));
+        Ok(Sidecar { local_addr, state, server, registration, _watch: watch })
     }
 
     /// The address the user-function server listens on.
@@ -110,4 +100,32 @@ impl Drop for Sidecar {
         self.server.abort();
         self.registration.abort();
     }
+}
+
+/// Registers with the proxy, then again whenever the registration would differ (actors or
+/// actions added, changed or removed by a reload). The proxy has no way to unregister: an
+/// actor removed here stays registered there, and its calls fail with 404.
+async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, system: String) {
+    let mut changes = state.modules.subscribe();
+    let mut registered = None;
+    loop {
+        let request = registration_request(&system, state.modules.registry().definitions());
+        let actors = registered_actors(&request);
+        if registered.as_ref() != Some(&actors) {
+            proxy.register_until_accepted(&request).await;
+            state.set_ready();
+            registered = Some(actors);
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The registered actors in a canonical order, to compare registrations.
+fn registered_actors(
+    request: &crate::protocol::RegistrationRequest,
+) -> BTreeMap<String, crate::protocol::actors::Actor> {
+    let registry = request.actor_system.as_ref().and_then(|system| system.registry.as_ref());
+    registry.map(|registry| registry.actors.clone().into_iter().collect()).unwrap_or_default()
 }

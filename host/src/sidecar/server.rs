@@ -21,26 +21,21 @@ use super::ProxyClient;
 use crate::bindings::types as wit;
 use crate::convert;
 use crate::executor::{Executor, GuestError, InvokeError};
+use crate::modules::ModuleSet;
 use crate::protocol as pb;
-use crate::registry::ActorRegistry;
 
 /// What the handlers share.
 pub(super) struct AppState {
     executor: Executor,
-    pub(super) registry: Arc<ActorRegistry>,
+    pub(super) modules: Arc<ModuleSet>,
     proxy: Arc<ProxyClient>,
     system: String,
     ready: AtomicBool,
 }
 
 impl AppState {
-    pub(super) fn new(
-        executor: Executor,
-        registry: Arc<ActorRegistry>,
-        proxy: Arc<ProxyClient>,
-        system: String,
-    ) -> Self {
-        AppState { executor, registry, proxy, system, ready: AtomicBool::new(false) }
+    pub(super) fn new(executor: Executor, modules: Arc<ModuleSet>, proxy: Arc<ProxyClient>, system: String) -> Self {
+        AppState { executor, modules, proxy, system, ready: AtomicBool::new(false) }
     }
 
     pub(super) fn set_ready(&self) {
@@ -58,8 +53,13 @@ pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>) -> std::i
         .route("/health", get(liveness))
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
+        .route("/v1/modules", get(modules))
         .with_state(state);
     axum::serve(listener, app).await
+}
+
+async fn modules(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.modules.status()).into_response()
 }
 
 async fn liveness() -> Response {
@@ -99,7 +99,7 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
     let Some(name) = convert::definition_name(&invocation).map(str::to_owned) else {
         return failure(StatusCode::BAD_REQUEST, "?", &action, &"the invocation names no actor");
     };
-    let Some(entry) = state.registry.get(&name) else {
+    let Some(entry) = state.modules.registry().get(&name).cloned() else {
         let cause = format!("no loaded component provides actor `{name}`");
         return failure(StatusCode::NOT_FOUND, &name, &action, &cause);
     };

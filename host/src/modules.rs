@@ -1,0 +1,227 @@
+//! The live set of components of the actors directory: loaded at start, then kept in step
+//! with the directory by [`crate::watch`]. Each change compiles and validates the file off
+//! the request path, then swaps a new [`ActorRegistry`] snapshot in atomically: calls
+//! already running finish on the old version, new calls get the new one. A file that fails
+//! to load is reported and its previous version (if any) keeps serving.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::cache::CodeCache;
+use crate::engine::ActorEngine;
+use crate::module::{ActorModule, LoadError, content_digest, short_hash};
+use crate::registry::ActorRegistry;
+
+/// What the host knows about one file of the actors directory (`GET /v1/modules`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileStatus {
+    /// The file.
+    pub file: PathBuf,
+    /// Short content hash of the version serving, if one is.
+    pub hash: Option<String>,
+    /// The actors the serving version provides.
+    pub actors: Vec<String>,
+    /// When the serving version was loaded (Unix ms).
+    pub loaded_at_ms: Option<i64>,
+    /// Why the latest version of the file was rejected, if it was.
+    pub last_error: Option<String>,
+}
+
+/// What a refresh of one file did.
+#[derive(Debug)]
+pub enum Refresh {
+    /// The file's new version serves (`previous`: the hash it replaced).
+    Loaded {
+        /// Short hash of the new version.
+        hash: String,
+        /// Short hash of the version it replaced, if any.
+        previous: Option<String>,
+    },
+    /// The file's content is the version already serving.
+    Unchanged,
+    /// The file is gone, and so are its actors.
+    Removed,
+    /// The file was rejected; its previous version, if any, keeps serving.
+    Rejected(LoadError),
+    /// Not a component file (hidden, temporary, or not `*.wasm`).
+    Ignored,
+}
+
+/// The live set of loaded components.
+pub struct ModuleSet {
+    engine: Arc<ActorEngine>,
+    cache: Option<CodeCache>,
+    dir: PathBuf,
+    current: RwLock<Arc<ActorRegistry>>,
+    files: Mutex<BTreeMap<PathBuf, FileStatus>>,
+    changes: watch::Sender<u64>,
+    /// Serializes refreshes, so that two changes never race to swap.
+    updating: tokio::sync::Mutex<()>,
+}
+
+impl ModuleSet {
+    /// Loads every component file of `dir`, in name order: the first file to claim an
+    /// actor name keeps it. Files that fail are logged and listed in [`ModuleSet::status`].
+    pub async fn load(
+        engine: Arc<ActorEngine>,
+        cache: Option<CodeCache>,
+        dir: &Path,
+    ) -> std::io::Result<Arc<ModuleSet>> {
+        let files = component_files(dir)?;
+        let modules = Arc::new(ModuleSet {
+            engine,
+            cache,
+            dir: dir.to_owned(),
+            current: RwLock::default(),
+            files: Mutex::default(),
+            changes: watch::channel(0).0,
+            updating: tokio::sync::Mutex::new(()),
+        });
+        let started = Instant::now();
+        for path in &files {
+            modules.refresh(path).await;
+        }
+        let registry = modules.registry();
+        tracing::info!(
+            dir = %dir.display(),
+            modules = registry.modules().count(),
+            actors = registry.definitions().count(),
+            rejected = modules.status().iter().filter(|file| file.last_error.is_some()).count(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "actors directory loaded"
+        );
+        Ok(modules)
+    }
+
+    /// The directory watched.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The engine components are compiled for.
+    pub fn engine(&self) -> &Arc<ActorEngine> {
+        &self.engine
+    }
+
+    /// The current snapshot.
+    pub fn registry(&self) -> Arc<ActorRegistry> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// A receiver that changes whenever the set of loaded modules does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Every file known, with its serving version and last error.
+    pub fn status(&self) -> Vec<FileStatus> {
+        self.files.lock().unwrap().values().cloned().collect()
+    }
+
+    /// Brings the file at `path` in step with the registry: loads its new version, or
+    /// removes its actors if it is gone. Logs what happened with the file, hash, actors and
+    /// time taken.
+    pub async fn refresh(&self, path: &Path) -> Refresh {
+        if !is_component_file(path) {
+            return Refresh::Ignored;
+        }
+        let _updating = self.updating.lock().await;
+        let started = Instant::now();
+        let file = path.display().to_string();
+        if !path.exists() {
+            let registry = self.registry();
+            let Some(removed) = registry.module(path).cloned() else {
+                self.files.lock().unwrap().remove(path);
+                return Refresh::Ignored;
+            };
+            self.swap(registry.without(path));
+            self.files.lock().unwrap().remove(path);
+            tracing::info!(file, hash = %removed.hash, actors = ?removed.actor_names().collect::<Vec<_>>(), "component removed");
+            return Refresh::Removed;
+        }
+        let previous = self.registry().module(path).map(|module| module.hash.clone());
+        let loaded = match tokio::fs::read(path).await {
+            Ok(bytes) if previous.as_deref() == Some(short_hash(&content_digest(&bytes))) => return Refresh::Unchanged,
+            Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), path, bytes).await,
+            Err(error) => Err(LoadError::Io(error)),
+        };
+        let swapped = loaded.and_then(|module| self.registry().with_module(module));
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match swapped {
+            Ok((registry, module)) => {
+                self.swap(registry);
+                let actors: Vec<String> = module.actor_names().map(str::to_owned).collect();
+                self.files.lock().unwrap().insert(
+                    path.to_owned(),
+                    FileStatus {
+                        file: path.to_owned(),
+                        hash: Some(module.hash.clone()),
+                        actors: actors.clone(),
+                        loaded_at_ms: Some(unix_ms()),
+                        last_error: None,
+                    },
+                );
+                match &previous {
+                    None => {
+                        tracing::info!(file, hash = %module.hash, ?actors, cached = module.cached, elapsed_ms, "component loaded")
+                    }
+                    Some(old) => {
+                        tracing::info!(file, hash = %module.hash, replaced = %old, ?actors, cached = module.cached, elapsed_ms, "component swapped")
+                    }
+                }
+                Refresh::Loaded { hash: module.hash.clone(), previous }
+            }
+            Err(error) => {
+                let mut files = self.files.lock().unwrap();
+                let status = files.entry(path.to_owned()).or_insert_with(|| FileStatus {
+                    file: path.to_owned(),
+                    hash: None,
+                    actors: Vec::new(),
+                    loaded_at_ms: None,
+                    last_error: None,
+                });
+                status.last_error = Some(error.to_string());
+                match &previous {
+                    Some(old) => {
+                        tracing::error!(file, %error, serving = %old, elapsed_ms, "component rejected; its previous version keeps serving")
+                    }
+                    None => tracing::error!(file, %error, elapsed_ms, "component rejected"),
+                }
+                Refresh::Rejected(error)
+            }
+        }
+    }
+
+    fn swap(&self, registry: ActorRegistry) {
+        *self.current.write().unwrap() = Arc::new(registry);
+        self.changes.send_modify(|generation| *generation += 1);
+    }
+}
+
+/// Whether `path` names a component file: `*.wasm`, not hidden.
+pub fn is_component_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else { return false };
+    !name.starts_with('.') && path.extension().is_some_and(|ext| ext == "wasm")
+}
+
+/// The component files of `dir`, sorted.
+fn component_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if is_component_file(&path) && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
