@@ -2,7 +2,7 @@
 //! skips compilation.
 //!
 //! An entry is keyed by the component's content hash and the engine's compatibility hash
-//! (wasmtime version and configuration), and starts with the SHA-256 of the compiled code
+//! (wasmtime version and configuration), and starts with the BLAKE3 hash of the compiled code
 //! that follows it. An entry whose digest does not match, or that wasmtime refuses, is
 //! deleted and rebuilt. The directory must be writable only by the host's user: compiled
 //! code is loaded as machine code.
@@ -10,7 +10,6 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -41,7 +40,8 @@ impl CodeCache {
     pub fn load(&self, engine: &Engine, content_hash: &str) -> Option<Component> {
         let path = self.entry(content_hash);
         let bytes = std::fs::read(&path).ok()?;
-        let component = (bytes.len() > DIGEST_LEN && Sha256::digest(&bytes[DIGEST_LEN..])[..] == bytes[..DIGEST_LEN])
+        let component = (bytes.len() > DIGEST_LEN
+            && blake3::hash(&bytes[DIGEST_LEN..]).as_bytes()[..] == bytes[..DIGEST_LEN])
             .then(|| {
                 // SAFETY: the entry was written by `store` below from `Component::serialize`
                 // of this engine configuration (the file name carries its compatibility
@@ -61,7 +61,7 @@ impl CodeCache {
     pub fn store(&self, content_hash: &str, component: &Component) {
         let result = component.serialize().map_err(std::io::Error::other).and_then(|code| {
             let mut bytes = Vec::with_capacity(DIGEST_LEN + code.len());
-            bytes.extend_from_slice(&Sha256::digest(&code));
+            bytes.extend_from_slice(blake3::hash(&code).as_bytes());
             bytes.extend_from_slice(&code);
             let path = self.entry(content_hash);
             let staging = path.with_extension(format!("tmp{}", std::process::id()));

@@ -167,6 +167,10 @@ pub struct LimitArgs {
     /// Deadline of one call, in milliseconds.
     #[arg(long, env = "SPAWN_WASM_CALL_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub call_timeout_ms: u64,
+    /// Instances kept warm between their actor's turns, least recently used evicted (0: a
+    /// fresh instance every call). Each costs its guest's resident memory.
+    #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
+    pub warm_instances: u32,
 }
 
 impl From<&LimitArgs> for Limits {
@@ -174,6 +178,8 @@ impl From<&LimitArgs> for Limits {
         Limits {
             memory_bytes: (args.memory_limit_mb as usize) << 20,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
+            warm_instances: args.warm_instances as usize,
+            max_instances: args.warm_instances + crate::engine::CONCURRENT_FRESH_INSTANCES,
             ..Limits::default()
         }
     }

@@ -37,15 +37,30 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock budget of one call, instantiation included.
     pub call_timeout: Duration,
-    /// Upper bound on instances alive at once (sizes the pooling allocator).
+    /// Upper bound on instances alive at once, warm ones included (sizes the pooling
+    /// allocator).
     pub max_instances: u32,
+    /// Use wasmtime's pooling allocator (when the address space allows it).
+    pub pooling: bool,
+    /// How many instances are kept warm between turns (one per actor, least recently used
+    /// evicted); 0 instantiates afresh for every call.
+    pub warm_instances: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 << 20, call_timeout: Duration::from_secs(10), max_instances: 1000 }
+        Limits {
+            memory_bytes: 64 << 20,
+            call_timeout: Duration::from_secs(10),
+            max_instances: 1024 + CONCURRENT_FRESH_INSTANCES,
+            pooling: true,
+            warm_instances: 1024,
+        }
     }
 }
+
+/// Room in the instance pool for calls running on fresh instances, beyond the warm ones.
+pub const CONCURRENT_FRESH_INSTANCES: u32 = 1000;
 
 /// How often the shared ticker advances the engine's epoch; the CPU deadline's precision.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -66,8 +81,17 @@ impl ActorEngine {
     /// Builds the engine with the pooling allocator, falling back to on-demand allocation
     /// (with a log line saying so) when the address space cannot hold the pool.
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
-        let (engine, pooling) = match Engine::new(&Self::config(&limits, true)) {
+        let pooled = if limits.pooling {
+            Engine::new(&Self::config(&limits, true))
+        } else {
+            Err(wasmtime::format_err!("disabled"))
+        };
+        let (engine, pooling) = match pooled {
             Ok(engine) => (engine, true),
+            Err(error) if !limits.pooling => {
+                tracing::debug!(%error, "pooling allocator not used");
+                (Engine::new(&Self::config(&limits, false))?, false)
+            }
             Err(error) => {
                 tracing::warn!(
                     %error,
@@ -97,7 +121,8 @@ impl ActorEngine {
                 .total_stacks(limits.max_instances)
                 .max_memory_size(limits.memory_bytes)
                 .linear_memory_keep_resident(256 << 10)
-                .table_keep_resident(16 << 10);
+                .table_keep_resident(16 << 10)
+                .async_stack_keep_resident(128 << 10);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         config
@@ -135,20 +160,29 @@ impl ActorEngine {
             .trap_on_grow_failure(true)
             .build();
         let deadline = Instant::now() + self.limits.call_timeout;
-        let state = HostState { wasi, table: ResourceTable::new(), limits, turn };
+        let state = HostState { wasi, table: ResourceTable::new(), limits, turn, deadline };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Armed before instantiation, which runs guest code too. Each slice ends in the
         // callback: past the deadline the guest traps with `Interrupt`, else it yields.
         store.set_epoch_deadline(TICKS_PER_SLICE);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
+        store.epoch_deadline_callback(|store| {
+            Ok(if Instant::now() >= store.data().deadline {
                 UpdateDeadline::Interrupt
             } else {
                 UpdateDeadline::Yield(TICKS_PER_SLICE)
             })
         });
         store
+    }
+
+    /// Prepares a warm store (kept from an earlier turn of the same actor) for `turn`: a
+    /// new deadline and a new caller identity.
+    pub fn rearm(&self, store: &mut Store<HostState>, turn: Turn) {
+        let state = store.data_mut();
+        state.turn = turn;
+        state.deadline = Instant::now() + self.limits.call_timeout;
+        store.set_epoch_deadline(TICKS_PER_SLICE);
     }
 }
 
@@ -189,6 +223,8 @@ pub struct HostState {
     table: ResourceTable,
     limits: StoreLimits,
     turn: Turn,
+    /// When the current call's time is up.
+    deadline: Instant,
 }
 
 impl WasiView for HostState {
@@ -198,6 +234,11 @@ impl WasiView for HostState {
 }
 
 impl HostState {
+    /// Forgets the turn's caller identity and dispatcher while the store waits warm.
+    pub fn park(&mut self) {
+        self.turn.dispatcher = None;
+    }
+
     fn dispatcher(&self) -> Result<Arc<dyn Dispatcher>, String> {
         self.turn
             .dispatcher

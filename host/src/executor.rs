@@ -1,13 +1,21 @@
-//! Runs one turn of one actor: a fresh sandboxed instance from the module's prepared
-//! `InstancePre`, a call of the exported `handle`, and a typed outcome.
+//! Runs one turn of one actor in a sandboxed instance, and types the outcome.
+//!
+//! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
+//! the instance of each recently active actor warm between its turns: never shared between
+//! two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
+//! [`Limits::warm_instances`], and never reused across module versions.
 
 use std::fmt;
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::bindings::types as wit;
+use lru::LruCache;
+use wasmtime::Store;
+
+use crate::bindings::{self, types as wit};
 use crate::convert;
-use crate::engine::{ActorEngine, Dispatcher, Turn};
+use crate::engine::{ActorEngine, Dispatcher, HostState, Limits, Turn};
 use crate::module::ActorModule;
 
 /// Why a turn produced no value. Every variant leaves the actor's state unchanged.
@@ -41,16 +49,28 @@ impl fmt::Display for GuestError {
     }
 }
 
+/// An instance waiting for its actor's next turn.
+struct WarmInstance {
+    store: Store<HostState>,
+    actor: bindings::Actor,
+}
+
+/// Which warm instance a turn may use: the module version and the actor instance.
+type WarmKey = (u64, String);
+
 /// Runs turns on an engine.
 #[derive(Clone)]
 pub struct Executor {
     engine: Arc<ActorEngine>,
+    warm: Option<Arc<Mutex<LruCache<WarmKey, WarmInstance>>>>,
 }
 
 impl Executor {
-    /// An executor on `engine`.
+    /// An executor on `engine`, keeping up to `engine.limits().warm_instances` warm.
     pub fn new(engine: Arc<ActorEngine>) -> Self {
-        Executor { engine }
+        let warm = NonZeroUsize::new(engine.limits().warm_instances)
+            .map(|capacity| Arc::new(Mutex::new(LruCache::new(capacity))));
+        Executor { engine, warm }
     }
 
     /// The engine turns run on.
@@ -58,8 +78,8 @@ impl Executor {
         &self.engine
     }
 
-    /// Runs `invocation` in a fresh instance of `module`. The guest's `invoke` and `spawn`
-    /// imports go to `dispatcher`.
+    /// Runs `invocation` in `module`, on the actor's warm instance if it has one, else on
+    /// a fresh one. The guest's `invoke` and `spawn` imports go to `dispatcher`.
     pub async fn run(
         &self,
         module: &ActorModule,
@@ -71,22 +91,48 @@ impl Executor {
             action: invocation.action.clone(),
             dispatcher: Some(dispatcher),
         };
+        let key = (module.id, invocation.self_id.name.clone());
+        let (mut store, warm_actor) = match self.checkout(&key) {
+            Some(mut warm) => {
+                self.engine.rearm(&mut warm.store, turn);
+                (warm.store, Some(warm.actor))
+            }
+            None => (self.engine.store(turn), None),
+        };
         let limits = self.engine.limits();
-        let mut store = self.engine.store(turn);
         let call = async {
-            let instance = module.pre().instantiate_async(&mut store).await?;
-            instance.spawn_actor_handler().call_handle(&mut store, &invocation).await
+            let actor = match warm_actor {
+                Some(actor) => actor,
+                None => module.pre().instantiate_async(&mut store).await?,
+            };
+            let outcome = actor.spawn_actor_handler().call_handle(&mut store, &invocation).await?;
+            wasmtime::Result::Ok((actor, outcome))
         };
         match tokio::time::timeout(limits.call_timeout, call).await {
             Err(_) => Err(InvokeError::Deadline(limits.call_timeout)),
-            Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(error))) => Err(InvokeError::Guest(GuestError(error))),
             Ok(Err(trap)) => Err(classify_trap(&trap, limits)),
+            Ok(Ok((actor, outcome))) => {
+                self.checkin(key, store, actor);
+                outcome.map_err(|error| InvokeError::Guest(GuestError(error)))
+            }
+        }
+    }
+
+    fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {
+        self.warm.as_ref()?.lock().unwrap().pop(key)
+    }
+
+    /// Keeps a healthy instance for the actor's next turn (the least recently used one
+    /// goes if the pool is full).
+    fn checkin(&self, key: WarmKey, mut store: Store<HostState>, actor: bindings::Actor) {
+        if let Some(warm) = &self.warm {
+            store.data_mut().park();
+            warm.lock().unwrap().put(key, WarmInstance { store, actor });
         }
     }
 }
 
-fn classify_trap(error: &wasmtime::Error, limits: &crate::engine::Limits) -> InvokeError {
+fn classify_trap(error: &wasmtime::Error, limits: &Limits) -> InvokeError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
         return InvokeError::Deadline(limits.call_timeout);
     }

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use crate::bindings::{self, WIT_PACKAGE, WIT_VERSION, types as wit};
@@ -43,9 +42,12 @@ pub enum LoadError {
 
 /// A component ready to serve: its prepared instance and the actors it provides.
 pub struct ActorModule {
+    /// Unique among every module loaded by this process (a reload gets a new one), so
+    /// that warm instances are never reused across versions.
+    pub id: u64,
     /// The file it was loaded from.
     pub path: PathBuf,
-    /// The first 12 hex digits of the SHA-256 of its bytes, for logs.
+    /// The first 12 hex digits of the BLAKE3 hash of its bytes, for logs.
     pub hash: String,
     /// Whether its compiled code came from the on-disk cache.
     pub cached: bool,
@@ -102,7 +104,9 @@ impl ActorModule {
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let definitions = describe(engine, &pre).await?;
         validate(&definitions)?;
-        Ok(ActorModule { path: path.to_owned(), hash, cached, definitions, pre })
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(ActorModule { id, path: path.to_owned(), hash, cached, definitions, pre })
     }
 
     /// The prepared instance, for the executor.
@@ -116,9 +120,9 @@ impl ActorModule {
     }
 }
 
-/// The hex SHA-256 of a component's bytes: its cache key.
+/// The hex BLAKE3 hash of a component's bytes: its cache key.
 pub fn content_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    blake3::hash(bytes).to_hex().to_string()
 }
 
 /// The short form of a content digest shown in logs and `/v1/modules`.

@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use tokio::sync::watch;
@@ -57,7 +59,7 @@ pub struct ModuleSet {
     engine: Arc<ActorEngine>,
     cache: Option<CodeCache>,
     dir: PathBuf,
-    current: RwLock<Arc<ActorRegistry>>,
+    current: ArcSwap<ActorRegistry>,
     files: Mutex<BTreeMap<PathBuf, FileStatus>>,
     changes: watch::Sender<u64>,
     /// Serializes refreshes, so that two changes never race to swap.
@@ -77,14 +79,26 @@ impl ModuleSet {
             engine,
             cache,
             dir: dir.to_owned(),
-            current: RwLock::default(),
+            current: ArcSwap::default(),
             files: Mutex::default(),
             changes: watch::channel(0).0,
             updating: tokio::sync::Mutex::new(()),
         });
         let started = Instant::now();
-        for path in &files {
-            modules.refresh(path).await;
+        // Compile (or take from the cache) every file in parallel, then add them in name
+        // order, so that the first file to claim an actor name keeps it.
+        let mut loads = tokio::task::JoinSet::new();
+        for (index, path) in files.iter().enumerate() {
+            let (engine, cache, path) = (modules.engine.clone(), modules.cache.clone(), path.clone());
+            loads.spawn(async move {
+                let started = Instant::now();
+                (index, ActorModule::load(&engine, cache.as_ref(), &path).await, started.elapsed())
+            });
+        }
+        let mut loaded: Vec<_> = loads.join_all().await;
+        loaded.sort_by_key(|(index, _, _)| *index);
+        for ((_, module, elapsed), path) in loaded.into_iter().zip(&files) {
+            modules.apply(path, None, module, elapsed);
         }
         let registry = modules.registry();
         tracing::info!(
@@ -110,7 +124,7 @@ impl ModuleSet {
 
     /// The current snapshot.
     pub fn registry(&self) -> Arc<ActorRegistry> {
-        self.current.read().unwrap().clone()
+        self.current.load_full()
     }
 
     /// A receiver that changes whenever the set of loaded modules does.
@@ -150,8 +164,20 @@ impl ModuleSet {
             Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), path, bytes).await,
             Err(error) => Err(LoadError::Io(error)),
         };
+        self.apply(path, previous, loaded, started.elapsed())
+    }
+
+    /// Swaps a loaded module in (or records why it was rejected), and logs it.
+    fn apply(
+        &self,
+        path: &Path,
+        previous: Option<String>,
+        loaded: Result<ActorModule, LoadError>,
+        elapsed: Duration,
+    ) -> Refresh {
+        let file = path.display().to_string();
+        let elapsed_ms = elapsed.as_millis() as u64;
         let swapped = loaded.and_then(|module| self.registry().with_module(module));
-        let elapsed_ms = started.elapsed().as_millis() as u64;
         match swapped {
             Ok((registry, module)) => {
                 self.swap(registry);
@@ -198,7 +224,7 @@ impl ModuleSet {
     }
 
     fn swap(&self, registry: ActorRegistry) {
-        *self.current.write().unwrap() = Arc::new(registry);
+        self.current.store(Arc::new(registry));
         self.changes.send_modify(|generation| *generation += 1);
     }
 }

@@ -1,19 +1,26 @@
 //! Watches the actors directory and refreshes the [`ModuleSet`] when a component file is
-//! added, replaced (in place or by the usual rename-into-place) or deleted. Events are
-//! debounced: a file is refreshed once it has been quiet for [`DEBOUNCE`].
+//! added, replaced (in place or by the usual rename-into-place) or deleted.
+//!
+//! A file is refreshed once it is settled: [`SETTLE`] after an event that says the writer
+//! is done (renamed into place, closed after writing, deleted), or [`DEBOUNCE`] after any
+//! other change (a write still in progress). The latest event of a file decides.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::modules::{ModuleSet, is_component_file};
 
-/// How long a file must be quiet before it is reloaded.
+/// How long a file must be quiet after a change that may be partial.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
+/// How long to coalesce events after a change that is complete.
+pub const SETTLE: Duration = Duration::from_millis(5);
 
 /// Keeps the directory watched; dropping it stops watching.
 pub struct DirectoryWatch {
@@ -27,32 +34,61 @@ impl Drop for DirectoryWatch {
     }
 }
 
+/// How long to wait after `kind` before reading the file.
+fn quiet_period(kind: &EventKind) -> Option<Duration> {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+        | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both | RenameMode::From))
+        | EventKind::Remove(_) => Some(SETTLE),
+        EventKind::Access(_) => None,
+        _ => Some(DEBOUNCE),
+    }
+}
+
 /// Starts watching `modules`' directory.
 pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
-    let (events, mut receiver) = mpsc::unbounded_channel::<PathBuf>();
+    let (events, mut receiver) = mpsc::unbounded_channel::<(PathBuf, Duration)>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-        Ok(event) if !event.kind.is_access() => {
+        Ok(event) => {
+            let Some(quiet) = quiet_period(&event.kind) else { return };
             for path in event.paths {
                 if is_component_file(&path) {
-                    let _ = events.send(path);
+                    let _ = events.send((path, quiet));
                 }
             }
         }
-        Ok(_) => {}
         Err(error) => tracing::warn!(%error, "watching the actors directory"),
     })?;
     watcher.watch(modules.dir(), RecursiveMode::NonRecursive)?;
     tracing::info!(dir = %modules.dir().display(), "watching for component changes");
     let task = tokio::spawn(async move {
-        while let Some(first) = receiver.recv().await {
-            let mut changed = BTreeSet::from([first]);
-            while let Ok(Some(path)) = tokio::time::timeout(DEBOUNCE, receiver.recv()).await {
-                changed.insert(path);
-            }
-            for path in changed {
-                modules.refresh(&path).await;
+        let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
+        loop {
+            let next_due = pending.values().min().copied();
+            tokio::select! {
+                event = receiver.recv() => match event {
+                    Some((path, quiet)) => {
+                        pending.insert(path, Instant::now() + quiet);
+                    }
+                    None => return,
+                },
+                () = sleep_until(next_due) => {
+                    let now = Instant::now();
+                    let due: Vec<PathBuf> = pending.iter().filter(|(_, at)| **at <= now).map(|(path, _)| path.clone()).collect();
+                    for path in due {
+                        pending.remove(&path);
+                        modules.refresh(&path).await;
+                    }
+                }
             }
         }
     });
     Ok(DirectoryWatch { _watcher: watcher, task })
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

@@ -31,7 +31,7 @@ async fn bad_files_are_rejected_with_a_reason_and_the_rest_is_served() {
     let registry = modules.registry();
     let mut served: Vec<_> = registry.definitions().map(|definition| definition.name.as_str()).collect();
     served.sort_unstable();
-    assert_eq!(served, ["abs_actor", "counter", "joe"]);
+    assert_eq!(served, ["abs_actor", "counter", "counters", "joe"]);
 
     let status = modules.status();
     let reason = |file: &str| -> String {

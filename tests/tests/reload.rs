@@ -160,7 +160,7 @@ async fn the_sidecar_re_registers_when_the_actors_change() {
     let actors = &log.registrations[1].actor_system.as_ref().unwrap().registry.as_ref().unwrap().actors;
     let mut names: Vec<_> = actors.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["abs_actor", "counter", "joe"]);
+    assert_eq!(names, ["abs_actor", "counter", "counters", "joe"]);
     let invocation = InvocationBuilder::new("joe", "setLanguage").payload(&Request { language: "go".into() }).build();
     assert_eq!(reply::<Reply>(&harness.client.invoke(&invocation).await).response, "go");
 
@@ -199,7 +199,7 @@ async fn compiled_code_is_cached_and_a_corrupt_entry_is_rebuilt() {
         std::fs::write(&path, bytes).unwrap();
     }
     let rebuilt = ModuleSet::load(engine.clone(), cache(), actors.path()).await.unwrap();
-    assert_eq!(rebuilt.registry().definitions().count(), 3, "corrupt entries are ignored");
+    assert_eq!(rebuilt.registry().definitions().count(), 4, "corrupt entries are ignored");
     assert!(rebuilt.registry().modules().all(|module| !module.cached));
     let again = ModuleSet::load(engine.clone(), cache(), actors.path()).await.unwrap();
     assert!(again.registry().modules().all(|module| module.cached), "and rebuilt");

@@ -110,3 +110,28 @@ async fn each_limit_hit_is_named_in_the_error() {
     let panic = run("panic").await.unwrap_err();
     assert!(matches!(&panic, InvokeError::Trap(message) if message.contains("unreachable")), "{panic}");
 }
+
+async fn instance_calls(harness: &Harness, instance: &str) -> String {
+    let invocation = if instance == "hostile" {
+        hostile("instanceCalls")
+    } else {
+        InvocationBuilder::instance(instance, "hostile", "instanceCalls").payload(&Request::default()).build()
+    };
+    reply::<Reply>(&harness.client.invoke(&invocation).await).response
+}
+
+#[tokio::test]
+async fn an_instance_serves_one_actor_and_is_replaced_after_a_trap() {
+    let harness = hostile_harness().await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1");
+    assert_eq!(instance_calls(&harness, "hostile").await, "2", "the actor's instance stays warm between turns");
+    assert_eq!(instance_calls(&harness, "other").await, "1", "another actor never gets that instance");
+    assert_eq!(instance_calls(&harness, "hostile").await, "3");
+    harness.client.invoke_failing(&hostile("panic")).await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1", "a trapped instance is replaced");
+
+    let cold = Limits { warm_instances: 0, ..Limits::default() };
+    let harness = Harness::start_with(actors_dir(&["hostile"]), cold).await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1");
+    assert_eq!(instance_calls(&harness, "hostile").await, "1", "without warm instances, every call starts afresh");
+}

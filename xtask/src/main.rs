@@ -3,6 +3,9 @@
 //! - `cargo xtask build-examples`: build every example actor to `target/actors/<name>.wasm`.
 //! - `cargo xtask run [ARGS...]`: build the examples, then run `spawn-wasm` (release) with
 //!   them loaded; ARGS default to `standalone --actors target/actors --data target/spawn-data`.
+//! - `cargo xtask bench`: build the examples and release binaries, then run every benchmark:
+//!   the executor against native Rust (criterion), HTTP sidecar against a native server,
+//!   standalone throughput, memory per idle actor, reload latency, start-up time.
 
 use std::process::Command;
 
@@ -31,21 +34,51 @@ fn main() -> anyhow::Result<()> {
                         .map(String::from)
                         .to_vec();
             }
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
-                .current_dir(&root)
-                .args(["run", "--release", "--package", "spawn-wasm-host", "--bin", "spawn-wasm", "--"])
-                .args(&host_args)
-                .status()
-                .context("running cargo")?;
-            if !status.success() {
-                bail!("spawn-wasm exited with {status}");
+            let mut command = vec!["run", "--release", "--package", "spawn-wasm-host", "--bin", "spawn-wasm", "--"];
+            command.extend(host_args.iter().map(String::as_str));
+            cargo(&root, &command)
+        }
+        "bench" => {
+            xtask::build_examples(&root)?;
+            cargo(&root, &["build", "--release", "--package", "spawn-wasm-host", "--package", "spawn-wasm-bench"])?;
+            cargo(
+                &root,
+                &[
+                    "bench",
+                    "--package",
+                    "spawn-wasm-bench",
+                    "--bench",
+                    "executor",
+                    "--",
+                    "--warm-up-time",
+                    "1",
+                    "--measurement-time",
+                    "3",
+                ],
+            )?;
+            let bench = root.join("target/release/spawn-wasm-bench");
+            for scenario in [&["http"][..], &["standalone"], &["memory"], &["reload"], &["startup"]] {
+                let status =
+                    Command::new(&bench).current_dir(&root).args(scenario).env("RUST_LOG", "error").status()?;
+                if !status.success() {
+                    bail!("benchmark {scenario:?} failed");
+                }
             }
             Ok(())
         }
         _ => {
-            eprintln!("usage: cargo xtask <build-examples | run [spawn-wasm ARGS...]>");
+            eprintln!("usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench>");
             bail!("unknown task `{task}`")
         }
     }
+}
+
+/// Runs `cargo ARGS` in the workspace, failing if it does.
+fn cargo(root: &std::path::Path, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo).current_dir(root).args(args).status().context("running cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }

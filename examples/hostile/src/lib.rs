@@ -2,6 +2,7 @@
 //! guest to its own call. Never deploy it.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::{Reply, Request};
 use spawn_wasm_sdk::{Actor, Value};
@@ -13,7 +14,9 @@ use spawn_wasm_sdk::{Actor, Value};
 /// - `panic`: panics;
 /// - `sleep`: sleeps 60 s through WASI clocks;
 /// - `readFile`: tries to read `/etc/passwd`, replies `Reply{"denied"}` when that fails;
-/// - `env`: replies `Reply{<number of environment variables>}`.
+/// - `env`: replies `Reply{<number of environment variables>}`;
+/// - `instanceCalls`: replies how many calls this instance has served, itself included
+///   (shows when the host reuses an instance between turns).
 pub fn hostile() -> Actor<()> {
     Actor::named("hostile")
         .action("spin", |_: Request, _| {
@@ -50,6 +53,11 @@ pub fn hostile() -> Actor<()> {
             "env",
             |_: Request, _| Ok(Value::new().reply(&Reply { response: std::env::vars().count().to_string() })),
         )
+        .action("instanceCalls", |_: Request, _| {
+            static CALLS: AtomicU64 = AtomicU64::new(0);
+            let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+            Ok(Value::new().reply(&Reply { response: calls.to_string() }))
+        })
 }
 
 fn recurse(depth: u64) -> u64 {

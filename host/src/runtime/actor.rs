@@ -16,12 +16,11 @@ use crate::convert::{self, CallSpec, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SN
 use crate::protocol::{self as pb, actors};
 use crate::registry::ActorEntry;
 
-/// What an actor's mailbox carries. (`Stop` is sent once per actor; boxing `Turn` would
-/// cost an allocation on every call instead.)
-#[allow(clippy::large_enum_variant)]
+/// What an actor's mailbox carries. The turn is boxed: a mailbox allocates its slots in
+/// blocks of 32, and an idle actor's mailbox must stay small.
 pub(super) enum Mail {
     /// Run one turn.
-    Turn(Turn),
+    Turn(Box<Turn>),
     /// Persist and stop (runtime shutdown).
     Stop,
 }
@@ -57,7 +56,10 @@ pub(super) async fn run(
     entry: ActorEntry,
     mut mailbox: mpsc::UnboundedReceiver<Mail>,
 ) {
-    let definition = entry.definition().clone();
+    let definition = entry.definition();
+    let (stateful, initial_tags) = (definition.stateful, &definition.initial_tags);
+    let idle_timeout = timeout_or(definition.deactivation_timeout_ms, DEFAULT_DEACTIVATION_TIMEOUT_MS);
+    let snapshot_every = timeout_or(definition.snapshot_timeout_ms, DEFAULT_SNAPSHOT_TIMEOUT_MS);
     let stored = match inner.store.load(StateKey::of(&id)).await {
         Ok(stored) => stored,
         Err(error) => {
@@ -65,7 +67,9 @@ pub(super) async fn run(
             inner.active.lock().unwrap().remove(&id.name);
             mailbox.close();
             while let Some(mail) = mailbox.recv().await {
-                if let Mail::Turn(Turn { reply: Some(reply), action, .. }) = mail {
+                if let Mail::Turn(turn) = mail
+                    && let Turn { reply: Some(reply), action, .. } = *turn
+                {
                     let cause = error.to_string();
                     let _ = reply.send(Err(InvokeFailure::Failed { actor: id.name.clone(), action, cause }));
                 }
@@ -75,13 +79,13 @@ pub(super) async fn run(
     };
     let (state, tags, revision) = match stored {
         Some(stored) => (stored.state, stored.tags, stored.revision),
-        None => (None, definition.initial_tags.iter().cloned().collect(), 0),
+        None => (None, initial_tags.iter().cloned().collect(), 0),
     };
     let mut actor = Actor { inner, id, entry, state, tags, revision, dirty: false };
-    actor.init().await;
+    Box::pin(actor.init()).await;
 
-    let idle_timeout = timeout_or(definition.deactivation_timeout_ms, DEFAULT_DEACTIVATION_TIMEOUT_MS);
-    let snapshot_every = timeout_or(definition.snapshot_timeout_ms, DEFAULT_SNAPSHOT_TIMEOUT_MS);
+    // The futures of a turn and of a save are large and short-lived: boxed, they take
+    // memory only while they run, so that an idle actor's task stays small.
     let mut snapshots = tokio::time::interval_at(Instant::now() + snapshot_every, snapshot_every);
     snapshots.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut idle_since = Instant::now();
@@ -89,16 +93,16 @@ pub(super) async fn run(
         tokio::select! {
             mail = mailbox.recv() => match mail {
                 Some(Mail::Turn(turn)) => {
-                    actor.turn(turn).await;
+                    Box::pin(actor.turn(*turn)).await;
                     idle_since = Instant::now();
                 }
                 Some(Mail::Stop) | None => break,
             },
-            _ = snapshots.tick(), if definition.stateful => {
-                let _ = actor.persist().await;
+            _ = snapshots.tick(), if stateful => {
+                let _ = Box::pin(actor.persist()).await;
             }
             () = tokio::time::sleep_until(idle_since + idle_timeout) => {
-                if actor.persist().await.is_ok() && actor.inner.try_retire(&actor.id.name, &mailbox) {
+                if Box::pin(actor.persist()).await.is_ok() && actor.inner.try_retire(&actor.id.name, &mailbox) {
                     tracing::debug!(actor = %actor.id.name, "deactivated after {idle_timeout:?} idle");
                     return;
                 }
@@ -110,10 +114,10 @@ pub(super) async fn run(
     mailbox.close();
     while let Some(mail) = mailbox.recv().await {
         if let Mail::Turn(turn) = mail {
-            actor.turn(turn).await;
+            Box::pin(actor.turn(*turn)).await;
         }
     }
-    let _ = actor.persist().await;
+    let _ = Box::pin(actor.persist()).await;
 }
 
 fn timeout_or(ms: u64, default_ms: u64) -> Duration {

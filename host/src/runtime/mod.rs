@@ -417,7 +417,7 @@ impl Inner {
 
     /// Puts `turn` in the actor's mailbox, activating the actor if needed.
     fn deliver(self: &Arc<Self>, name: &str, turn: Turn) {
-        let mut mail = Mail::Turn(turn);
+        let mut mail = Mail::Turn(Box::new(turn));
         let mut active = self.active.lock().unwrap();
         if let Some(mailbox) = active.get(name) {
             match mailbox.send(mail) {
@@ -430,7 +430,9 @@ impl Inner {
                 let _ = mailbox.send(mail);
             }
             Err(failure) => {
-                if let Mail::Turn(Turn { reply: Some(reply), .. }) = mail {
+                if let Mail::Turn(turn) = mail
+                    && let Some(reply) = turn.reply
+                {
                     let _ = reply.send(Err(failure));
                 }
             }
@@ -584,6 +586,9 @@ impl Inner {
 
     /// Records instance `name` of the unnamed actor `parent` (durably), unless it exists.
     async fn spawn_one(&self, name: &str, parent: &str) -> Result<(), InvokeFailure> {
+        if self.spawned.lock().unwrap().get(name).is_some_and(|existing| existing == parent) {
+            return Ok(());
+        }
         let registry = self.modules.registry();
         let template = registry.get(parent).ok_or_else(|| self.not_found(parent))?;
         if template.definition().kind != wit::Kind::Unnamed {

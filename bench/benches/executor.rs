@@ -1,0 +1,60 @@
+//! The cost of the sandbox per call: `counter.increment` from protobuf bytes in to protobuf
+//! bytes out, in WebAssembly and natively through the same conversion code, in one run.
+//! Also instantiation alone, with and without the pooling allocator.
+//!
+//! Needs the example components: `cargo xtask build-examples` (or `cargo xtask bench`).
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use prost::Message;
+use spawn_wasm_bench::{increment_invocation, native_round_trip, unused_dispatcher, wasm_round_trip};
+use spawn_wasm_host::engine::{ActorEngine, Limits, Turn};
+use spawn_wasm_host::executor::Executor;
+use spawn_wasm_host::module::ActorModule;
+use spawn_wasm_host::protocol::actors;
+
+fn load(runtime: &tokio::runtime::Runtime, limits: Limits) -> (Executor, ActorModule) {
+    let engine = Arc::new(ActorEngine::new(limits).expect("engine"));
+    let path = xtask::actors_dir(&xtask::workspace_root()).join("counter.wasm");
+    let module = runtime
+        .block_on(ActorModule::load(&engine, None, &path))
+        .unwrap_or_else(|error| panic!("{}: {error} (run `cargo xtask build-examples` first)", path.display()));
+    (Executor::new(engine), module)
+}
+
+fn invocation(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let body = increment_invocation("c-1", 41).encode_to_vec();
+    let dispatcher = unused_dispatcher();
+    let mut group = c.benchmark_group("counter.increment bytes-to-bytes");
+    group.bench_function("native", |b| b.iter(|| runtime.block_on(async { native_round_trip(&body) })));
+    let (warm, module) = load(&runtime, Limits::default());
+    group.bench_function("wasm, warm instance (the actor's, kept between turns)", |b| {
+        b.iter(|| runtime.block_on(wasm_round_trip(&warm, &module, &dispatcher, &body)).unwrap())
+    });
+    let (fresh, module) = load(&runtime, Limits { warm_instances: 0, ..Limits::default() });
+    group.bench_function("wasm, fresh pooled instance", |b| {
+        b.iter(|| runtime.block_on(wasm_round_trip(&fresh, &module, &dispatcher, &body)).unwrap())
+    });
+    group.finish();
+}
+
+fn instantiation(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut group = c.benchmark_group("instantiate counter");
+    for (label, pooling) in [("pooling allocator", true), ("on-demand allocator", false)] {
+        let (executor, module) = load(&runtime, Limits { pooling, ..Limits::default() });
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None };
+                let mut store = executor.engine().store(turn);
+                runtime.block_on(module.pre().instantiate_async(&mut store)).unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, invocation, instantiation);
+criterion_main!(benches);

@@ -1,0 +1,106 @@
+//! What the benchmarks share: the native baseline (the same counter actor in plain Rust,
+//! behind the same protobuf ⇄ WIT conversions and the same HTTP route), invocation bytes,
+//! and a keep-alive HTTP load generator.
+
+pub mod load;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use domain::{Counter, Increment};
+use prost::{Message, Name};
+use spawn_wasm_host::bindings::types as wit;
+use spawn_wasm_host::convert;
+use spawn_wasm_host::engine::Dispatcher;
+use spawn_wasm_host::executor::{Executor, InvokeError};
+use spawn_wasm_host::module::ActorModule;
+use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::sidecar::ProxyClient;
+
+/// The system every benchmark uses.
+pub const SYSTEM: &str = "spawn-system";
+
+/// `increment(Increment{by: 1})` with state `Counter{value}` on the instance `name` of the
+/// unnamed `counters` actor, as the proxy sends it.
+pub fn increment_invocation(name: &str, value: i64) -> pb::ActorInvocation {
+    let id = actors::ActorId { name: name.into(), system: SYSTEM.into(), parent: "counters".into() };
+    let any = |message: &dyn Fn() -> (String, Vec<u8>)| {
+        let (type_url, value) = message();
+        prost_types::Any { type_url, value }
+    };
+    pb::ActorInvocation {
+        actor: Some(id.clone()),
+        action_name: "increment".into(),
+        current_context: Some(pb::Context {
+            state: Some(any(&|| (Counter::type_url(), Counter { value }.encode_to_vec()))),
+            self_: Some(id),
+            ..Default::default()
+        }),
+        payload: Some(pb::actor_invocation::Payload::Value(any(&|| {
+            (Increment::type_url(), Increment { by: 1 }.encode_to_vec())
+        }))),
+        caller: None,
+    }
+}
+
+/// The counter actor in native Rust, on the WIT records the guest would see.
+pub fn native_counter(invocation: wit::Invocation) -> Result<wit::Value, wit::Error> {
+    let decode = |any: Option<wit::Any>| any.map(|any| any.value).unwrap_or_default();
+    let input =
+        Increment::decode(decode(invocation.payload).as_slice()).map_err(|e| wit::Error::BadPayload(e.to_string()))?;
+    let state =
+        Counter::decode(decode(invocation.state).as_slice()).map_err(|e| wit::Error::BadPayload(e.to_string()))?;
+    let counter = Counter { value: state.value + input.by };
+    let packed = wit::Any { type_url: Counter::type_url(), value: counter.encode_to_vec() };
+    Ok(wit::Value {
+        state: Some(packed.clone()),
+        reply: Some(packed),
+        tags: None,
+        broadcast: None,
+        effects: Vec::new(),
+        routing: None,
+        checkpoint: false,
+    })
+}
+
+/// The sidecar's work for one request, natively: decode, convert, run, convert, encode.
+pub fn native_round_trip(body: &[u8]) -> Vec<u8> {
+    let invocation = pb::ActorInvocation::decode(body).expect("valid invocation");
+    let (wit_invocation, context) = convert::invocation_to_wit("counters", invocation);
+    let value = native_counter(wit_invocation).expect("native counter");
+    convert::response_from_wit(context, value).encode_to_vec()
+}
+
+/// Where the benchmarked guests' `invoke` calls would go (the counter makes none).
+pub fn unused_dispatcher() -> Arc<dyn Dispatcher> {
+    Arc::new(ProxyClient::new("http://127.0.0.1:9").expect("static URL"))
+}
+
+/// The sidecar's work for one request, in WebAssembly: decode, convert, run the guest in
+/// `module`, convert, encode.
+pub async fn wasm_round_trip(
+    executor: &Executor,
+    module: &ActorModule,
+    dispatcher: &Arc<dyn Dispatcher>,
+    body: &[u8],
+) -> Result<Vec<u8>, InvokeError> {
+    let invocation = pb::ActorInvocation::decode(body).expect("valid invocation");
+    let (wit_invocation, context) = convert::invocation_to_wit("counters", invocation);
+    let value = executor.run(module, wit_invocation, dispatcher.clone()).await?;
+    Ok(convert::response_from_wit(context, value).encode_to_vec())
+}
+
+/// The native baseline server: the sidecar's route, doing the same work natively.
+pub async fn serve_native(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = Router::new().route(
+        "/api/v1/actors/actions",
+        post(|body: Bytes| async move {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], native_round_trip(&body)).into_response()
+        }),
+    );
+    axum::serve(listener, app).await
+}

@@ -1,0 +1,434 @@
+//! `spawn-wasm-bench`: load runs over loopback against the real `spawn-wasm` binary, each
+//! reported next to its baseline or target. Run them all with `cargo xtask bench`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use domain::{Counter, Increment};
+use prost::{Message, Name};
+use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
+use spawn_wasm_host::protocol::{self as pb, actors};
+
+#[derive(Parser)]
+#[command(about = "Load benchmarks of spawn-wasm over loopback")]
+struct Cli {
+    /// The `spawn-wasm` binary to measure.
+    #[arg(long, default_value = "target/release/spawn-wasm")]
+    binary: PathBuf,
+    /// The example components.
+    #[arg(long, default_value = "target/actors")]
+    actors: PathBuf,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Sidecar over HTTP against a native axum server doing the same work, alternating.
+    Http {
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
+    /// Standalone: counter.increment through the client API across many actors.
+    Standalone {
+        #[arg(long, default_value_t = 1000)]
+        actors: usize,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Standalone: resident memory per activated idle actor.
+    Memory {
+        #[arg(long, default_value_t = 100_000)]
+        actors: usize,
+    },
+    /// Time from a component file written to its new version answering.
+    Reload {
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+    /// Time from start to serving N components, with a cold and a warm code cache.
+    Startup {
+        #[arg(long, default_value_t = 100)]
+        components: usize,
+    },
+    /// The native baseline server (used by `http`).
+    #[command(hide = true)]
+    NativeServer { port: u16 },
+    /// Sends the `http` scenario's load to a user function already listening (to profile it).
+    Drive {
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match cli.scenario {
+            Scenario::NativeServer { port } => {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+                Ok(spawn_wasm_bench::serve_native(listener).await?)
+            }
+            Scenario::Drive { addr, connections, seconds } => {
+                let bodies = sidecar_bodies(connections);
+                let report = load::run(
+                    addr,
+                    "/api/v1/actors/actions",
+                    connections,
+                    Duration::from_secs(seconds),
+                    move |c, _| bodies[c].clone(),
+                )
+                .await?;
+                println!("{report}");
+                Ok(())
+            }
+            Scenario::Http { connections, seconds, rounds } => {
+                http(&cli.binary, &cli.actors, connections, seconds, rounds).await
+            }
+            Scenario::Standalone { actors, connections, seconds } => {
+                standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
+            }
+            Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
+            Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
+            Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
+        }
+    })
+}
+
+/// A child process, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts `program args`, then waits until `GET ready_path` answers 200 (at most 120 s).
+async fn start(program: &Path, args: &[String], port: u16, ready_path: &str) -> anyhow::Result<(Server, Duration)> {
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} (build it with `cargo build --release`)", program.display()))?;
+    let server = Server { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+    let url = format!("http://{}{ready_path}", server.addr);
+    let deadline = started + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if probe(&url).await {
+            return Ok((server, started.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    bail!("{} did not become ready", program.display())
+}
+
+/// Whether `GET url` answers 2xx.
+async fn probe(url: &str) -> bool {
+    let Ok(uri) = url.parse::<hyper::Uri>() else { return false };
+    let Some(authority) = uri.authority().map(|a| a.to_string()) else { return false };
+    let Ok(stream) = tokio::net::TcpStream::connect(authority).await else { return false };
+    let Ok((mut sender, driver)) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+    else {
+        return false;
+    };
+    tokio::spawn(driver);
+    let request = hyper::Request::get(uri).body(http_body_util::Empty::<Bytes>::new()).expect("static request");
+    matches!(sender.send_request(request).await, Ok(response) if response.status().is_success())
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|word| word.to_string()).collect()
+}
+
+async fn http(binary: &Path, actors: &Path, connections: usize, seconds: u64, rounds: usize) -> anyhow::Result<()> {
+    let bodies = sidecar_bodies(connections);
+    let duration = Duration::from_secs(seconds);
+    let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let port = free_port()?;
+        let sidecar_args = [
+            "sidecar",
+            "--actors",
+            &actors.display().to_string(),
+            "--port",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+            "--proxy-port",
+            "9",
+            "--no-cache",
+        ];
+        let (server, _) = start(binary, &args(&sidecar_args), port, "/health/liveness").await?;
+        let requests = bodies.clone();
+        let report =
+            load::run(server.addr, "/api/v1/actors/actions", connections, duration, move |c, _| requests[c].clone())
+                .await?;
+        println!("round {round}: wasm sidecar   {report}");
+        wasm_runs.push(report);
+        drop(server);
+
+        let port = free_port()?;
+        let me = std::env::current_exe()?;
+        let native_args = ["--binary", &binary.display().to_string(), "native-server", &port.to_string()];
+        let native = Command::new(&me).args(native_args).stdin(Stdio::null()).spawn()?;
+        let server = Server { child: native, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+        wait_for_port(server.addr).await?;
+        let requests = bodies.clone();
+        let report =
+            load::run(server.addr, "/api/v1/actors/actions", connections, duration, move |c, _| requests[c].clone())
+                .await?;
+        println!("round {round}: native axum    {report}");
+        native_runs.push(report);
+    }
+    let median = |runs: &mut Vec<load::LoadReport>| {
+        runs.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+        runs[runs.len() / 2].clone()
+    };
+    let (wasm, native) = (median(&mut wasm_runs), median(&mut native_runs));
+    println!(
+        "HTTP sidecar, {connections} keep-alive connections: wasm {:.0} req/s (p50 {} µs, p99 {} µs), native {:.0} req/s (p50 {} µs, p99 {} µs); wasm/native = {:.2} (target ≥ 0.80)",
+        wasm.requests_per_second,
+        wasm.p50_us,
+        wasm.p99_us,
+        native.requests_per_second,
+        native.p50_us,
+        native.p99_us,
+        wasm.requests_per_second / native.requests_per_second
+    );
+    Ok(())
+}
+
+/// One `ActorInvocation` per connection, each for its own actor instance: the proxy runs
+/// one turn at a time per actor.
+fn sidecar_bodies(connections: usize) -> Vec<Bytes> {
+    (0..connections).map(|c| Bytes::from(increment_invocation(&format!("c-{c}"), 41).encode_to_vec())).collect()
+}
+
+async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
+    for _ in 0..5000 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    bail!("nothing listens on {addr}")
+}
+
+/// `counters.<action>(Increment{1})` on instance `c-<key>`, spawned by register_ref.
+fn counter_request(key: usize, action: &str) -> Bytes {
+    let name = format!("c-{key}");
+    let request = pb::InvocationRequest {
+        system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
+        actor: Some(actors::Actor {
+            id: Some(actors::ActorId { name, system: SYSTEM.into(), parent: String::new() }),
+            ..Default::default()
+        }),
+        action_name: action.into(),
+        payload: Some(pb::invocation_request::Payload::Value(prost_types::Any {
+            type_url: Increment::type_url(),
+            value: Increment { by: 1 }.encode_to_vec(),
+        })),
+        register_ref: "counters".into(),
+        ..Default::default()
+    };
+    Bytes::from(request.encode_to_vec())
+}
+
+async fn start_standalone(binary: &Path, actors: &Path, data: &Path) -> anyhow::Result<(Server, Duration)> {
+    let port = free_port()?;
+    let words = [
+        "standalone",
+        "--actors",
+        &actors.display().to_string(),
+        "--data",
+        &data.display().to_string(),
+        "--port",
+        &port.to_string(),
+    ];
+    start(binary, &args(&words), port, "/health/readiness").await
+}
+
+async fn standalone(
+    binary: &Path,
+    actors: &Path,
+    count: usize,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let only_counter = tempfile::tempdir()?;
+    std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
+    for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
+        let data = tempfile::tempdir()?;
+        let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
+        let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+        // Warm-up: activate every actor once.
+        load::run(server.addr, path, connections, Duration::from_secs(1), move |c, i| {
+            counter_request((c * 7919 + i as usize) % count, action)
+        })
+        .await?;
+        let report = load::run(server.addr, path, connections, Duration::from_secs(seconds), move |c, i| {
+            counter_request((c * 7919 + i as usize) % count, action)
+        })
+        .await?;
+        println!(
+            "standalone counters.{action} across {count} actors, {label}: {report} (target ≥ 40000 req/s write-behind)"
+        );
+    }
+    Ok(())
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:")).context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("malformed VmRSS")?.parse()?)
+}
+
+async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()> {
+    let only_counter = tempfile::tempdir()?;
+    std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
+    let data = tempfile::tempdir()?;
+    let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
+    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+    // A few calls first, so that the baseline includes warm allocator and instance pools.
+    load::run(server.addr, path, 4, Duration::from_millis(500), |c, i| {
+        counter_request(1_000_000 + c * 1000 + i as usize % 100, "increment")
+    })
+    .await?;
+    let before = rss_kib(server.child.id())?;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = next.clone();
+    let started = Instant::now();
+    while next.load(std::sync::atomic::Ordering::Relaxed) < count && started.elapsed() < Duration::from_secs(300) {
+        let counter = counter.clone();
+        load::run(server.addr, path, 16, Duration::from_millis(500), move |_, _| {
+            let key = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counter_request(key % count, "increment")
+        })
+        .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(server.child.id())?;
+    let state_bytes = Counter { value: 1 }.encoded_len() + Counter::type_url().len();
+    println!(
+        "memory: {count} active idle actors: RSS {before} KiB -> {after} KiB = {:.0} bytes per actor (state {state_bytes} bytes; target ≤ 1 KiB beyond the state)",
+        (after.saturating_sub(before) * 1024) as f64 / count as f64
+    );
+    Ok(())
+}
+
+async fn reload(binary: &Path, actors: &Path, rounds: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = tempfile::tempdir()?;
+    let (server, _) = start_standalone(binary, dir.path(), data.path()).await?;
+    let versions = [("router", "router"), ("caller", "caller")];
+    let mut latencies = Vec::new();
+    for round in 0..rounds {
+        let (file, actor) = versions[round % 2];
+        let bytes = std::fs::read(actors.join(format!("{file}.wasm")))?;
+        let staging = dir.path().join(".x.wasm.tmp");
+        std::fs::write(&staging, bytes)?;
+        let written = Instant::now();
+        std::fs::rename(&staging, dir.path().join("x.wasm"))?;
+        let body = get_request(actor);
+        loop {
+            if post_ok(server.addr, actor, body.clone()).await {
+                break;
+            }
+            if written.elapsed() > Duration::from_secs(10) {
+                bail!("round {round}: {actor} never answered");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        latencies.push(written.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "reload: file written -> new version answering, {rounds} rounds: median {:.1} ms, max {:.1} ms (target ≤ 100 ms)",
+        latencies[rounds / 2].as_secs_f64() * 1e3,
+        latencies[rounds - 1].as_secs_f64() * 1e3
+    );
+    drop(server);
+    Ok(())
+}
+
+fn get_request(actor: &str) -> Bytes {
+    let request = pb::InvocationRequest {
+        system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
+        actor: Some(actors::Actor {
+            id: Some(actors::ActorId { name: actor.into(), system: SYSTEM.into(), parent: String::new() }),
+            ..Default::default()
+        }),
+        action_name: "get".into(),
+        ..Default::default()
+    };
+    Bytes::from(request.encode_to_vec())
+}
+
+async fn post_ok(addr: SocketAddr, actor: &str, body: Bytes) -> bool {
+    let path = format!("/api/v1/system/{SYSTEM}/actors/{actor}/invoke");
+    load::post_once(addr, &path, body).await.is_ok_and(|status| status == 200)
+}
+
+/// `count` distinct components: copies of `counter.wasm` whose actor names are rewritten
+/// in place (same length), so that no two files claim the same actor.
+fn distinct_components(actors: &Path, dir: &Path, count: usize) -> anyhow::Result<()> {
+    let original = std::fs::read(actors.join("counter.wasm"))?;
+    for index in 0..count {
+        let name = format!("ctr{index:04}");
+        let mut bytes = original.clone();
+        let mut at = 0;
+        while let Some(offset) = bytes[at..].windows(7).position(|window| window == b"counter") {
+            bytes[at + offset..at + offset + 7].copy_from_slice(name.as_bytes());
+            at += offset + 7;
+        }
+        std::fs::write(dir.join(format!("{name}.wasm")), bytes)?;
+    }
+    Ok(())
+}
+
+async fn startup(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    distinct_components(actors, dir.path(), count)?;
+    let data = tempfile::tempdir()?;
+    let (server, cold) = start_standalone(binary, dir.path(), data.path()).await?;
+    drop(server);
+    let mut warm = Vec::new();
+    for _ in 0..5 {
+        let (server, elapsed) = start_standalone(binary, dir.path(), data.path()).await?;
+        warm.push(elapsed);
+        drop(server);
+    }
+    warm.sort();
+    println!(
+        "startup with {count} components, start to ready: cold cache {:.0} ms, warm cache {:.0} ms (median of 5; target ≤ 100 ms warm)",
+        cold.as_secs_f64() * 1e3,
+        warm[2].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
