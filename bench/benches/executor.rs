@@ -48,7 +48,7 @@ fn instantiation(c: &mut Criterion) {
         group.bench_function(label, |b| {
             b.iter(|| {
                 let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None };
-                let mut store = executor.engine().store(turn);
+                let mut store = executor.engine().store(turn, &module.sandbox);
                 runtime.block_on(module.pre().instantiate_async(&mut store)).unwrap();
             })
         });

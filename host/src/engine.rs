@@ -12,11 +12,13 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
     UpdateDeadline,
 };
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, runtime::LogLevel};
 use crate::convert::{self, CallSpec};
+use crate::guest_output::GuestOutput;
 use crate::protocol::{self as pb, actors};
+use crate::sandbox::Sandbox;
 
 /// A boxed future, so that [`Dispatcher`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -148,19 +150,37 @@ impl ActorEngine {
         self.pooling
     }
 
-    /// A fresh, sandboxed store for one call: no files, environment, arguments, stdio or
-    /// sockets; memory capped; CPU deadline armed.
-    pub fn store(&self, turn: Turn) -> Store<HostState> {
-        let wasi = WasiCtx::builder().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
+    /// A fresh store for a call of a module whose sandbox is `sandbox`: no files,
+    /// environment, arguments, stdin or sockets unless granted; stdout and stderr to the
+    /// log; memory and tables capped; CPU deadline armed.
+    pub fn store(&self, turn: Turn, sandbox: &Sandbox) -> Store<HostState> {
+        let stdout = GuestOutput::new("stdout");
+        let stderr = GuestOutput::new("stderr");
+        let mut wasi = WasiCtx::builder();
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone());
+        for (key, value) in &sandbox.grants.env {
+            wasi.env(key, value);
+        }
+        for (guest, host) in &sandbox.grants.read_only_dirs {
+            if let Err(error) = wasi.preopened_dir(host, guest, FsPerms::ReadOnly) {
+                tracing::error!(dir = %host.display(), %error, "cannot grant a read-only directory; the guest will not see it");
+            }
+        }
         let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_bytes)
+            .memory_size(sandbox.memory_bytes)
+            .table_elements(sandbox.max_table_elements)
             .instances(16)
             .tables(16)
             .memories(4)
             .trap_on_grow_failure(true)
             .build();
-        let deadline = Instant::now() + self.limits.call_timeout;
-        let state = HostState { wasi, table: ResourceTable::new(), limits, turn, deadline };
+        let deadline = Instant::now() + sandbox.call_timeout;
+        let state =
+            HostState { wasi: wasi.build(), table: ResourceTable::new(), limits, turn, deadline, stdout, stderr };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Armed before instantiation, which runs guest code too. Each slice ends in the
@@ -173,15 +193,17 @@ impl ActorEngine {
                 UpdateDeadline::Yield(TICKS_PER_SLICE)
             })
         });
+        store.data().begin_output();
         store
     }
 
     /// Prepares a warm store (kept from an earlier turn of the same actor) for `turn`: a
     /// new deadline and a new caller identity.
-    pub fn rearm(&self, store: &mut Store<HostState>, turn: Turn) {
+    pub fn rearm(&self, store: &mut Store<HostState>, turn: Turn, sandbox: &Sandbox) {
         let state = store.data_mut();
         state.turn = turn;
-        state.deadline = Instant::now() + self.limits.call_timeout;
+        state.deadline = Instant::now() + sandbox.call_timeout;
+        state.begin_output();
         store.set_epoch_deadline(TICKS_PER_SLICE);
     }
 }
@@ -225,6 +247,8 @@ pub struct HostState {
     turn: Turn,
     /// When the current call's time is up.
     deadline: Instant,
+    stdout: GuestOutput,
+    stderr: GuestOutput,
 }
 
 impl WasiView for HostState {
@@ -234,6 +258,17 @@ impl WasiView for HostState {
 }
 
 impl HostState {
+    fn begin_output(&self) {
+        self.stdout.begin(&self.turn.self_id.name, &self.turn.action);
+        self.stderr.begin(&self.turn.self_id.name, &self.turn.action);
+    }
+
+    /// Ends a call: flushes the guest's output to the log.
+    pub fn finish_output(&self) {
+        self.stdout.finish();
+        self.stderr.finish();
+    }
+
     /// Forgets the turn's caller identity and dispatcher while the store waits warm.
     pub fn park(&mut self) {
         self.turn.dispatcher = None;

@@ -3,7 +3,7 @@
 //! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
 //! the instance of each recently active actor warm between its turns: never shared between
 //! two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
-//! [`Limits::warm_instances`], and never reused across module versions.
+//! [`crate::engine::Limits::warm_instances`], and never reused across module versions.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -15,8 +15,9 @@ use wasmtime::Store;
 
 use crate::bindings::{self, types as wit};
 use crate::convert;
-use crate::engine::{ActorEngine, Dispatcher, HostState, Limits, Turn};
+use crate::engine::{ActorEngine, Dispatcher, HostState, Turn};
 use crate::module::ActorModule;
+use crate::sandbox::Sandbox;
 
 /// Why a turn produced no value. Every variant leaves the actor's state unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,14 @@ pub enum InvokeError {
     /// The guest trapped (a panic, an invalid access, ...).
     #[error("the guest trapped: {0}")]
     Trap(String),
+    /// The turn returned more than the module may.
+    #[error("the turn returned {bytes} bytes, more than the limit of {max}")]
+    ReplyTooLarge {
+        /// What the turn returned (reply, state, workflow payloads).
+        bytes: usize,
+        /// The module's limit.
+        max: usize,
+    },
 }
 
 /// The guest's own error, with a message naming its kind.
@@ -92,14 +101,14 @@ impl Executor {
             dispatcher: Some(dispatcher),
         };
         let key = (module.id, invocation.self_id.name.clone());
+        let sandbox = &module.sandbox;
         let (mut store, warm_actor) = match self.checkout(&key) {
             Some(mut warm) => {
-                self.engine.rearm(&mut warm.store, turn);
+                self.engine.rearm(&mut warm.store, turn, sandbox);
                 (warm.store, Some(warm.actor))
             }
-            None => (self.engine.store(turn), None),
+            None => (self.engine.store(turn, sandbox), None),
         };
-        let limits = self.engine.limits();
         let call = async {
             let actor = match warm_actor {
                 Some(actor) => actor,
@@ -108,12 +117,19 @@ impl Executor {
             let outcome = actor.spawn_actor_handler().call_handle(&mut store, &invocation).await?;
             wasmtime::Result::Ok((actor, outcome))
         };
-        match tokio::time::timeout(limits.call_timeout, call).await {
-            Err(_) => Err(InvokeError::Deadline(limits.call_timeout)),
-            Ok(Err(trap)) => Err(classify_trap(&trap, limits)),
+        let result = tokio::time::timeout(sandbox.call_timeout, call).await;
+        store.data().finish_output();
+        match result {
+            Err(_) => Err(InvokeError::Deadline(sandbox.call_timeout)),
+            Ok(Err(trap)) => Err(classify_trap(&trap, sandbox)),
             Ok(Ok((actor, outcome))) => {
                 self.checkin(key, store, actor);
-                outcome.map_err(|error| InvokeError::Guest(GuestError(error)))
+                let value = outcome.map_err(|error| InvokeError::Guest(GuestError(error)))?;
+                let bytes = returned_bytes(&value);
+                if bytes > sandbox.max_reply_bytes {
+                    return Err(InvokeError::ReplyTooLarge { bytes, max: sandbox.max_reply_bytes });
+                }
+                Ok(value)
             }
         }
     }
@@ -132,13 +148,22 @@ impl Executor {
     }
 }
 
-fn classify_trap(error: &wasmtime::Error, limits: &Limits) -> InvokeError {
+/// The payload bytes a turn returns: reply, new state, broadcast and side effects.
+fn returned_bytes(value: &wit::Value) -> usize {
+    let size = |any: &Option<wit::Any>| any.as_ref().map_or(0, |any| any.value.len() + any.type_url.len());
+    size(&value.reply)
+        + size(&value.state)
+        + value.broadcast.as_ref().map_or(0, |broadcast| size(&broadcast.payload))
+        + value.effects.iter().map(|effect| size(&effect.payload)).sum::<usize>()
+}
+
+fn classify_trap(error: &wasmtime::Error, sandbox: &Sandbox) -> InvokeError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-        return InvokeError::Deadline(limits.call_timeout);
+        return InvokeError::Deadline(sandbox.call_timeout);
     }
     let message = format!("{error:#}");
     if message.contains("forcing trap when growing memory") {
-        return InvokeError::MemoryLimit(limits.memory_bytes);
+        return InvokeError::MemoryLimit(sandbox.memory_bytes);
     }
     InvokeError::Trap(message)
 }

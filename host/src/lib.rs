@@ -9,6 +9,7 @@
 //!   ([`watch`] follows it, [`cache`] keeps compiled code); [`registry`] is one snapshot of
 //!   them and [`module`] loads and validates one component;
 //! - [`engine`] configures wasmtime (limits, epoch deadlines, WASI with nothing granted);
+//!   [`sandbox`] is what a module may use, [`guest_output`] where its stdout goes;
 //! - [`convert`] maps protobuf messages to WIT records and back; [`protocol`] holds the
 //!   Spawn protobuf types and [`bindings`] the WIT types.
 
@@ -18,10 +19,12 @@ pub mod cli;
 pub mod convert;
 pub mod engine;
 pub mod executor;
+pub mod guest_output;
 pub mod module;
 pub mod modules;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;
+pub mod sandbox;
 pub mod sidecar;
 pub mod watch;

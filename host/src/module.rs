@@ -9,6 +9,7 @@ use crate::bindings::{self, WIT_PACKAGE, WIT_VERSION, types as wit};
 use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, Turn};
 use crate::protocol::actors;
+use crate::sandbox::Sandbox;
 
 /// Why a `.wasm` file could not be loaded. The message names the cause; the caller adds
 /// the file.
@@ -38,6 +39,9 @@ pub enum LoadError {
     /// The actor definitions are not usable.
     #[error("invalid actor definition: {0}")]
     Invalid(String),
+    /// The module's settings file is invalid.
+    #[error("invalid settings: {0}")]
+    Settings(String),
 }
 
 /// A component ready to serve: its prepared instance and the actors it provides.
@@ -53,6 +57,8 @@ pub struct ActorModule {
     pub cached: bool,
     /// The actors it provides, validated.
     pub definitions: Vec<wit::ActorDefinition>,
+    /// The limits and grants its calls run with.
+    pub sandbox: Sandbox,
     pre: bindings::ActorPre<crate::engine::HostState>,
 }
 
@@ -81,6 +87,7 @@ impl ActorModule {
         path: &Path,
         bytes: Vec<u8>,
     ) -> Result<ActorModule, LoadError> {
+        let sandbox = Sandbox::for_module(path, engine.limits()).map_err(LoadError::Settings)?;
         let digest = content_digest(&bytes);
         let hash = short_hash(&digest).to_owned();
         let wasmtime_engine = engine.engine().clone();
@@ -102,11 +109,11 @@ impl ActorModule {
         check_world(engine, &component)?;
         let pre =
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
-        let definitions = describe(engine, &pre).await?;
+        let definitions = describe(engine, &pre, &sandbox).await?;
         validate(&definitions)?;
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(ActorModule { id, path: path.to_owned(), hash, cached, definitions, pre })
+        Ok(ActorModule { id, path: path.to_owned(), hash, cached, definitions, sandbox, pre })
     }
 
     /// The prepared instance, for the executor.
@@ -167,17 +174,20 @@ fn compatible(found: &str, ours: &str) -> bool {
 async fn describe(
     engine: &ActorEngine,
     pre: &bindings::ActorPre<crate::engine::HostState>,
+    sandbox: &Sandbox,
 ) -> Result<Vec<wit::ActorDefinition>, LoadError> {
-    let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None };
-    let mut store = engine.store(turn);
+    let turn = Turn { self_id: actors::ActorId::default(), action: "describe".into(), dispatcher: None };
+    let mut store = engine.store(turn, sandbox);
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
         instance.spawn_actor_handler().call_describe(&mut store).await
     };
-    tokio::time::timeout(engine.limits().call_timeout, call)
+    let described = tokio::time::timeout(sandbox.call_timeout, call)
         .await
         .map_err(|_| LoadError::Describe(wasmtime::format_err!("timed out")))?
-        .map_err(LoadError::Describe)
+        .map_err(LoadError::Describe);
+    store.data().finish_output();
+    described
 }
 
 /// Rejects definitions the runtime could not serve, with a message naming the actor.

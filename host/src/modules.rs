@@ -18,6 +18,7 @@ use crate::cache::CodeCache;
 use crate::engine::ActorEngine;
 use crate::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::registry::ActorRegistry;
+use crate::sandbox::Sandbox;
 
 /// What the host knows about one file of the actors directory (`GET /v1/modules`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -159,8 +160,15 @@ impl ModuleSet {
             return Refresh::Removed;
         }
         let previous = self.registry().module(path).map(|module| module.hash.clone());
+        let current = self.registry().module(path).cloned();
+        let unchanged = |bytes: &[u8]| {
+            current.as_ref().is_some_and(|module| {
+                module.hash == short_hash(&content_digest(bytes))
+                    && Sandbox::for_module(path, self.engine.limits()).as_ref() == Ok(&module.sandbox)
+            })
+        };
         let loaded = match tokio::fs::read(path).await {
-            Ok(bytes) if previous.as_deref() == Some(short_hash(&content_digest(&bytes))) => return Refresh::Unchanged,
+            Ok(bytes) if unchanged(&bytes) => return Refresh::Unchanged,
             Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), path, bytes).await,
             Err(error) => Err(LoadError::Io(error)),
         };

@@ -1,5 +1,6 @@
-//! Watches the actors directory and refreshes the [`ModuleSet`] when a component file is
-//! added, replaced (in place or by the usual rename-into-place) or deleted.
+//! Watches the actors directory and refreshes the [`ModuleSet`] when a component file (or
+//! its settings file, `<name>.toml`) is added, replaced (in place or by the usual
+//! rename-into-place) or deleted.
 //!
 //! A file is refreshed once it is settled: [`SETTLE`] after an event that says the writer
 //! is done (renamed into place, closed after writing, deleted), or [`DEBOUNCE`] after any
@@ -52,6 +53,9 @@ pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
         Ok(event) => {
             let Some(quiet) = quiet_period(&event.kind) else { return };
             for path in event.paths {
+                // A module's settings file changes its module.
+                let path =
+                    if path.extension().is_some_and(|ext| ext == "toml") { path.with_extension("wasm") } else { path };
                 if is_component_file(&path) {
                     let _ = events.send((path, quiet));
                 }

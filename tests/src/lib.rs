@@ -589,6 +589,12 @@ impl ClientApi {
         (status, pb::SpawnResponse::decode(body.as_slice()).expect("the body must be a SpawnResponse"))
     }
 
+    /// `GET path`'s status, or `None` if nothing answers.
+    pub async fn try_get_status(&self, path: &str) -> Option<StatusCode> {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.ok()?;
+        StatusCode::from_u16(response.status().as_u16()).ok()
+    }
+
     /// `GET path`'s status.
     pub async fn get_status(&self, path: &str) -> StatusCode {
         let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("the runtime must answer");
@@ -660,5 +666,71 @@ impl StandaloneHarness {
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.expect("runtime task").expect("graceful shutdown");
+    }
+}
+
+/// `spawn-wasm standalone` as a real process (the `spawn-wasm-e2e` binary), its logs in a
+/// file; killed when dropped, even when a test fails.
+pub struct HostProcess {
+    child: std::process::Child,
+    /// A client of its client API.
+    pub client: ClientApi,
+    log: tempfile::NamedTempFile,
+}
+
+impl HostProcess {
+    /// Starts `binary` (pass `env!("CARGO_BIN_EXE_spawn-wasm-e2e")`) standalone over
+    /// `actors` and `data` on a free port, with extra environment `env`, and waits until it
+    /// is ready (at most 15 s).
+    pub async fn standalone(binary: &str, actors: &Path, data: &Path, env: &[(&str, &str)]) -> HostProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = std::process::Command::new(binary)
+            .args(["standalone", "--actors"])
+            .arg(actors)
+            .arg("--data")
+            .arg(data)
+            .args(["--port", &port.to_string()])
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("starting spawn-wasm");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let process = HostProcess { child, client: ClientApi::new(addr), log };
+        for _ in 0..300 {
+            if process.client.try_get_status("/health/readiness").await == Some(StatusCode::OK) {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("spawn-wasm did not become ready within 15 s; its log:\n{}", process.log());
+    }
+
+    /// Everything it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM; returns how it exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

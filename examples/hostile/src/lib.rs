@@ -13,7 +13,10 @@ use spawn_wasm_sdk::{Actor, Value};
 /// - `recurse`: recurses without bound;
 /// - `panic`: panics;
 /// - `sleep`: sleeps 60 s through WASI clocks;
-/// - `readFile`: tries to read `/etc/passwd`, replies `Reply{"denied"}` when that fails;
+/// - `readFile(Request{language: path})`: tries to read `path` (default `/etc/passwd`),
+///   replies `Reply{"read N bytes"}`, or `Reply{"denied"}` when that fails;
+/// - `print`: writes a line to stdout and one to stderr, then 100 KiB more to stdout, and
+///   replies 1000 bytes;
 /// - `env`: replies `Reply{<number of environment variables>}`;
 /// - `instanceCalls`: replies how many calls this instance has served, itself included
 ///   (shows when the host reuses an instance between turns).
@@ -42,8 +45,9 @@ pub fn hostile() -> Actor<()> {
             std::thread::sleep(std::time::Duration::from_secs(60));
             Ok(Value::new().reply(&Reply { response: "woke up".into() }))
         })
-        .action("readFile", |_: Request, _| {
-            let response = match std::fs::read_to_string("/etc/passwd") {
+        .action("readFile", |request: Request, _| {
+            let path = if request.language.is_empty() { "/etc/passwd" } else { request.language.as_str() };
+            let response = match std::fs::read_to_string(path) {
                 Ok(text) => format!("read {} bytes", text.len()),
                 Err(_) => "denied".into(),
             };
@@ -53,6 +57,14 @@ pub fn hostile() -> Actor<()> {
             "env",
             |_: Request, _| Ok(Value::new().reply(&Reply { response: std::env::vars().count().to_string() })),
         )
+        .action("print", |_: Request, _| {
+            println!("hello from hostile");
+            eprintln!("warning from hostile");
+            for _ in 0..1024 {
+                println!("{}", "x".repeat(99));
+            }
+            Ok(Value::new().reply(&Reply { response: "y".repeat(1000) }))
+        })
         .action("instanceCalls", |_: Request, _| {
             static CALLS: AtomicU64 = AtomicU64::new(0);
             let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;

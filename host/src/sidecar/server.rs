@@ -129,6 +129,9 @@ fn status_of(error: &InvokeError) -> StatusCode {
         InvokeError::Guest(GuestError(wit::Error::UnknownAction(_))) => StatusCode::NOT_FOUND,
         InvokeError::Guest(GuestError(wit::Error::BadPayload(_))) => StatusCode::BAD_REQUEST,
         InvokeError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
-        InvokeError::Guest(_) | InvokeError::MemoryLimit(_) | InvokeError::Trap(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        InvokeError::Guest(_)
+        | InvokeError::MemoryLimit(_)
+        | InvokeError::Trap(_)
+        | InvokeError::ReplyTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
