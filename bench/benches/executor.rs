@@ -33,6 +33,10 @@ fn invocation(c: &mut Criterion) {
     group.bench_function("wasm, warm instance (the actor's, kept between turns)", |b| {
         b.iter(|| runtime.block_on(wasm_round_trip(&warm, &module, &dispatcher, &body)).unwrap())
     });
+    let (unenforced, module) = load(&runtime, Limits { enforce: false, ..Limits::default() });
+    group.bench_function("wasm, warm instance, memory cap and CPU deadline not enforced", |b| {
+        b.iter(|| runtime.block_on(wasm_round_trip(&unenforced, &module, &dispatcher, &body)).unwrap())
+    });
     let (fresh, module) = load(&runtime, Limits { warm_instances: 0, ..Limits::default() });
     group.bench_function("wasm, fresh pooled instance", |b| {
         b.iter(|| runtime.block_on(wasm_round_trip(&fresh, &module, &dispatcher, &body)).unwrap())

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -15,10 +16,12 @@ use crate::sidecar::{Sidecar, SidecarConfig};
 /// `info`), and runs the chosen mode until it fails or gets SIGINT/SIGTERM.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Human => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init(),
+    }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
 }
 
@@ -36,6 +39,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Standalone(args) => Standalone::start(args.config()).await?.run_until(shutdown_signal()).await,
+        Command::Inspect(args) => {
+            let report = crate::inspect::inspect(&args.file)
+                .await
+                .with_context(|| format!("inspecting {}", args.file.display()))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -59,9 +73,21 @@ async fn shutdown_signal() {
 #[derive(Debug, Parser)]
 #[command(name = "spawn-wasm", version, about, long_about = None)]
 pub struct Cli {
+    /// How logs are written: `human` (default) or `json` (one object per line).
+    #[arg(long, global = true, env = "SPAWN_WASM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Human,
+    /// One JSON object per line, for log pipelines.
+    Json,
 }
 
 /// The subcommands.
@@ -76,6 +102,21 @@ pub enum Command {
     ///
     /// Example: spawn-wasm standalone --actors ./actors --data ./spawn-data
     Standalone(StandaloneArgs),
+    /// Show what a component provides (actors, actions, timers, channels, WIT version)
+    /// without serving it.
+    ///
+    /// Example: spawn-wasm inspect target/actors/joe.wasm --json
+    Inspect(InspectArgs),
+}
+
+/// Options of `spawn-wasm inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The component file.
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `spawn-wasm standalone`.

@@ -17,6 +17,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::{self, runtime::LogLevel};
 use crate::convert::{self, CallSpec};
 use crate::guest_output::GuestOutput;
+use crate::metrics::Metrics;
 use crate::protocol::{self as pb, actors};
 use crate::sandbox::Sandbox;
 
@@ -47,6 +48,9 @@ pub struct Limits {
     /// How many instances are kept warm between turns (one per actor, least recently used
     /// evicted); 0 instantiates afresh for every call.
     pub warm_instances: usize,
+    /// Enforce the memory cap and the CPU deadline inside the guest. Only benchmarks turn
+    /// this off, to measure what enforcement costs; a guest could then run forever.
+    pub enforce: bool,
 }
 
 impl Default for Limits {
@@ -57,6 +61,7 @@ impl Default for Limits {
             max_instances: 1024 + CONCURRENT_FRESH_INSTANCES,
             pooling: true,
             warm_instances: 1024,
+            enforce: true,
         }
     }
 }
@@ -73,6 +78,7 @@ const TICKS_PER_SLICE: u64 = 2;
 /// The engine, its linker and the ticker that enforces CPU deadlines.
 pub struct ActorEngine {
     engine: Engine,
+    metrics: Arc<Metrics>,
     linker: Linker<HostState>,
     limits: Limits,
     pooling: bool,
@@ -108,12 +114,12 @@ impl ActorEngine {
         bindings::Actor::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
-        Ok(ActorEngine { engine, linker, limits, pooling, ticker_stop })
+        Ok(ActorEngine { engine, metrics: Arc::default(), linker, limits, pooling, ticker_stop })
     }
 
     fn config(limits: &Limits, pooling: bool) -> Config {
         let mut config = Config::new();
-        config.epoch_interruption(true);
+        config.epoch_interruption(limits.enforce);
         if pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(limits.max_instances)
@@ -138,6 +144,11 @@ impl ActorEngine {
     /// The linker with every import a component of the `actor` world may use.
     pub fn linker(&self) -> &Linker<HostState> {
         &self.linker
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The limits every call runs under.
@@ -182,17 +193,19 @@ impl ActorEngine {
         let state =
             HostState { wasi: wasi.build(), table: ResourceTable::new(), limits, turn, deadline, stdout, stderr };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // Armed before instantiation, which runs guest code too. Each slice ends in the
-        // callback: past the deadline the guest traps with `Interrupt`, else it yields.
-        store.set_epoch_deadline(TICKS_PER_SLICE);
-        store.epoch_deadline_callback(|store| {
-            Ok(if Instant::now() >= store.data().deadline {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::Yield(TICKS_PER_SLICE)
-            })
-        });
+        if self.limits.enforce {
+            store.limiter(|state| &mut state.limits);
+            // Armed before instantiation, which runs guest code too. Each slice ends in the
+            // callback: past the deadline the guest traps with `Interrupt`, else it yields.
+            store.set_epoch_deadline(TICKS_PER_SLICE);
+            store.epoch_deadline_callback(|store| {
+                Ok(if Instant::now() >= store.data().deadline {
+                    UpdateDeadline::Interrupt
+                } else {
+                    UpdateDeadline::Yield(TICKS_PER_SLICE)
+                })
+            });
+        }
         store.data().begin_output();
         store
     }
@@ -204,7 +217,9 @@ impl ActorEngine {
         state.turn = turn;
         state.deadline = Instant::now() + sandbox.call_timeout;
         state.begin_output();
-        store.set_epoch_deadline(TICKS_PER_SLICE);
+        if self.limits.enforce {
+            store.set_epoch_deadline(TICKS_PER_SLICE);
+        }
     }
 }
 

@@ -67,6 +67,10 @@ struct WarmInstance {
 /// Which warm instance a turn may use: the module version and the actor instance.
 type WarmKey = (u64, String);
 
+/// What a call returned: timed out, trapped, or the instance and the guest's answer.
+type CallResult =
+    Result<wasmtime::Result<(bindings::Actor, Result<wit::Value, wit::Error>)>, tokio::time::error::Elapsed>;
+
 /// Runs turns on an engine.
 #[derive(Clone)]
 pub struct Executor {
@@ -117,8 +121,30 @@ impl Executor {
             let outcome = actor.spawn_actor_handler().call_handle(&mut store, &invocation).await?;
             wasmtime::Result::Ok((actor, outcome))
         };
+        let started = std::time::Instant::now();
         let result = tokio::time::timeout(sandbox.call_timeout, call).await;
         store.data().finish_output();
+        let outcome = self.settle(key, store, result, sandbox);
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(InvokeError::Guest(_)) => "guest_error",
+            Err(InvokeError::Deadline(_)) => "deadline",
+            Err(InvokeError::MemoryLimit(_)) => "memory_limit",
+            Err(InvokeError::Trap(_)) => "trap",
+            Err(InvokeError::ReplyTooLarge { .. }) => "reply_too_large",
+        };
+        self.engine.metrics().invocation(&invocation.actor, &invocation.action, label, started.elapsed());
+        outcome
+    }
+
+    /// Types the outcome of a call, keeping the instance warm if it is healthy.
+    fn settle(
+        &self,
+        key: WarmKey,
+        store: Store<HostState>,
+        result: CallResult,
+        sandbox: &Sandbox,
+    ) -> Result<wit::Value, InvokeError> {
         match result {
             Err(_) => Err(InvokeError::Deadline(sandbox.call_timeout)),
             Ok(Err(trap)) => Err(classify_trap(&trap, sandbox)),
@@ -135,7 +161,10 @@ impl Executor {
     }
 
     fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {
-        self.warm.as_ref()?.lock().unwrap().pop(key)
+        let mut warm = self.warm.as_ref()?.lock().unwrap();
+        let instance = warm.pop(key);
+        self.engine.metrics().set_warm_instances(warm.len());
+        instance
     }
 
     /// Keeps a healthy instance for the actor's next turn (the least recently used one
@@ -143,7 +172,9 @@ impl Executor {
     fn checkin(&self, key: WarmKey, mut store: Store<HostState>, actor: bindings::Actor) {
         if let Some(warm) = &self.warm {
             store.data_mut().park();
-            warm.lock().unwrap().put(key, WarmInstance { store, actor });
+            let mut warm = warm.lock().unwrap();
+            warm.put(key, WarmInstance { store, actor });
+            self.engine.metrics().set_warm_instances(warm.len());
         }
     }
 }

@@ -20,6 +20,8 @@ pub mod convert;
 pub mod engine;
 pub mod executor;
 pub mod guest_output;
+pub mod inspect;
+pub mod metrics;
 pub mod module;
 pub mod modules;
 pub mod protocol;

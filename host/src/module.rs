@@ -55,6 +55,8 @@ pub struct ActorModule {
     pub hash: String,
     /// Whether its compiled code came from the on-disk cache.
     pub cached: bool,
+    /// The version of our WIT package it was built for.
+    pub wit_version: String,
     /// The actors it provides, validated.
     pub definitions: Vec<wit::ActorDefinition>,
     /// The limits and grants its calls run with.
@@ -106,14 +108,14 @@ impl ActorModule {
             .await
             .map_err(|join| LoadError::Compile(wasmtime::format_err!("compilation panicked: {join}")))?
             .map_err(LoadError::Compile)?;
-        check_world(engine, &component)?;
+        let wit_version = check_world(engine, &component)?;
         let pre =
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let definitions = describe(engine, &pre, &sandbox).await?;
         validate(&definitions)?;
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(ActorModule { id, path: path.to_owned(), hash, cached, definitions, sandbox, pre })
+        Ok(ActorModule { id, path: path.to_owned(), hash, cached, wit_version, definitions, sandbox, pre })
     }
 
     /// The prepared instance, for the executor.
@@ -138,8 +140,8 @@ pub fn short_hash(digest: &str) -> &str {
 }
 
 /// Gives a clear message for a component built for another world or version before the
-/// linker reports a type mismatch.
-fn check_world(engine: &ActorEngine, component: &Component) -> Result<(), LoadError> {
+/// linker reports a type mismatch. Returns the version it was built for.
+fn check_world(engine: &ActorEngine, component: &Component) -> Result<String, LoadError> {
     let prefix = format!("{WIT_PACKAGE}/handler");
     let ty = component.component_type();
     let export = ty
@@ -153,7 +155,7 @@ fn check_world(engine: &ActorEngine, component: &Component) -> Result<(), LoadEr
             found: if found.is_empty() { "(unversioned)".into() } else { found.into() },
         });
     }
-    Ok(())
+    Ok(found.to_owned())
 }
 
 /// Semver compatibility as the component model applies it: same major, and same minor

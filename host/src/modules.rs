@@ -156,6 +156,7 @@ impl ModuleSet {
             };
             self.swap(registry.without(path));
             self.files.lock().unwrap().remove(path);
+            self.engine.metrics().module_event("removed");
             tracing::info!(file, hash = %removed.hash, actors = ?removed.actor_names().collect::<Vec<_>>(), "component removed");
             return Refresh::Removed;
         }
@@ -200,6 +201,7 @@ impl ModuleSet {
                         last_error: None,
                     },
                 );
+                self.engine.metrics().module_event(if previous.is_some() { "swapped" } else { "loaded" });
                 match &previous {
                     None => {
                         tracing::info!(file, hash = %module.hash, ?actors, cached = module.cached, elapsed_ms, "component loaded")
@@ -220,6 +222,7 @@ impl ModuleSet {
                     last_error: None,
                 });
                 status.last_error = Some(error.to_string());
+                self.engine.metrics().module_event("rejected");
                 match &previous {
                     Some(old) => {
                         tracing::error!(file, %error, serving = %old, elapsed_ms, "component rejected; its previous version keeps serving")

@@ -481,6 +481,11 @@ impl ClientApi {
         }
     }
 
+    /// The API's base URL, `http://host:port`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// The same client, addressing another system.
     pub fn in_system(mut self, system: &str) -> Self {
         self.system = system.into();

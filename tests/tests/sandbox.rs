@@ -51,6 +51,7 @@ async fn misbehave_beside_a_neighbour(harness: &Harness, action: &str) -> (Statu
 async fn a_spinning_guest_is_stopped_at_the_deadline_without_stalling_others() {
     let harness = hostile_harness().await;
     let (status, elapsed, slowest) = misbehave_beside_a_neighbour(&harness, "spin").await;
+    eprintln!("spin stopped after {elapsed:?} (deadline {DEADLINE:?}); slowest neighbour call {slowest:?}");
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(elapsed >= DEADLINE && elapsed < DEADLINE * 3, "stopped after {elapsed:?}");
     assert!(slowest < DEADLINE / 2, "a neighbour call took {slowest:?} while the guest spun");

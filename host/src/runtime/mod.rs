@@ -227,6 +227,11 @@ impl Runtime {
         Ok(runtime)
     }
 
+    /// The Prometheus text of the process's metrics.
+    pub fn metrics_text(&self) -> String {
+        self.inner.executor.engine().metrics().encode()
+    }
+
     /// The loaded components.
     pub fn modules(&self) -> &Arc<ModuleSet> {
         &self.inner.modules
@@ -460,6 +465,7 @@ impl Inner {
         let target = self.resolve(name)?;
         let (mailbox, mail) = mpsc::unbounded_channel();
         active.insert(name.to_owned(), mailbox.clone());
+        self.executor.engine().metrics().set_active_actors(active.len());
         self.subscribe(&target);
         self.start_timers(&target);
         self.tasks.spawn(actor::run(self.clone(), target.id, target.entry, mail));
@@ -474,6 +480,7 @@ impl Inner {
             return false;
         }
         active.remove(name);
+        self.executor.engine().metrics().set_active_actors(active.len());
         true
     }
 

@@ -23,12 +23,17 @@ pub(super) async fn serve(listener: TcpListener, runtime: Runtime) -> std::io::R
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
         .route("/v1/modules", get(modules))
+        .route("/metrics", get(metrics))
         .with_state(runtime);
     axum::serve(listener, app).await
 }
 
 async fn modules(State(runtime): State<Runtime>) -> Response {
     axum::Json(runtime.modules().status()).into_response()
+}
+
+async fn metrics(State(runtime): State<Runtime>) -> Response {
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], runtime.metrics_text()).into_response()
 }
 
 async fn liveness() -> Response {

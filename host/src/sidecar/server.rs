@@ -54,12 +54,17 @@ pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>) -> std::i
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
         .route("/v1/modules", get(modules))
+        .route("/metrics", get(metrics))
         .with_state(state);
     axum::serve(listener, app).await
 }
 
 async fn modules(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(state.modules.status()).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.executor.engine().metrics().encode()).into_response()
 }
 
 async fn liveness() -> Response {

@@ -1,0 +1,135 @@
+//! `spawn-wasm inspect FILE.wasm`: what a component provides (actors, actions, timers,
+//! channels, WIT version), found by loading it and calling its `describe`, without serving it.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::bindings::types as wit;
+use crate::convert::{DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
+use crate::engine::{ActorEngine, Limits};
+use crate::module::ActorModule;
+
+/// What a component provides.
+#[derive(Debug, Serialize)]
+pub struct ComponentReport {
+    /// The file inspected.
+    pub file: String,
+    /// Short content hash.
+    pub hash: String,
+    /// The WIT package version it was built for.
+    pub wit: String,
+    /// Its actors.
+    pub actors: Vec<ActorReport>,
+}
+
+/// One actor of a component.
+#[derive(Debug, Serialize)]
+pub struct ActorReport {
+    /// Name.
+    pub name: String,
+    /// `named`, `unnamed`, `pooled` or `task`.
+    pub kind: &'static str,
+    /// Whether its state is kept.
+    pub stateful: bool,
+    /// Its state's protobuf type, if declared.
+    pub state_type: Option<String>,
+    /// Invocable actions.
+    pub actions: Vec<String>,
+    /// Timer actions with their period.
+    pub timers: Vec<TimerReport>,
+    /// Channel subscriptions.
+    pub channels: Vec<ChannelReport>,
+    /// Snapshot interval, defaults applied.
+    pub snapshot_timeout_ms: u64,
+    /// Deactivation timeout, defaults applied.
+    pub deactivation_timeout_ms: u64,
+}
+
+/// A timer action.
+#[derive(Debug, Serialize)]
+pub struct TimerReport {
+    /// The action.
+    pub action: String,
+    /// Its period.
+    pub period_ms: u32,
+}
+
+/// A channel subscription.
+#[derive(Debug, Serialize)]
+pub struct ChannelReport {
+    /// The topic.
+    pub topic: String,
+    /// The action a broadcast invokes.
+    pub action: String,
+}
+
+/// Loads the component at `path` (no cache, nothing served) and reports what it provides.
+pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
+    let limits = Limits { pooling: false, warm_instances: 0, ..Limits::default() };
+    let engine = Arc::new(ActorEngine::new(limits)?);
+    let module = ActorModule::load(&engine, None, path).await?;
+    Ok(ComponentReport {
+        file: path.display().to_string(),
+        hash: module.hash.clone(),
+        wit: format!("{}@{}", crate::bindings::WIT_PACKAGE, module.wit_version),
+        actors: module.definitions.iter().map(actor_report).collect(),
+    })
+}
+
+fn actor_report(definition: &wit::ActorDefinition) -> ActorReport {
+    let or_default = |ms: u64, default: u64| if ms == 0 { default } else { ms };
+    ActorReport {
+        name: definition.name.clone(),
+        kind: match definition.kind {
+            wit::Kind::Named => "named",
+            wit::Kind::Unnamed => "unnamed",
+            wit::Kind::Pooled => "pooled",
+            wit::Kind::Task => "task",
+        },
+        stateful: definition.stateful,
+        state_type: definition.state_type.clone(),
+        actions: definition.actions.clone(),
+        timers: definition
+            .timer_actions
+            .iter()
+            .map(|timer| TimerReport { action: timer.action.clone(), period_ms: timer.period_ms })
+            .collect(),
+        channels: definition
+            .channels
+            .iter()
+            .map(|channel| ChannelReport { topic: channel.topic.clone(), action: channel.action.clone() })
+            .collect(),
+        snapshot_timeout_ms: or_default(definition.snapshot_timeout_ms, DEFAULT_SNAPSHOT_TIMEOUT_MS),
+        deactivation_timeout_ms: or_default(definition.deactivation_timeout_ms, DEFAULT_DEACTIVATION_TIMEOUT_MS),
+    }
+}
+
+impl fmt::Display for ComponentReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}  {}  hash {}", self.file, self.wit, self.hash)?;
+        for actor in &self.actors {
+            let state = if actor.stateful { "stateful" } else { "stateless" };
+            write!(f, "  {}  {}, {state}", actor.name, actor.kind)?;
+            if let Some(state_type) = &actor.state_type {
+                write!(f, ", state {state_type}")?;
+            }
+            writeln!(f, ", deactivation {} ms", actor.deactivation_timeout_ms)?;
+            writeln!(
+                f,
+                "    actions: {}",
+                if actor.actions.is_empty() { "-".into() } else { actor.actions.join(", ") }
+            )?;
+            for timer in &actor.timers {
+                writeln!(f, "    timer: {} every {} ms", timer.action, timer.period_ms)?;
+            }
+            for channel in &actor.channels {
+                let action = if channel.action.is_empty() { "receive" } else { &channel.action };
+                writeln!(f, "    channel: {} -> {action}", channel.topic)?;
+            }
+        }
+        Ok(())
+    }
+}

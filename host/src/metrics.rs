@@ -1,0 +1,105 @@
+//! Prometheus metrics (`GET /metrics` in both modes): invocations by actor, action and
+//! outcome with their latency, active actors, module loads and rejections, warm instances.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The content type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The labels of an invocation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InvocationLabels {
+    /// The actor definition invoked.
+    pub actor: String,
+    /// The action.
+    pub action: String,
+    /// `ok`, `guest_error`, `deadline`, `memory_limit`, `trap` or `reply_too_large`.
+    pub outcome: &'static str,
+}
+
+/// The labels of a latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    /// The actor definition invoked.
+    pub actor: String,
+    /// The action.
+    pub action: String,
+}
+
+/// The labels of a module event.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModuleLabels {
+    /// `loaded`, `swapped`, `rejected` or `removed`.
+    pub event: &'static str,
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    invocations: Family<InvocationLabels, Counter>,
+    latency: Family<ActionLabels, Histogram>,
+    active_actors: Gauge,
+    module_events: Family<ModuleLabels, Counter>,
+    warm_instances: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let invocations = Family::<InvocationLabels, Counter>::default();
+        let latency = Family::<ActionLabels, Histogram>::new_with_constructor(|| {
+            // 10 µs to ~20 s.
+            Histogram::new(exponential_buckets(0.000_01, 4.0, 12))
+        });
+        let active_actors = Gauge::default();
+        let module_events = Family::<ModuleLabels, Counter>::default();
+        let warm_instances = Gauge::default();
+        let mut registry = Registry::with_prefix("spawn_wasm");
+        registry.register("invocations", "Actor invocations run, by outcome", invocations.clone());
+        registry.register("invocation_duration_seconds", "Time to run one invocation", latency.clone());
+        registry.register("active_actors", "Actors active in the standalone runtime", active_actors.clone());
+        registry.register("module_events", "Component loads, swaps, rejections and removals", module_events.clone());
+        registry.register("warm_instances", "Instances kept warm between their actor's turns", warm_instances.clone());
+        Metrics { registry: Mutex::new(registry), invocations, latency, active_actors, module_events, warm_instances }
+    }
+}
+
+impl Metrics {
+    /// Records one invocation.
+    pub fn invocation(&self, actor: &str, action: &str, outcome: &'static str, elapsed: Duration) {
+        let labels = InvocationLabels { actor: actor.to_owned(), action: action.to_owned(), outcome };
+        self.invocations.get_or_create(&labels).inc();
+        let labels = ActionLabels { actor: labels.actor, action: labels.action };
+        self.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a module event.
+    pub fn module_event(&self, event: &'static str) {
+        self.module_events.get_or_create(&ModuleLabels { event }).inc();
+    }
+
+    /// Sets the number of active actors.
+    pub fn set_active_actors(&self, count: usize) {
+        self.active_actors.set(count as i64);
+    }
+
+    /// Sets the number of warm instances.
+    pub fn set_warm_instances(&self, count: usize) {
+        self.warm_instances.set(count as i64);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        let registry = self.registry.lock().unwrap();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("writing to a String cannot fail");
+        text
+    }
+}
