@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::engine::Limits;
+use crate::http::HttpLimits;
 use crate::runtime::{RuntimeConfig, Standalone};
 use crate::sidecar::{Sidecar, SidecarConfig};
 
@@ -159,6 +160,7 @@ impl StandaloneArgs {
             limits: Limits::from(&self.limits),
             fsync: self.fsync,
             watch: !self.no_watch,
+            http: HttpLimits::from(&self.limits),
         }
     }
 }
@@ -209,10 +211,22 @@ pub struct LimitArgs {
     /// Deadline of one call, in milliseconds.
     #[arg(long, env = "SPAWN_WASM_CALL_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub call_timeout_ms: u64,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "SPAWN_WASM_MAX_BODY_BYTES", default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more get 503 at once instead of queueing.
+    #[arg(long, env = "SPAWN_WASM_MAX_IN_FLIGHT", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
     /// Instances kept warm between their actor's turns, least recently used evicted (0: a
     /// fresh instance every call). Each costs its guest's resident memory.
     #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
     pub warm_instances: u32,
+}
+
+impl From<&LimitArgs> for HttpLimits {
+    fn from(args: &LimitArgs) -> Self {
+        HttpLimits { max_body_bytes: args.max_body_bytes, max_in_flight: args.max_in_flight as usize }
+    }
 }
 
 impl From<&LimitArgs> for Limits {
@@ -238,6 +252,7 @@ impl SidecarArgs {
             limits: Limits::from(&self.limits),
             cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
             watch: !self.no_watch,
+            http: HttpLimits::from(&self.limits),
         }
     }
 }

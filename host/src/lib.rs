@@ -20,6 +20,7 @@ pub mod convert;
 pub mod engine;
 pub mod executor;
 pub mod guest_output;
+pub mod http;
 pub mod inspect;
 pub mod metrics;
 pub mod module;

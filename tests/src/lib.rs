@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use prost::{Message, Name};
 use spawn_wasm_host::engine::Limits;
+use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::protocol::{self as pb, actors};
 use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
 use tokio::sync::watch;
@@ -250,6 +251,11 @@ impl Harness {
 
     /// Like [`Harness::start`], with a prepared directory and limits.
     pub async fn start_with(actors: tempfile::TempDir, limits: Limits) -> Harness {
+        Self::start_with_http(actors, limits, HttpLimits::default()).await
+    }
+
+    /// Like [`Harness::start_with`], with limits on the wire.
+    pub async fn start_with_http(actors: tempfile::TempDir, limits: Limits, http: HttpLimits) -> Harness {
         init_logging();
         let proxy = TestProxy::start().await;
         let host = Sidecar::start(SidecarConfig {
@@ -260,6 +266,7 @@ impl Harness {
             limits,
             cache_dir: None,
             watch: true,
+            http,
         })
         .await
         .expect("starting the host");
@@ -542,6 +549,29 @@ impl ClientApi {
         (status, response)
     }
 
+    /// Sends an invocation that may fail or find no server: the reply of a success, `None`
+    /// otherwise (for load that runs while the server is killed).
+    pub async fn try_send(&self, request: &pb::InvocationRequest) -> Option<prost_types::Any> {
+        let actor = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str());
+        let url = format!("{}/api/v1/system/{}/actors/{actor}/invoke", self.base, self.system);
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/octet-stream")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let response = pb::InvocationResponse::decode(response.bytes().await.ok()?).ok()?;
+        match response.payload {
+            Some(pb::invocation_response::Payload::Value(any)) => Some(any),
+            _ => None,
+        }
+    }
+
     /// `actor.action(payload)` with options; must succeed; returns the reply.
     pub async fn call_with(
         &self,
@@ -646,6 +676,11 @@ impl StandaloneHarness {
 
     /// Like [`StandaloneHarness::start`], with limits.
     pub async fn start_with(actors: &Path, data: &Path, limits: Limits) -> StandaloneHarness {
+        Self::start_with_http(actors, data, limits, HttpLimits::default()).await
+    }
+
+    /// Like [`StandaloneHarness::start_with`], with limits on the wire.
+    pub async fn start_with_http(actors: &Path, data: &Path, limits: Limits, http: HttpLimits) -> StandaloneHarness {
         init_logging();
         let standalone = spawn_wasm_host::runtime::Standalone::start(spawn_wasm_host::runtime::RuntimeConfig {
             actors_dir: actors.to_owned(),
@@ -655,6 +690,7 @@ impl StandaloneHarness {
             limits,
             fsync: false,
             watch: true,
+            http,
         })
         .await
         .expect("starting the standalone runtime");

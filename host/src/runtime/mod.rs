@@ -28,6 +28,7 @@ use crate::bindings::types as wit;
 use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, BoxFuture, Dispatcher, Limits};
 use crate::executor::Executor;
+use crate::http::HttpLimits;
 use crate::modules::ModuleSet;
 use crate::protocol::{self as pb, actors};
 use crate::registry::ActorEntry;
@@ -50,6 +51,8 @@ pub struct RuntimeConfig {
     pub fsync: bool,
     /// Follow changes of the actors directory.
     pub watch: bool,
+    /// Limits on the wire.
+    pub http: HttpLimits,
 }
 
 /// Why an invocation or spawn failed.
@@ -132,7 +135,7 @@ impl Standalone {
             .await
             .with_context(|| format!("binding the client API to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let server = tokio::spawn(server::serve(listener, runtime.clone()));
+        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
         Ok(Standalone { runtime, local_addr, server, _watch: watch })
     }

@@ -13,9 +13,10 @@ use prost::Message;
 use tokio::net::TcpListener;
 
 use super::{InvokeFailure, Runtime};
+use crate::http::{self, HttpLimits};
 use crate::protocol::{self as pb, actors};
 
-pub(super) async fn serve(listener: TcpListener, runtime: Runtime) -> std::io::Result<()> {
+pub(super) async fn serve(listener: TcpListener, runtime: Runtime, limits: HttpLimits) -> std::io::Result<()> {
     let app = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn))
@@ -25,6 +26,7 @@ pub(super) async fn serve(listener: TcpListener, runtime: Runtime) -> std::io::R
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
         .with_state(runtime);
+    let app = http::limited(app, limits);
     axum::serve(listener, app).await
 }
 

@@ -23,6 +23,7 @@ pub use registration::registration_request;
 use crate::cache::CodeCache;
 use crate::engine::{ActorEngine, Limits};
 use crate::executor::Executor;
+use crate::http::HttpLimits;
 use crate::modules::ModuleSet;
 use crate::watch::{self, DirectoryWatch};
 
@@ -43,6 +44,8 @@ pub struct SidecarConfig {
     pub cache_dir: Option<PathBuf>,
     /// Follow changes of the actors directory.
     pub watch: bool,
+    /// Limits on the wire.
+    pub http: HttpLimits,
 }
 
 /// A running sidecar host.
@@ -72,7 +75,7 @@ impl Sidecar {
         let local_addr = listener.local_addr()?;
         let state =
             Arc::new(server::AppState::new(Executor::new(engine), modules, proxy.clone(), config.system.clone()));
-        let server = tokio::spawn(server::serve(listener, state.clone()));
+        let server = tokio::spawn(server::serve(listener, state.clone(), config.http));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
         let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system));
         Ok(Sidecar { local_addr, state, server, registration, _watch: watch })

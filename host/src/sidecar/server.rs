@@ -21,6 +21,7 @@ use super::ProxyClient;
 use crate::bindings::types as wit;
 use crate::convert;
 use crate::executor::{Executor, GuestError, InvokeError};
+use crate::http::{self, HttpLimits};
 use crate::modules::ModuleSet;
 use crate::protocol as pb;
 
@@ -47,7 +48,7 @@ impl AppState {
     }
 }
 
-pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
     let app = Router::new()
         .route("/api/v1/actors/actions", post(invoke_action))
         .route("/health", get(liveness))
@@ -56,6 +57,7 @@ pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>) -> std::i
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
         .with_state(state);
+    let app = http::limited(app, limits);
     axum::serve(listener, app).await
 }
 

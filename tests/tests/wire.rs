@@ -1,0 +1,113 @@
+//! Limits on the wire: an oversized body gets 413, a flood beyond the in-flight bound gets
+//! 503 at once, and the host keeps serving; a standalone runtime killed with `kill -9` over
+//! and over during checkpointed load loses no acknowledged checkpoint.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use domain::{Counter, Increment, Request};
+use spawn_wasm_host::engine::Limits;
+use spawn_wasm_host::http::HttpLimits;
+use spawn_wasm_tests::*;
+
+const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+
+#[tokio::test]
+async fn an_oversized_body_gets_413_and_the_host_keeps_serving() {
+    let http = HttpLimits { max_body_bytes: 64 << 10, ..HttpLimits::default() };
+    let harness = Harness::start_with_http(actors_dir(&["counter"]), Limits::default(), http).await;
+    let (status, _) = harness.client.post_bytes(vec![0u8; 65 << 10]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let invocation = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
+    assert_eq!(reply::<Counter>(&harness.client.invoke(&invocation).await), Counter { value: 1 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_in_flight_bound_get_503_at_once() {
+    let actors = actors_dir(&["hostile", "counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let limits = Limits { call_timeout: Duration::from_secs(3), ..Limits::default() };
+    let http = HttpLimits { max_in_flight: 2, ..HttpLimits::default() };
+    let harness = StandaloneHarness::start_with_http(actors.path(), data.path(), limits, http).await;
+    let mut sleepers = Vec::new();
+    for _ in 0..2 {
+        let client = harness.client.clone();
+        sleepers.push(tokio::spawn(async move {
+            client
+                .send(&client.request("hostile", "sleep", Some(pack(&Request::default())), CallOptions::default()))
+                .await
+                .0
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (status, _) = harness.client.post("/api/v1/system/spawn-system/actors/counter/invoke", Vec::new()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(1), "refused at once, not queued");
+    for sleeper in sleepers {
+        assert_eq!(sleeper.await.unwrap(), StatusCode::INTERNAL_SERVER_ERROR, "the sleepers hit their deadline");
+    }
+    let counter: Counter = harness.client.call("counter", "increment", &Increment { by: 1 }).await;
+    assert_eq!(counter.value, 1, "served again once calls finish");
+    harness.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_kill_9_during_checkpointed_load_loses_no_acknowledged_checkpoint() {
+    const ROUNDS: usize = 4;
+    const ACTORS: usize = 8;
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    // The highest value each actor acknowledged, over every round.
+    let acknowledged: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
+    for round in 0..ROUNDS {
+        let mut process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+        for key in 0..ACTORS {
+            let stored = stored(&process.client, key).await;
+            let acked = acknowledged.lock().unwrap().get(&key).copied().unwrap_or(0);
+            assert!(stored >= acked, "round {round}: k-{key} stored {stored} < acknowledged {acked}");
+            assert!(stored <= acked + 1, "round {round}: k-{key} stored {stored}, more than one unacknowledged call");
+        }
+        let mut load = Vec::new();
+        for key in 0..ACTORS {
+            let (client, acknowledged) = (process.client.clone(), acknowledged.clone());
+            load.push(tokio::spawn(async move {
+                let options = CallOptions { register_ref: "counters".into(), ..CallOptions::default() };
+                for _ in 0..10_000 {
+                    let request = client.request(
+                        &format!("k-{key}"),
+                        "incrementDurably",
+                        Some(pack(&Increment { by: 1 })),
+                        options.clone(),
+                    );
+                    let Some(reply) = client.try_send(&request).await else { return };
+                    let value = unpack::<Counter>(&reply).value;
+                    acknowledged.lock().unwrap().insert(key, value);
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300 + 150 * round as u64)).await;
+        process.kill();
+        for task in load {
+            task.await.unwrap();
+        }
+    }
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(acknowledged.len(), ACTORS, "every actor acknowledged calls");
+    let total: i64 = acknowledged.values().sum();
+    eprintln!("{ROUNDS} kill -9 rounds, {total} acknowledged checkpoints, none lost");
+    for (key, acked) in acknowledged {
+        let stored = stored(&process.client, key).await;
+        assert!(stored >= acked && stored <= acked + 1, "k-{key}: stored {stored}, acknowledged {acked}");
+    }
+}
+
+/// The stored value of counter `k-<key>` (spawned from `counters` if needed).
+async fn stored(client: &ClientApi, key: usize) -> i64 {
+    let options = CallOptions { register_ref: "counters".into(), ..CallOptions::default() };
+    let state = client.call_with(&format!("k-{key}"), "get", None, options).await;
+    state.map_or(0, |any| unpack::<Counter>(&any).value)
+}
