@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }
     let descriptors = protox::compile(files, [&root])?;
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("spawn.fds"), prost::Message::encode_to_vec(&descriptors))?;
     prost_build::Config::new()
         .enable_type_names()
         .type_name_domain(["."], "type.googleapis.com")

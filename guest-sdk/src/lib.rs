@@ -57,9 +57,17 @@ pub use value::{Effect, Route, Value};
 /// Exports the listed actors as this component's `handler`: `describe` lists their
 /// definitions and `handle` dispatches each invocation to the actor it names. Use it once
 /// per component, with expressions that build [`Actor`]s; they are built once per instance.
+///
+/// Optionally, after a `;`, `descriptors = BYTES` gives the encoded
+/// `google.protobuf.FileDescriptorSet` of your messages (a build script can write it with
+/// `prost_build::Config::file_descriptor_set_path`), so that the host can show states and
+/// replies as JSON: `export_actors!(counter(); descriptors = domain::FILE_DESCRIPTOR_SET);`
 #[macro_export]
 macro_rules! export_actors {
     ($($actor:expr),+ $(,)?) => {
+        $crate::export_actors!($($actor),+ ; descriptors = &[]);
+    };
+    ($($actor:expr),+ $(,)? ; descriptors = $descriptors:expr) => {
         struct __SpawnWasmActors;
 
         fn __spawn_wasm_actors() -> &'static [::std::boxed::Box<dyn $crate::AnyActor>] {
@@ -79,6 +87,11 @@ macro_rules! export_actors {
                 invocation: $crate::__private::Invocation,
             ) -> ::std::result::Result<$crate::__private::WitValue, $crate::Error> {
                 $crate::__private::handle(__spawn_wasm_actors(), invocation)
+            }
+
+            fn descriptors() -> ::std::vec::Vec<u8> {
+                let descriptors: &[u8] = $descriptors;
+                descriptors.to_vec()
             }
         }
 

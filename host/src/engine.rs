@@ -8,15 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
-    UpdateDeadline,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, runtime::LogLevel};
 use crate::convert::{self, CallSpec};
 use crate::guest_output::GuestOutput;
+use crate::limiter::SandboxLimiter;
 use crate::metrics::Metrics;
 use crate::protocol::{self as pb, actors};
 use crate::sandbox::Sandbox;
@@ -128,6 +126,7 @@ impl ActorEngine {
                 .total_tables(limits.max_instances.saturating_mul(4))
                 .total_stacks(limits.max_instances)
                 .max_memory_size(limits.memory_bytes)
+                .max_memories_per_component(4)
                 .linear_memory_keep_resident(256 << 10)
                 .table_keep_resident(16 << 10)
                 .async_stack_keep_resident(128 << 10);
@@ -181,14 +180,7 @@ impl ActorEngine {
                 tracing::error!(dir = %host.display(), %error, "cannot grant a read-only directory; the guest will not see it");
             }
         }
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(sandbox.memory_bytes)
-            .table_elements(sandbox.max_table_elements)
-            .instances(16)
-            .tables(16)
-            .memories(4)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = SandboxLimiter::new(sandbox.memory_bytes, sandbox.max_table_elements);
         let deadline = Instant::now() + sandbox.call_timeout;
         let state =
             HostState { wasi: wasi.build(), table: ResourceTable::new(), limits, turn, deadline, stdout, stderr };
@@ -258,7 +250,7 @@ pub struct Turn {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: SandboxLimiter,
     turn: Turn,
     /// When the current call's time is up.
     deadline: Instant,

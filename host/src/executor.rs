@@ -16,6 +16,7 @@ use wasmtime::Store;
 use crate::bindings::{self, types as wit};
 use crate::convert;
 use crate::engine::{ActorEngine, Dispatcher, HostState, Turn};
+use crate::limiter::MemoryCapExceeded;
 use crate::module::ActorModule;
 use crate::sandbox::Sandbox;
 
@@ -133,7 +134,15 @@ impl Executor {
             Err(InvokeError::Trap(_)) => "trap",
             Err(InvokeError::ReplyTooLarge { .. }) => "reply_too_large",
         };
-        self.engine.metrics().invocation(&invocation.actor, &invocation.action, label, started.elapsed());
+        // Actions the actor does not declare share one label, so that callers cannot grow
+        // the metrics without bound.
+        let declared = module.definitions.iter().any(|definition| {
+            definition.name == invocation.actor
+                && (definition.actions.contains(&invocation.action)
+                    || definition.timer_actions.iter().any(|timer| timer.action == invocation.action))
+        });
+        let action = if declared { invocation.action.as_str() } else { "(undeclared)" };
+        self.engine.metrics().invocation(&invocation.actor, action, label, started.elapsed());
         outcome
     }
 
@@ -160,6 +169,19 @@ impl Executor {
         }
     }
 
+    /// Drops the warm instances of modules no longer loaded (after a reload or removal), so
+    /// that old versions do not hold memory and pool slots until evicted.
+    pub fn forget_modules_except(&self, loaded: &std::collections::HashSet<u64>) {
+        let Some(warm) = &self.warm else { return };
+        let mut warm = warm.lock().unwrap();
+        let stale: Vec<WarmKey> =
+            warm.iter().map(|(key, _)| key).filter(|key| !loaded.contains(&key.0)).cloned().collect();
+        for key in stale {
+            warm.pop(&key);
+        }
+        self.engine.metrics().set_warm_instances(warm.len());
+    }
+
     fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {
         let mut warm = self.warm.as_ref()?.lock().unwrap();
         let instance = warm.pop(key);
@@ -179,22 +201,28 @@ impl Executor {
     }
 }
 
-/// The payload bytes a turn returns: reply, new state, broadcast and side effects.
+/// The bytes a turn returns: reply, new state, tags and workflow (each side effect counts
+/// at least 1 KiB, so that a flood of empty ones hits the cap too).
 fn returned_bytes(value: &wit::Value) -> usize {
     let size = |any: &Option<wit::Any>| any.as_ref().map_or(0, |any| any.value.len() + any.type_url.len());
+    let pairs = |pairs: &[(String, String)]| pairs.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
+    let effect = |effect: &wit::SideEffect| {
+        (size(&effect.payload) + pairs(&effect.metadata) + effect.actor.len() + effect.action.len()).max(1024)
+    };
     size(&value.reply)
         + size(&value.state)
-        + value.broadcast.as_ref().map_or(0, |broadcast| size(&broadcast.payload))
-        + value.effects.iter().map(|effect| size(&effect.payload)).sum::<usize>()
+        + value.tags.as_deref().map_or(0, pairs)
+        + value.broadcast.as_ref().map_or(0, |broadcast| size(&broadcast.payload) + broadcast.channel.len())
+        + value.effects.iter().map(effect).sum::<usize>()
 }
 
 fn classify_trap(error: &wasmtime::Error, sandbox: &Sandbox) -> InvokeError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
         return InvokeError::Deadline(sandbox.call_timeout);
     }
-    let message = format!("{error:#}");
-    if message.contains("forcing trap when growing memory") {
+    if error.downcast_ref::<MemoryCapExceeded>().is_some() {
         return InvokeError::MemoryLimit(sandbox.memory_bytes);
     }
+    let message = format!("{error:#}");
     InvokeError::Trap(message)
 }

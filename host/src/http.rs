@@ -26,7 +26,8 @@ impl Default for HttpLimits {
     }
 }
 
-/// `router` with `limits` applied.
+/// `router` with `limits` applied. Apply it to the API routes only: health probes must
+/// answer even when the host is saturated.
 pub fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: HttpLimits) -> Router<S> {
     let permits = Arc::new(Semaphore::new(limits.max_in_flight));
     router.layer(middleware::from_fn_with_state(permits, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))

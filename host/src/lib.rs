@@ -22,6 +22,8 @@ pub mod executor;
 pub mod guest_output;
 pub mod http;
 pub mod inspect;
+pub mod json;
+pub mod limiter;
 pub mod metrics;
 pub mod module;
 pub mod modules;

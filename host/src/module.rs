@@ -61,6 +61,8 @@ pub struct ActorModule {
     pub definitions: Vec<wit::ActorDefinition>,
     /// The limits and grants its calls run with.
     pub sandbox: Sandbox,
+    /// The encoded `FileDescriptorSet` of its messages (empty if it embeds none).
+    pub descriptors: Vec<u8>,
     pre: bindings::ActorPre<crate::engine::HostState>,
 }
 
@@ -111,11 +113,11 @@ impl ActorModule {
         let wit_version = check_world(engine, &component)?;
         let pre =
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
-        let definitions = describe(engine, &pre, &sandbox).await?;
+        let (definitions, descriptors) = describe(engine, &pre, &sandbox).await?;
         validate(&definitions)?;
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(ActorModule { id, path: path.to_owned(), hash, cached, wit_version, definitions, sandbox, pre })
+        Ok(ActorModule { id, path: path.to_owned(), hash, cached, wit_version, definitions, sandbox, descriptors, pre })
     }
 
     /// The prepared instance, for the executor.
@@ -177,12 +179,14 @@ async fn describe(
     engine: &ActorEngine,
     pre: &bindings::ActorPre<crate::engine::HostState>,
     sandbox: &Sandbox,
-) -> Result<Vec<wit::ActorDefinition>, LoadError> {
+) -> Result<(Vec<wit::ActorDefinition>, Vec<u8>), LoadError> {
     let turn = Turn { self_id: actors::ActorId::default(), action: "describe".into(), dispatcher: None };
     let mut store = engine.store(turn, sandbox);
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
-        instance.spawn_actor_handler().call_describe(&mut store).await
+        let definitions = instance.spawn_actor_handler().call_describe(&mut store).await?;
+        let descriptors = instance.spawn_actor_handler().call_descriptors(&mut store).await?;
+        wasmtime::Result::Ok((definitions, descriptors))
     };
     let described = tokio::time::timeout(sandbox.call_timeout, call)
         .await

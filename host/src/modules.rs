@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::cache::CodeCache;
 use crate::engine::ActorEngine;
+use crate::json::JsonCodec;
 use crate::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::registry::ActorRegistry;
 use crate::sandbox::Sandbox;
@@ -61,6 +62,7 @@ pub struct ModuleSet {
     cache: Option<CodeCache>,
     dir: PathBuf,
     current: ArcSwap<ActorRegistry>,
+    json: ArcSwap<JsonCodec>,
     files: Mutex<BTreeMap<PathBuf, FileStatus>>,
     changes: watch::Sender<u64>,
     /// Serializes refreshes, so that two changes never race to swap.
@@ -81,6 +83,7 @@ impl ModuleSet {
             cache,
             dir: dir.to_owned(),
             current: ArcSwap::default(),
+            json: ArcSwap::from_pointee(JsonCodec::new([])),
             files: Mutex::default(),
             changes: watch::channel(0).0,
             updating: tokio::sync::Mutex::new(()),
@@ -126,6 +129,11 @@ impl ModuleSet {
     /// The current snapshot.
     pub fn registry(&self) -> Arc<ActorRegistry> {
         self.current.load_full()
+    }
+
+    /// JSON conversions knowing every loaded module's messages.
+    pub fn json(&self) -> Arc<JsonCodec> {
+        self.json.load_full()
     }
 
     /// A receiver that changes whenever the set of loaded modules does.
@@ -235,6 +243,7 @@ impl ModuleSet {
     }
 
     fn swap(&self, registry: ActorRegistry) {
+        self.json.store(Arc::new(JsonCodec::new(registry.modules().map(|module| module.as_ref()))));
         self.current.store(Arc::new(registry));
         self.changes.send_modify(|generation| *generation += 1);
     }

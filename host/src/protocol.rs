@@ -15,6 +15,10 @@ pub mod state {
 
 include!(concat!(env!("OUT_DIR"), "/spawn.rs"));
 
+/// The encoded `google.protobuf.FileDescriptorSet` of the Spawn protocol (with its imports),
+/// for JSON conversions.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spawn.fds"));
+
 /// The prefix of every type URL we emit, as the proxy and the other SDKs do.
 pub const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
 

@@ -124,15 +124,26 @@ impl Sandbox {
             sandbox.memory_bytes = bytes;
         }
         if let Some(ms) = overrides.call_timeout_ms {
-            if ms == 0 {
-                return Err("limits.call_timeout_ms must be greater than 0".into());
+            let host = limits.call_timeout.as_millis();
+            if ms == 0 || u128::from(ms) > host {
+                return Err(format!("limits.call_timeout_ms = {ms} must be between 1 and the host's limit, {host} ms"));
             }
             sandbox.call_timeout = Duration::from_millis(ms);
         }
         if let Some(bytes) = overrides.max_reply_bytes {
+            if bytes > DEFAULT_MAX_REPLY_BYTES {
+                return Err(format!(
+                    "limits.max_reply_bytes = {bytes} is above the host's limit, {DEFAULT_MAX_REPLY_BYTES}"
+                ));
+            }
             sandbox.max_reply_bytes = bytes;
         }
         if let Some(elements) = overrides.max_table_elements {
+            if elements > DEFAULT_MAX_TABLE_ELEMENTS {
+                return Err(format!(
+                    "limits.max_table_elements = {elements} is above the host's limit, {DEFAULT_MAX_TABLE_ELEMENTS}"
+                ));
+            }
             sandbox.max_table_elements = elements;
         }
         for (guest, host) in &settings.grants.read_only_dirs {
@@ -184,7 +195,9 @@ mod tests {
     #[test]
     fn bad_settings_are_rejected_with_a_reason() {
         assert!(parse("[limits]\nmemory_mb = 100000\n").unwrap_err().contains("host's limit"));
-        assert!(parse("[limits]\ncall_timeout_ms = 0\n").unwrap_err().contains("greater than 0"));
+        assert!(parse("[limits]\ncall_timeout_ms = 0\n").unwrap_err().contains("between 1 and"));
+        assert!(parse("[limits]\ncall_timeout_ms = 999999\n").unwrap_err().contains("host's limit"));
+        assert!(parse("[limits]\nmax_reply_bytes = 999999999\n").unwrap_err().contains("host's limit"));
         assert!(parse("[limits]\nfuel = 3\n").unwrap_err().contains("unknown field `fuel`"));
         assert!(parse("[network]\nallow = true\n").unwrap_err().contains("unknown field `network`"));
         assert!(parse("[grants]\nread_only_dirs = { \"data\" = \"/tmp\" }\n").unwrap_err().contains("absolute"));

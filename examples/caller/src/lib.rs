@@ -27,4 +27,4 @@ pub fn caller() -> Actor<()> {
         })
 }
 
-spawn_wasm_sdk::export_actors!(caller());
+spawn_wasm_sdk::export_actors!(caller(); descriptors = domain::FILE_DESCRIPTOR_SET);

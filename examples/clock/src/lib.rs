@@ -9,4 +9,4 @@ pub fn clock() -> Actor<Counter> {
         .timer("tick", 200, |ctx| Ok(Value::new().state(Counter { value: ctx.state_or_default().value + 1 })))
 }
 
-spawn_wasm_sdk::export_actors!(clock());
+spawn_wasm_sdk::export_actors!(clock(); descriptors = domain::FILE_DESCRIPTOR_SET);

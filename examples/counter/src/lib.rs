@@ -23,4 +23,4 @@ pub fn counters() -> Actor<Counter> {
         .action("incrementDurably", |input, ctx| Ok(increment(input, ctx)?.checkpoint()))
 }
 
-spawn_wasm_sdk::export_actors!(counter(), counters());
+spawn_wasm_sdk::export_actors!(counter(), counters(); descriptors = domain::FILE_DESCRIPTOR_SET);

@@ -79,4 +79,4 @@ fn recurse(depth: u64) -> u64 {
     if black_box(depth) == 0 { 0 } else { recurse(depth + 1) + u64::from(frame[0]) }
 }
 
-spawn_wasm_sdk::export_actors!(hostile());
+spawn_wasm_sdk::export_actors!(hostile(); descriptors = domain::FILE_DESCRIPTOR_SET);

@@ -33,7 +33,7 @@ pub fn abs_actor() -> Actor<JoeState> {
     Actor::unnamed("abs_actor").deactivation_timeout(1_000).action("setLanguage", set_language)
 }
 
-spawn_wasm_sdk::export_actors!(joe(), abs_actor());
+spawn_wasm_sdk::export_actors!(joe(), abs_actor(); descriptors = domain::FILE_DESCRIPTOR_SET);
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ pub fn router() -> Actor<()> {
         })
 }
 
-spawn_wasm_sdk::export_actors!(router());
+spawn_wasm_sdk::export_actors!(router(); descriptors = domain::FILE_DESCRIPTOR_SET);
 
 #[cfg(test)]
 mod tests {

@@ -226,10 +226,13 @@ impl Actor {
                 return;
             }
         };
+        let before = value.checkpoint.then(|| (self.state.clone(), self.tags.clone(), self.revision, self.dirty));
         self.apply(value.state, value.tags);
-        if value.checkpoint
+        if let Some((state, tags, revision, dirty)) = before
             && let Err(failure) = self.persist().await
         {
+            // The turn failed: its state must not be saved later by a snapshot either.
+            (self.state, self.tags, self.revision, self.dirty) = (state, tags, revision, dirty);
             respond(turn.reply, Err(failure));
             return;
         }

@@ -316,10 +316,17 @@ impl Inner {
     /// After a reload: timers and subscriptions follow the new definitions, actors that
     /// are gone stop receiving them, new stateful named actors are activated.
     fn modules_changed(self: &Arc<Self>) {
-        let timed: Vec<String> = self.timers.lock().unwrap().keys().cloned().collect();
-        for name in timed {
+        // Every actor that ever had timers or subscriptions, and every active one.
+        let mut names: HashSet<String> = self.active.lock().unwrap().keys().cloned().collect();
+        names.extend(self.timers.lock().unwrap().keys().cloned());
+        names.extend(self.subscriptions.lock().unwrap().values().flatten().map(|(actor, _)| actor.clone()));
+        let mut subscriptions = HashMap::new();
+        for name in names {
             match self.resolve(&name) {
-                Ok(target) => self.start_timers(&target),
+                Ok(target) => {
+                    self.start_timers(&target);
+                    add_subscriptions(&mut subscriptions, &target);
+                }
                 Err(_) => {
                     if let Some(timers) = self.timers.lock().unwrap().remove(&name) {
                         timers.stop.cancel();
@@ -327,17 +334,10 @@ impl Inner {
                 }
             }
         }
-        let subscribed: HashSet<String> = {
-            let mut subscriptions = self.subscriptions.lock().unwrap();
-            let names = subscriptions.values().flatten().map(|(actor, _)| actor.clone()).collect();
-            subscriptions.clear();
-            names
-        };
-        for name in subscribed {
-            if let Ok(target) = self.resolve(&name) {
-                self.subscribe(&target);
-            }
-        }
+        // Swapped in one step, so that no broadcast finds the channels empty meanwhile.
+        *self.subscriptions.lock().unwrap() = subscriptions;
+        let loaded: HashSet<u64> = self.modules.registry().modules().map(|module| module.id).collect();
+        self.executor.forget_modules_except(&loaded);
         self.activate_eager_actors();
     }
 
@@ -488,18 +488,8 @@ impl Inner {
     }
 
     fn subscribe(&self, target: &Target) {
-        let definition = target.entry.definition();
-        if definition.channels.is_empty() {
-            return;
-        }
-        let mut subscriptions = self.subscriptions.lock().unwrap();
-        for channel in &definition.channels {
-            let action = if channel.action.is_empty() { "receive".to_owned() } else { channel.action.clone() };
-            let subscribers = subscriptions.entry(channel.topic.clone()).or_default();
-            let subscriber = (target.id.name.clone(), action);
-            if !subscribers.contains(&subscriber) {
-                subscribers.push(subscriber);
-            }
+        if !target.entry.definition().channels.is_empty() {
+            add_subscriptions(&mut self.subscriptions.lock().unwrap(), target);
         }
     }
 
@@ -533,7 +523,9 @@ impl Inner {
                         _ = ticks.tick() => {}
                         () = stop.cancelled() => return,
                     }
-                    let request = inner.internal_request(&id, &id.name, &action, None, true);
+                    // Synchronous: the next tick waits for this one's turn, so that a slow
+                    // timer never piles ticks up in the mailbox.
+                    let request = inner.internal_request(&id, &id.name, &action, None, false);
                     if let Err(error) = inner.invoke(request).await {
                         tracing::warn!(actor = %id.name, timer = %action, %error, "timer tick failed");
                     }
@@ -607,23 +599,42 @@ impl Inner {
         if registry.get(name).is_some() {
             return Err(InvokeFailure::BadRequest(format!("`{name}` is the name of a loaded actor; choose another")));
         }
-        match self.spawned.lock().unwrap().get(name) {
-            Some(existing) if existing == parent => return Ok(()),
-            Some(existing) => {
+        // Reserved before the write, so that a concurrent spawn of the same name with
+        // another parent is refused instead of racing it to the store.
+        match self.spawned.lock().unwrap().entry(name.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(existing) if existing.get() == parent => return Ok(()),
+            std::collections::hash_map::Entry::Occupied(existing) => {
                 return Err(InvokeFailure::BadRequest(format!(
-                    "`{name}` is already an instance of `{existing}`, not of `{parent}`"
+                    "`{name}` is already an instance of `{}`, not of `{parent}`",
+                    existing.get()
                 )));
             }
-            None => {}
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(parent.to_owned());
+            }
         }
         let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent: parent.to_owned() };
-        self.store.record_spawn(id).await.map_err(|error| InvokeFailure::Failed {
-            actor: name.to_owned(),
-            action: "spawn".into(),
-            cause: error.to_string(),
-        })?;
-        self.spawned.lock().unwrap().insert(name.to_owned(), parent.to_owned());
+        if let Err(error) = self.store.record_spawn(id).await {
+            self.spawned.lock().unwrap().remove(name);
+            return Err(InvokeFailure::Failed {
+                actor: name.to_owned(),
+                action: "spawn".into(),
+                cause: error.to_string(),
+            });
+        }
         Ok(())
+    }
+}
+
+/// Adds `target`'s channel subscriptions to `subscriptions` (topic → (actor, action)).
+fn add_subscriptions(subscriptions: &mut HashMap<String, Vec<(String, String)>>, target: &Target) {
+    for channel in &target.entry.definition().channels {
+        let action = if channel.action.is_empty() { "receive".to_owned() } else { channel.action.clone() };
+        let subscribers = subscriptions.entry(channel.topic.clone()).or_default();
+        let subscriber = (target.id.name.clone(), action);
+        if !subscribers.contains(&subscriber) {
+            subscribers.push(subscriber);
+        }
     }
 }
 

@@ -17,16 +17,16 @@ use crate::http::{self, HttpLimits};
 use crate::protocol::{self as pb, actors};
 
 pub(super) async fn serve(listener: TcpListener, runtime: Runtime, limits: HttpLimits) -> std::io::Result<()> {
-    let app = Router::new()
+    let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
-        .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+        .route("/api/v1/system/{system}/actors/spawn", post(spawn));
+    let app = http::limited(api, limits)
         .route("/health", get(liveness))
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
         .with_state(runtime);
-    let app = http::limited(app, limits);
     axum::serve(listener, app).await
 }
 

@@ -122,6 +122,8 @@ async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, 
         if changes.changed().await.is_err() {
             return;
         }
+        let loaded = state.modules.registry().modules().map(|module| module.id).collect();
+        state.executor().forget_modules_except(&loaded);
     }
 }
 

@@ -39,6 +39,10 @@ impl AppState {
         AppState { executor, modules, proxy, system, ready: AtomicBool::new(false) }
     }
 
+    pub(super) fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
     pub(super) fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);
     }
@@ -49,15 +53,14 @@ impl AppState {
 }
 
 pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
-    let app = Router::new()
-        .route("/api/v1/actors/actions", post(invoke_action))
+    let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
+    let app = http::limited(api, limits)
         .route("/health", get(liveness))
         .route("/health/liveness", get(liveness))
         .route("/health/readiness", get(readiness))
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
         .with_state(state);
-    let app = http::limited(app, limits);
     axum::serve(listener, app).await
 }
 
