@@ -177,7 +177,13 @@ impl ModuleSet {
             })
         };
         let loaded = match tokio::fs::read(path).await {
-            Ok(bytes) if unchanged(&bytes) => return Refresh::Unchanged,
+            Ok(bytes) if unchanged(&bytes) => {
+                // The serving version is back (e.g. after a bad write): nothing is wrong now.
+                if let Some(status) = self.files.lock().unwrap().get_mut(path) {
+                    status.last_error = None;
+                }
+                return Refresh::Unchanged;
+            }
             Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), path, bytes).await,
             Err(error) => Err(LoadError::Io(error)),
         };
@@ -239,6 +245,22 @@ impl ModuleSet {
                 }
                 Refresh::Rejected(error)
             }
+        }
+    }
+
+    /// Tries again every file whose last version was rejected (e.g. for an actor name
+    /// another file held, which a removal may have freed).
+    pub async fn retry_rejected(&self) {
+        let rejected: Vec<PathBuf> = self
+            .files
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|status| status.last_error.is_some())
+            .map(|status| status.file.clone())
+            .collect();
+        for path in rejected {
+            self.refresh(&path).await;
         }
     }
 

@@ -16,7 +16,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::modules::{ModuleSet, is_component_file};
+use crate::modules::{ModuleSet, Refresh, is_component_file};
 
 /// How long a file must be quiet after a change that may be partial.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -78,10 +78,16 @@ pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
                 },
                 () = sleep_until(next_due) => {
                     let now = Instant::now();
-                    let due: Vec<PathBuf> = pending.iter().filter(|(_, at)| **at <= now).map(|(path, _)| path.clone()).collect();
+                    let mut due: Vec<PathBuf> = pending.iter().filter(|(_, at)| **at <= now).map(|(path, _)| path.clone()).collect();
+                    // Removals first, so that a file renamed to another name keeps its actors.
+                    due.sort_by_key(|path| path.exists());
+                    let mut removed = false;
                     for path in due {
                         pending.remove(&path);
-                        modules.refresh(&path).await;
+                        removed |= matches!(modules.refresh(&path).await, Refresh::Removed);
+                    }
+                    if removed {
+                        modules.retry_rejected().await;
                     }
                 }
             }

@@ -204,3 +204,24 @@ async fn compiled_code_is_cached_and_a_corrupt_entry_is_rebuilt() {
     let again = ModuleSet::load(engine.clone(), cache(), actors.path()).await.unwrap();
     assert!(again.registry().modules().all(|module| module.cached), "and rebuilt");
 }
+
+#[tokio::test]
+async fn renaming_a_component_keeps_its_actors() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    std::fs::rename(actors.path().join("counter.wasm"), actors.path().join("a-counter.wasm")).unwrap();
+    eventually(Duration::from_secs(10), "the renamed file serves", || async {
+        harness
+            .runtime
+            .modules()
+            .status()
+            .iter()
+            .any(|file| file.file.ends_with("a-counter.wasm") && file.hash.is_some())
+    })
+    .await;
+    let counter: Counter = harness.client.call("counter", "increment", &Increment { by: 2 }).await;
+    assert_eq!(counter.value, 2);
+    assert!(harness.runtime.modules().status().iter().all(|file| file.last_error.is_none()));
+    harness.stop().await;
+}
