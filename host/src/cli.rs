@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::engine::Limits;
 use crate::http::HttpLimits;
+use crate::remote::RemoteCall;
 use crate::runtime::{RuntimeConfig, Standalone};
 use crate::sidecar::{Sidecar, SidecarConfig};
 
@@ -40,6 +41,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Standalone(args) => Standalone::start(args.config()).await?.run_until(shutdown_signal()).await,
+        Command::Invoke(args) => {
+            let data =
+                args.data.as_deref().map(serde_json::from_str).transpose().context("--data is not valid JSON")?;
+            let call = RemoteCall {
+                url: args.api.url,
+                system: args.api.system,
+                actor: args.actor,
+                action: args.action,
+                data,
+                message_type: args.message_type,
+                asynchronous: args.asynchronous,
+                metadata: args.metadata.into_iter().collect(),
+                register_ref: args.register_ref,
+            };
+            print_reply(call.send().await?)
+        }
+        Command::State(args) => {
+            let call = RemoteCall {
+                url: args.api.url,
+                system: args.api.system,
+                actor: args.actor,
+                action: "get".into(),
+                data: None,
+                message_type: None,
+                asynchronous: false,
+                metadata: Default::default(),
+                register_ref: None,
+            };
+            print_reply(call.send().await?)
+        }
         Command::Inspect(args) => {
             let report = crate::inspect::inspect(&args.file)
                 .await
@@ -52,6 +83,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn print_reply(reply: serde_json::Value) -> anyhow::Result<()> {
+    if reply.is_null() {
+        println!("(no reply)");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&reply)?);
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -108,6 +148,68 @@ pub enum Command {
     ///
     /// Example: spawn-wasm inspect target/actors/joe.wasm --json
     Inspect(InspectArgs),
+    /// Invoke an actor of a running standalone runtime, in JSON, and print its reply.
+    ///
+    /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
+    Invoke(InvokeArgs),
+    /// Print an actor's state (its built-in `get` action) as JSON.
+    ///
+    /// Example: spawn-wasm state counter
+    State(StateArgs),
+}
+
+/// Where a running standalone runtime's client API is.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Base URL of the client API.
+    #[arg(long, env = "SPAWN_WASM_URL", default_value = "http://127.0.0.1:9001")]
+    pub url: String,
+    /// Actor system.
+    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
+    pub system: String,
+}
+
+/// Options of `spawn-wasm invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The actor.
+    pub actor: String,
+    /// The action.
+    pub action: String,
+    /// The input, a JSON object of the message's fields.
+    #[arg(long, value_name = "JSON")]
+    pub data: Option<String>,
+    /// The input's protobuf message (e.g. `domain.Increment`), unless `--data` has `@type`.
+    #[arg(long = "type", value_name = "MESSAGE")]
+    pub message_type: Option<String>,
+    /// Fire and forget: returns once the call is queued.
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+    /// Request metadata, `key=value`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub metadata: Vec<(String, String)>,
+    /// Spawn the actor from this unnamed template first, if needed.
+    #[arg(long, value_name = "PARENT")]
+    pub register_ref: Option<String>,
+    /// Where the runtime is.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// Options of `spawn-wasm state`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The actor.
+    pub actor: String,
+    /// Where the runtime is.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{text}`"))
 }
 
 /// Options of `spawn-wasm inspect`.

@@ -152,6 +152,10 @@ impl ReflectDescriptor for pb::SpawnRequest {
     const NAME: &'static str = "spawn.SpawnRequest";
 }
 
+impl ReflectDescriptor for pb::SpawnResponse {
+    const NAME: &'static str = "spawn.SpawnResponse";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

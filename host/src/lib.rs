@@ -29,6 +29,7 @@ pub mod module;
 pub mod modules;
 pub mod protocol;
 pub mod registry;
+pub mod remote;
 pub mod runtime;
 pub mod sandbox;
 pub mod sidecar;

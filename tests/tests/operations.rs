@@ -106,3 +106,91 @@ async fn logs_can_be_json_lines() {
         log.lines().map(|line| serde_json::from_str(line).expect("a JSON log line")).collect();
     assert!(lines.iter().any(|line| line["fields"]["message"] == "component loaded"), "{log}");
 }
+
+#[tokio::test]
+async fn the_client_api_speaks_json_with_the_components_descriptors() {
+    let actors = actors_dir(&["counter", "joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let url = format!("{}/api/v1/system/spawn-system/actors/counter/invoke", harness.client.base_url());
+    let body = serde_json::json!({
+        "actor": {"id": {"name": "counter"}},
+        "actionName": "increment",
+        "value": {"@type": "type.googleapis.com/domain.Increment", "by": 3}
+    });
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(answer["status"]["status"], "OK");
+    assert_eq!(answer["value"], serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 3}));
+
+    let bad = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"actionName\": 7}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let answer: serde_json::Value = serde_json::from_str(&bad.text().await.unwrap()).unwrap();
+    assert!(
+        answer["status"]["message"].as_str().unwrap().contains("invalid JSON for spawn.InvocationRequest"),
+        "{answer}"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn invoke_and_state_from_the_terminal() {
+    let actors = actors_dir(&["counter", "joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let url = harness.client.base_url().to_owned();
+    let cli = |args: &[&str]| {
+        let url = url.clone();
+        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new(SPAWN_WASM).args(&args).args(["--url", &url]).output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let output = cli(&["invoke", "counter", "increment", "--type", "domain.Increment", "--data", r#"{"by": 5}"#]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(reply["value"], 5);
+
+    let output = cli(&[
+        "invoke",
+        "joe",
+        "setLanguage",
+        "--data",
+        r#"{"@type": "type.googleapis.com/domain.Request", "language": "rust"}"#,
+        "--metadata",
+        "trace=1",
+    ])
+    .await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(reply["response"].as_str().unwrap().contains("rust"));
+
+    let output = cli(&["state", "counter"]).await;
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(state, serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 5}));
+
+    let output = cli(&["invoke", "nobody", "get"]).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Actor nobody not found"));
+    let output = cli(&["invoke", "counter", "increment", "--data", r#"{"by": 1}"#]).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--type"));
+    harness.stop().await;
+}

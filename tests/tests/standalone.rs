@@ -80,7 +80,7 @@ async fn errors_are_prompt_and_say_what_happened() {
         client.post("/api/v1/system/spawn-system/actors/counter/invoke", b"\xff\xff garbage".to_vec()).await;
     assert_eq!(http, StatusCode::BAD_REQUEST);
     let response = pb::InvocationResponse::decode(body.as_slice()).unwrap();
-    assert!(response.status.unwrap().message.contains("not an InvocationRequest"));
+    assert!(response.status.unwrap().message.contains("not a spawn.InvocationRequest"));
 
     let (http, _, message) =
         client.fail(&client.request("abs_actor", "setLanguage", None, CallOptions::default())).await;

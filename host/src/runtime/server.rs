@@ -6,14 +6,17 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prost::Message;
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
 use super::{InvokeFailure, Runtime};
 use crate::http::{self, HttpLimits};
+use crate::json::{JsonCodec, ReflectDescriptor};
 use crate::protocol::{self as pb, actors};
 
 pub(super) async fn serve(listener: TcpListener, runtime: Runtime, limits: HttpLimits) -> std::io::Result<()> {
@@ -55,8 +58,38 @@ fn health(up: bool) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn protobuf(status: StatusCode, message: &impl Message) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/octet-stream")], message.encode_to_vec()).into_response()
+/// The body format of a request, and so of its answer: protobuf (the proxy's), or JSON for
+/// humans when the request says `Content-Type: application/json`.
+enum Format {
+    Protobuf,
+    Json(Arc<JsonCodec>),
+}
+
+impl Format {
+    fn of(headers: &HeaderMap, runtime: &Runtime) -> Format {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/json"));
+        if json { Format::Json(runtime.modules().json()) } else { Format::Protobuf }
+    }
+
+    fn decode<M: Message + Default + ReflectDescriptor>(&self, body: Bytes) -> Result<M, InvokeFailure> {
+        match self {
+            Format::Protobuf => M::decode(body)
+                .map_err(|error| InvokeFailure::BadRequest(format!("the body is not a {}: {error}", M::NAME))),
+            Format::Json(codec) => codec.decode(&body).map_err(|error| InvokeFailure::BadRequest(error.to_string())),
+        }
+    }
+
+    fn respond<M: Message + ReflectDescriptor>(&self, status: StatusCode, message: &M) -> Response {
+        match self {
+            Format::Protobuf => {
+                (status, [(header::CONTENT_TYPE, "application/octet-stream")], message.encode_to_vec()).into_response()
+            }
+            Format::Json(codec) => (status, axum::Json(codec.encode(message))).into_response(),
+        }
+    }
 }
 
 fn request_status(status: pb::Status, message: String) -> Option<pb::RequestStatus> {
@@ -79,14 +112,13 @@ fn classify(failure: &InvokeFailure) -> (StatusCode, pb::Status) {
 async fn invoke(
     State(runtime): State<Runtime>,
     Path((system, actor)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut request = match pb::InvocationRequest::decode(body) {
+    let format = Format::of(&headers, &runtime);
+    let mut request: pb::InvocationRequest = match format.decode(body) {
         Ok(request) => request,
-        Err(error) => {
-            let failure = InvokeFailure::BadRequest(format!("the body is not an InvocationRequest: {error}"));
-            return invoke_failure(&failure, None, None);
-        }
+        Err(failure) => return invoke_failure(&format, &failure, None, None),
     };
     // The proxy takes the target from the body; fill what the body leaves empty from the path.
     let request_system = request.system.get_or_insert_with(Default::default);
@@ -101,10 +133,10 @@ async fn invoke(
     let actor_echo = request.actor.clone().map(|actor| actors::Actor { id: actor.id, ..Default::default() });
     if system != runtime.system() {
         let failure = InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() };
-        return invoke_failure(&failure, system_echo, actor_echo);
+        return invoke_failure(&format, &failure, system_echo, actor_echo);
     }
     match runtime.invoke(request).await {
-        Ok(reply) => protobuf(
+        Ok(reply) => format.respond(
             StatusCode::OK,
             &pb::InvocationResponse {
                 status: request_status(pb::Status::Ok, String::new()),
@@ -116,7 +148,7 @@ async fn invoke(
                 }),
             },
         ),
-        Err(failure) => invoke_failure(&failure, system_echo, actor_echo),
+        Err(failure) => invoke_failure(&format, &failure, system_echo, actor_echo),
     }
 }
 
@@ -125,6 +157,7 @@ fn request_system_name(request: &pb::InvocationRequest) -> String {
 }
 
 fn invoke_failure(
+    format: &Format,
     failure: &InvokeFailure,
     system: Option<actors::ActorSystem>,
     actor: Option<actors::Actor>,
@@ -133,24 +166,29 @@ fn invoke_failure(
     tracing::debug!(status = http.as_u16(), "invocation failed: {failure}");
     let response =
         pb::InvocationResponse { status: request_status(status, failure.to_string()), system, actor, payload: None };
-    protobuf(http, &response)
+    format.respond(http, &response)
 }
 
-async fn spawn(State(runtime): State<Runtime>, Path(system): Path<String>, body: Bytes) -> Response {
-    let result = match pb::SpawnRequest::decode(body) {
-        Err(error) => Err(InvokeFailure::BadRequest(format!("the body is not a SpawnRequest: {error}"))),
+async fn spawn(
+    State(runtime): State<Runtime>,
+    Path(system): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let format = Format::of(&headers, &runtime);
+    let result = match format.decode::<pb::SpawnRequest>(body) {
+        Err(failure) => Err(failure),
         Ok(_) if system != runtime.system() => {
             Err(InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() })
         }
         Ok(request) => runtime.spawn(request).await,
     };
     match result {
-        Ok(()) => {
-            protobuf(StatusCode::OK, &pb::SpawnResponse { status: request_status(pb::Status::Ok, "Accepted".into()) })
-        }
+        Ok(()) => format
+            .respond(StatusCode::OK, &pb::SpawnResponse { status: request_status(pb::Status::Ok, "Accepted".into()) }),
         Err(failure) => {
             let (http, status) = classify(&failure);
-            protobuf(http, &pb::SpawnResponse { status: request_status(status, failure.to_string()) })
+            format.respond(http, &pb::SpawnResponse { status: request_status(status, failure.to_string()) })
         }
     }
 }
