@@ -30,16 +30,7 @@ pub fn main() -> anyhow::Result<()> {
 /// Runs the chosen mode until it fails or the process is asked to stop.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Sidecar(args) => {
-            let sidecar = Sidecar::start(args.config()).await?;
-            tokio::select! {
-                result = sidecar.wait() => result,
-                () = shutdown_signal() => {
-                    tracing::info!("shutting down");
-                    Ok(())
-                }
-            }
-        }
+        Command::Sidecar(args) => Sidecar::start(args.config()).await?.run_until(shutdown_signal()).await,
         Command::Standalone(args) => Standalone::start(args.config()).await?.run_until(shutdown_signal()).await,
         Command::Invoke(args) => {
             let data =

@@ -12,7 +12,8 @@ use spawn_wasm_sdk::{Actor, Value};
 /// - `hog`: grows its memory toward 1 GiB;
 /// - `recurse`: recurses without bound;
 /// - `panic`: panics;
-/// - `sleep`: sleeps 60 s through WASI clocks;
+/// - `sleep(Request{language: ms})`: sleeps `ms` milliseconds (default 60 s) through WASI
+///   clocks, then replies `Reply{"woke up"}`;
 /// - `readFile(Request{language: path})`: tries to read `path` (default `/etc/passwd`),
 ///   replies `Reply{"read N bytes"}`, or `Reply{"denied"}` when that fails;
 /// - `print`: writes a line to stdout and one to stderr, then 100 KiB more to stdout, and
@@ -41,8 +42,9 @@ pub fn hostile() -> Actor<()> {
         .action("panic", |_: Request, _| -> spawn_wasm_sdk::Result<Value<()>> {
             panic!("the hostile actor panicked on purpose")
         })
-        .action("sleep", |_: Request, _| {
-            std::thread::sleep(std::time::Duration::from_secs(60));
+        .action("sleep", |request: Request, _| {
+            let ms = request.language.parse().unwrap_or(60_000);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(Value::new().reply(&Reply { response: "woke up".into() }))
         })
         .action("readFile", |request: Request, _| {

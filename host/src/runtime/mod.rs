@@ -135,7 +135,8 @@ impl Standalone {
             .await
             .with_context(|| format!("binding the client API to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http));
+        let draining = runtime.inner.draining.clone();
+        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, draining));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
         Ok(Standalone { runtime, local_addr, server, _watch: watch })
     }
@@ -157,9 +158,16 @@ impl Standalone {
             result = &mut self.server => {
                 result.context("the server task panicked")?.context("the server failed")?;
             }
-            () = shutdown => tracing::info!("shutting down: persisting active actors"),
+            () = shutdown => {
+                tracing::info!("shutting down: draining calls in flight, then persisting active actors");
+                // Readiness turns down and the server stops accepting; calls in flight finish.
+                self.runtime.inner.draining.cancel();
+                if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.server).await.is_err() {
+                    tracing::error!("calls still in flight after {SHUTDOWN_GRACE:?} are dropped");
+                    self.server.abort();
+                }
+            }
         }
-        self.server.abort();
         self.runtime.shutdown().await;
         Ok(())
     }
@@ -188,6 +196,8 @@ struct Inner {
     /// Actor tasks, timers and scheduled calls, for shutdown.
     tasks: TaskTracker,
     stopping: CancellationToken,
+    /// Cancelled when shutdown begins: readiness turns down and the server drains.
+    draining: CancellationToken,
     dispatcher: Arc<RuntimeDispatcher>,
 }
 
@@ -212,6 +222,7 @@ impl Runtime {
             timers: Mutex::default(),
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),
+            draining: CancellationToken::new(),
             dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
         });
         let runtime = Runtime { inner };
@@ -260,14 +271,15 @@ impl Runtime {
         self.inner.active.lock().unwrap().contains_key(name)
     }
 
-    /// Whether the runtime still accepts calls.
+    /// Whether the runtime still accepts calls (readiness): not once shutdown has begun.
     pub fn is_running(&self) -> bool {
-        !self.inner.stopping.is_cancelled()
+        !self.inner.stopping.is_cancelled() && !self.inner.draining.is_cancelled()
     }
 
     /// Stops accepting calls, stops timers and scheduled calls, lets every active actor
     /// finish its mailbox and persist its state (bounded by a grace period).
     pub async fn shutdown(&self) {
+        self.inner.draining.cancel();
         self.inner.stopping.cancel();
         let mailboxes: Vec<_> = self.inner.active.lock().unwrap().drain().collect();
         let count = mailboxes.len();

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prost::Message;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use std::sync::Arc;
 
@@ -19,7 +20,12 @@ use crate::http::{self, HttpLimits};
 use crate::json::{JsonCodec, ReflectDescriptor};
 use crate::protocol::{self as pb, actors};
 
-pub(super) async fn serve(listener: TcpListener, runtime: Runtime, limits: HttpLimits) -> std::io::Result<()> {
+pub(super) async fn serve(
+    listener: TcpListener,
+    runtime: Runtime,
+    limits: HttpLimits,
+    draining: CancellationToken,
+) -> std::io::Result<()> {
     let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn));
@@ -30,7 +36,7 @@ pub(super) async fn serve(listener: TcpListener, runtime: Runtime, limits: HttpL
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
         .with_state(runtime);
-    axum::serve(listener, app).await
+    axum::serve(listener, app).with_graceful_shutdown(draining.cancelled_owned()).await
 }
 
 async fn modules(State(runtime): State<Runtime>) -> Response {

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prost::Message;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use super::ProxyClient;
 use crate::bindings::types as wit;
@@ -32,11 +33,12 @@ pub(super) struct AppState {
     proxy: Arc<ProxyClient>,
     system: String,
     ready: AtomicBool,
+    draining: CancellationToken,
 }
 
 impl AppState {
     pub(super) fn new(executor: Executor, modules: Arc<ModuleSet>, proxy: Arc<ProxyClient>, system: String) -> Self {
-        AppState { executor, modules, proxy, system, ready: AtomicBool::new(false) }
+        AppState { executor, modules, proxy, system, ready: AtomicBool::new(false), draining: CancellationToken::new() }
     }
 
     pub(super) fn executor(&self) -> &Executor {
@@ -48,7 +50,12 @@ impl AppState {
     }
 
     pub(super) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.ready.load(Ordering::Acquire) && !self.draining.is_cancelled()
+    }
+
+    /// Readiness turns down and the server stops accepting new connections.
+    pub(super) fn begin_draining(&self) {
+        self.draining.cancel();
     }
 }
 
@@ -60,8 +67,8 @@ pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: H
         .route("/health/readiness", get(readiness))
         .route("/v1/modules", get(modules))
         .route("/metrics", get(metrics))
-        .with_state(state);
-    axum::serve(listener, app).await
+        .with_state(state.clone());
+    axum::serve(listener, app).with_graceful_shutdown(state.draining.clone().cancelled_owned()).await
 }
 
 async fn modules(State(state): State<Arc<AppState>>) -> Response {
