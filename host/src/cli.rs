@@ -48,6 +48,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print_reply(call.send().await?)
         }
+        Command::New(args) => {
+            let Some(sdk) = args.sdk.or_else(crate::scaffold::default_sdk_path) else {
+                anyhow::bail!("cannot find spawn-wasm-sdk: give its directory with --sdk");
+            };
+            let dir = crate::scaffold::create(&args.dir, &args.name, &sdk)?;
+            println!("created {}: cd there, then `cargo build --release --target wasm32-wasip2`", dir.display());
+            Ok(())
+        }
         Command::State(args) => {
             let call = RemoteCall {
                 url: args.api.url,
@@ -143,10 +151,28 @@ pub enum Command {
     ///
     /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
     Invoke(InvokeArgs),
+    /// Create a new actor crate: a stateful actor, its protobuf messages and a unit test,
+    /// ready for `cargo build --release --target wasm32-wasip2`.
+    ///
+    /// Example: spawn-wasm new greeter
+    New(NewArgs),
     /// Print an actor's state (its built-in `get` action) as JSON.
     ///
     /// Example: spawn-wasm state counter
     State(StateArgs),
+}
+
+/// Options of `spawn-wasm new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The crate's (and actor's) name.
+    pub name: String,
+    /// Where to create it.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The `spawn-wasm-sdk` crate to depend on (default: this checkout's `guest-sdk`).
+    #[arg(long, env = "SPAWN_WASM_SDK", value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
 }
 
 /// Where a running standalone runtime's client API is.

@@ -32,5 +32,6 @@ pub mod registry;
 pub mod remote;
 pub mod runtime;
 pub mod sandbox;
+pub mod scaffold;
 pub mod sidecar;
 pub mod watch;

@@ -56,24 +56,10 @@ pub fn ensure_guest_target() -> anyhow::Result<()> {
     }
 }
 
-/// Builds every example for `wasm32-wasip2` in its own target directory (`target/guest`,
-/// so that it never waits on the lock of an outer cargo), and copies each component to
-/// `target/actors/<name>.wasm` by rename, so that a watching host never sees half a file.
-/// Returns the component paths.
-pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    ensure_guest_target()?;
-    let examples = example_crates(root)?;
-    let target_dir = root.join("target").join("guest");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--profile", GUEST_PROFILE, "--target", GUEST_TARGET, "--target-dir"])
-        .arg(&target_dir);
-    for example in &examples {
-        command.args(["--package", example]);
-    }
-    // Flags meant for the outer (host) build must not leak into the guest build.
+/// A `cargo` command for a nested build (from a build script or a test): the flags meant
+/// for the outer build do not leak into it.
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
@@ -83,6 +69,25 @@ pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         "RUSTC_WORKSPACE_WRAPPER",
     ] {
         command.env_remove(var);
+    }
+    command
+}
+
+/// Builds every example for `wasm32-wasip2` in its own target directory (`target/guest`,
+/// so that it never waits on the lock of an outer cargo), and copies each component to
+/// `target/actors/<name>.wasm` by rename, so that a watching host never sees half a file.
+/// Returns the component paths.
+pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    ensure_guest_target()?;
+    let examples = example_crates(root)?;
+    let target_dir = root.join("target").join("guest");
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["build", "--profile", GUEST_PROFILE, "--target", GUEST_TARGET, "--target-dir"])
+        .arg(&target_dir);
+    for example in &examples {
+        command.args(["--package", example]);
     }
     let status = command.status().context("running cargo to build the examples")?;
     if !status.success() {

@@ -1,0 +1,59 @@
+//! `spawn-wasm new`: the scaffolded crate builds for wasm32-wasip2 and its actor serves.
+
+use spawn_wasm_tests::*;
+
+const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+
+#[tokio::test]
+async fn a_new_actor_crate_builds_and_serves() {
+    let workspace = tempfile::tempdir().unwrap();
+    let sdk = xtask::workspace_root().join("guest-sdk");
+    let output = std::process::Command::new(SPAWN_WASM)
+        .args(["new", "hello-actor", "--dir"])
+        .arg(workspace.path())
+        .arg("--sdk")
+        .arg(&sdk)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let crate_dir = workspace.path().join("hello-actor");
+    // Its own target directory (kept between runs), so that it never waits on the outer build.
+    let target_dir = xtask::workspace_root().join("target").join("scaffold");
+    let built = tokio::task::spawn_blocking({
+        let (crate_dir, target_dir) = (crate_dir.clone(), target_dir.clone());
+        move || {
+            xtask::cargo()
+                .current_dir(&crate_dir)
+                .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+                .arg(&target_dir)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(built.status.success(), "the scaffold must build:\n{}", String::from_utf8_lossy(&built.stderr));
+
+    let actors = tempfile::tempdir().unwrap();
+    std::fs::copy(target_dir.join("wasm32-wasip2/release/hello_actor.wasm"), actors.path().join("hello_actor.wasm"))
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let url = format!("{}/api/v1/system/spawn-system/actors/hello-actor/invoke", harness.client.base_url());
+    let body = serde_json::json!({
+        "actor": {"id": {"name": "hello-actor"}},
+        "actionName": "greet",
+        "value": {"@type": "type.googleapis.com/hello_actor.Greet", "name": "Ada"}
+    });
+    let reply = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let answer: serde_json::Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+    assert_eq!(answer["value"]["text"], "Hello, Ada! (1 greetings so far)");
+    harness.stop().await;
+}
