@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::engine::Limits;
@@ -17,7 +17,8 @@ use crate::sidecar::{Sidecar, SidecarConfig};
 /// The whole program: parses the command line, sets up logging (`RUST_LOG`, default
 /// `info`), and runs the chosen mode until it fails or gets SIGINT/SIGTERM.
 pub fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args = crate::config_file::with_file_settings(std::env::args_os().collect(), &Cli::command())?;
+    let cli = Cli::parse_from(args);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match cli.log_format {
@@ -47,6 +48,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 register_ref: args.register_ref,
             };
             print_reply(call.send().await?)
+        }
+        Command::Config(args) => {
+            if !args.print {
+                anyhow::bail!("nothing to do: use `spawn-wasm config --print`");
+            }
+            print!("{}", effective_config(&args.mode, cli.config)?);
+            Ok(())
         }
         Command::New(args) => {
             let Some(sdk) = args.sdk.or_else(crate::scaffold::default_sdk_path) else {
@@ -84,6 +92,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The effective configuration of `mode` (file, environment, defaults), as TOML with each
+/// value's source.
+fn effective_config(mode: &str, file: Option<PathBuf>) -> anyhow::Result<String> {
+    let mut args: Vec<std::ffi::OsString> = vec!["spawn-wasm".into(), mode.into()];
+    if let Some(file) = &file {
+        args.extend(["--config".into(), file.into()]);
+    }
+    let args = crate::config_file::with_file_settings(args, &Cli::command())?;
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let (_, mode_matches) = matches.subcommand().context("a mode")?;
+    let command = Cli::command();
+    let mode_command = command.find_subcommand(mode).context("a known mode")?;
+    let mut text = format!("# effective configuration of `spawn-wasm {mode}`\n[{mode}]\n");
+    for arg in mode_command.get_arguments() {
+        let (Some(long), id) = (arg.get_long(), arg.get_id().as_str()) else { continue };
+        if matches!(long, "config" | "help" | "log-format") {
+            continue;
+        }
+        let Some(values) = mode_matches.get_raw(id) else { continue };
+        let value = values.map(|value| value.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
+        let source = match mode_matches.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => "file",
+            Some(clap::parser::ValueSource::EnvVariable) => "environment",
+            _ => "default",
+        };
+        text.push_str(&format!("{long} = {value:?}  # {source}\n"));
+    }
+    Ok(text)
+}
+
 fn print_reply(reply: serde_json::Value) -> anyhow::Result<()> {
     if reply.is_null() {
         println!("(no reply)");
@@ -111,8 +149,12 @@ async fn shutdown_signal() {
 
 /// Runs Spawn actors compiled to WebAssembly components.
 #[derive(Debug, Parser)]
-#[command(name = "spawn-wasm", version, about, long_about = None)]
+#[command(name = "spawn-wasm", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
+    /// A TOML configuration file (keys: the long flags; a table per mode). Flags and
+    /// environment variables override it.
+    #[arg(long, global = true, env = "SPAWN_WASM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// How logs are written: `human` (default) or `json` (one object per line).
     #[arg(long, global = true, env = "SPAWN_WASM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -156,10 +198,26 @@ pub enum Command {
     ///
     /// Example: spawn-wasm new greeter
     New(NewArgs),
+    /// Show the effective configuration of a mode: each option's value and where it comes
+    /// from (file, environment or default).
+    ///
+    /// Example: spawn-wasm --config spawn-wasm.toml config --print --mode standalone
+    Config(ConfigArgs),
     /// Print an actor's state (its built-in `get` action) as JSON.
     ///
     /// Example: spawn-wasm state counter
     State(StateArgs),
+}
+
+/// Options of `spawn-wasm config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the effective configuration.
+    #[arg(long)]
+    pub print: bool,
+    /// The mode whose configuration to show.
+    #[arg(long, default_value = "standalone", value_parser = ["standalone", "sidecar"])]
+    pub mode: String,
 }
 
 /// Options of `spawn-wasm new`.

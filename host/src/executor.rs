@@ -142,7 +142,17 @@ impl Executor {
                     || definition.timer_actions.iter().any(|timer| timer.action == invocation.action))
         });
         let action = if declared { invocation.action.as_str() } else { "(undeclared)" };
-        self.engine.metrics().invocation(&invocation.actor, action, label, started.elapsed());
+        let elapsed = started.elapsed();
+        self.engine.metrics().invocation(&invocation.actor, action, label, elapsed);
+        tracing::debug!(
+            actor = %invocation.self_id.name,
+            definition = %invocation.actor,
+            action = %invocation.action,
+            module = %module.hash,
+            outcome = label,
+            elapsed_us = elapsed.as_micros() as u64,
+            "invocation"
+        );
         outcome
     }
 

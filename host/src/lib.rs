@@ -16,6 +16,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod cli;
+pub mod config_file;
 pub mod convert;
 pub mod engine;
 pub mod executor;

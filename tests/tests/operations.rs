@@ -194,3 +194,55 @@ async fn invoke_and_state_from_the_terminal() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--type"));
     harness.stop().await;
 }
+
+#[test]
+fn a_config_file_sits_below_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spawn-wasm.toml");
+    std::fs::write(
+        &file,
+        "log-format = \"json\"\n[standalone]\nactors = \"/from/file\"\nport = 9100\nsystem = \"from-file\"\n",
+    )
+    .unwrap();
+    let output = Command::new(SPAWN_WASM)
+        .args(["config", "--print"])
+        .arg("--config")
+        .arg(&file)
+        .env("PROXY_ACTOR_SYSTEM_NAME", "from-env")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("actors = \"/from/file\"  # file"), "{text}");
+    assert!(text.contains("port = \"9100\"  # file"), "{text}");
+    assert!(text.contains("system = \"from-env\"  # environment"), "the environment beats the file:\n{text}");
+    assert!(text.contains("data = \"spawn-data\"  # default"), "{text}");
+
+    std::fs::write(&file, "[standalone]\nactors = \"/a\"\nmemory-limit = 3\n").unwrap();
+    let output = Command::new(SPAWN_WASM).args(["config", "--print", "--config"]).arg(&file).output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("unknown key `memory-limit` in [standalone]") && error.contains("spawn-wasm.toml"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn standalone_runs_from_a_config_file_and_flags_override_it() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("spawn-wasm.toml");
+    let config = format!("[standalone]\nactors = \"{}\"\nport = 1\nmemory-limit-mb = 32\n", actors.path().display());
+    std::fs::write(&file, config).unwrap();
+    // HostProcess passes --actors, --data and --port: the flags win over the file's port.
+    let process = HostProcess::standalone(
+        SPAWN_WASM,
+        actors.path(),
+        data.path(),
+        &[("SPAWN_WASM_CONFIG", file.to_str().unwrap())],
+    )
+    .await;
+    let counter: Counter = process.client.call("counter", "increment", &Increment { by: 2 }).await;
+    assert_eq!(counter.value, 2);
+}

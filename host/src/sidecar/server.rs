@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -104,7 +103,6 @@ fn failure(status: StatusCode, actor: &str, action: &str, cause: &dyn std::fmt::
 }
 
 async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let started = Instant::now();
     let invocation = match pb::ActorInvocation::decode(body) {
         Ok(invocation) => invocation,
         Err(error) => {
@@ -128,13 +126,6 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
             if response.actor_system.is_empty() {
                 response.actor_system = state.system.clone();
             }
-            tracing::debug!(
-                actor = %name,
-                action,
-                module = %entry.module.hash,
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "invocation served"
-            );
             ([(header::CONTENT_TYPE, "application/octet-stream")], response.encode_to_vec()).into_response()
         }
         Err(error) => failure(status_of(&error), &name, &action, &error),

@@ -1,0 +1,201 @@
+//! The optional configuration file (`--config FILE` or `SPAWN_WASM_CONFIG`): TOML whose keys
+//! are the long flags, top-level for global ones and in a table per mode:
+//!
+//! ```toml
+//! log-format = "json"
+//!
+//! [standalone]
+//! actors = "/srv/actors"
+//! data = "/srv/data"
+//! memory-limit-mb = 32
+//!
+//! [sidecar]
+//! actors = "/srv/actors"
+//! proxy-port = 9001
+//! ```
+//!
+//! Precedence, highest first: command-line flags, environment variables, the file, the
+//! defaults. An unknown key is an error naming the file, the table and the key.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::Command;
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "SPAWN_WASM_CONFIG";
+
+/// Why the configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {error}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{path} is not valid TOML: {error}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        error: toml::de::Error,
+    },
+    /// A key is not an option of its table.
+    #[error("{path}: unknown key `{key}` in {table}; the keys are the long flags of `spawn-wasm {command} --help`")]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// Where: `[sidecar]`, `[standalone]` or the top level.
+        table: String,
+        /// The key.
+        key: String,
+        /// The subcommand whose flags apply.
+        command: String,
+    },
+    /// A value has a type no flag takes.
+    #[error("{path}: `{key}` must be a string, number, boolean or list of them")]
+    BadValue {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+}
+
+/// The configuration file named by `args` (`--config FILE`) or the environment.
+pub fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os(CONFIG_ENV).filter(|path| !path.is_empty()).map(PathBuf::from)
+}
+
+/// `args` with the file's settings for the chosen subcommand inserted right after it, where
+/// neither the command line (later flags win) nor an environment variable gives them.
+pub fn with_file_settings(args: Vec<OsString>, cli: &Command) -> Result<Vec<OsString>, ConfigError> {
+    let Some(path) = config_path(&args) else { return Ok(args) };
+    let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read { path: path.clone(), error })?;
+    let table: toml::Table = text.parse().map_err(|error| ConfigError::Parse { path: path.clone(), error })?;
+    let position = args.iter().position(|arg| cli.find_subcommand(arg.to_string_lossy().as_ref()).is_some());
+    let mut inserted = Vec::new();
+    for (key, value) in &table {
+        if let toml::Value::Table(section) = value {
+            let Some(subcommand) = cli.find_subcommand(key) else {
+                return Err(unknown(&path, "the top level", key, "--help"));
+            };
+            let chosen = position.is_some_and(|at| args[at].to_string_lossy() == *key);
+            for (key, value) in section {
+                let flags = flag_args(&path, subcommand, &format!("[{}]", subcommand.get_name()), key, value)?;
+                if chosen {
+                    inserted.extend(flags);
+                }
+            }
+        } else {
+            inserted.extend(flag_args(&path, cli, "the top level", key, value)?);
+        }
+    }
+    let Some(at) = position else { return Ok(args) };
+    let mut args = args;
+    args.splice(at + 1..at + 1, inserted);
+    Ok(args)
+}
+
+fn unknown(path: &Path, table: &str, key: &str, command: &str) -> ConfigError {
+    ConfigError::UnknownKey { path: path.to_owned(), table: table.into(), key: key.into(), command: command.into() }
+}
+
+/// The flags for `key = value`, or none if the option's environment variable is set.
+fn flag_args(
+    path: &Path,
+    command: &Command,
+    table: &str,
+    key: &str,
+    value: &toml::Value,
+) -> Result<Vec<OsString>, ConfigError> {
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(key) && key != "config")
+        .ok_or_else(|| unknown(path, table, key, command.get_name()))?;
+    if arg.get_env().and_then(std::env::var_os).is_some_and(|value| !value.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let scalar = |value: &toml::Value| match value {
+        toml::Value::String(text) => Some(text.clone()),
+        toml::Value::Integer(number) => Some(number.to_string()),
+        toml::Value::Float(number) => Some(number.to_string()),
+        _ => None,
+    };
+    let bad = || ConfigError::BadValue { path: path.to_owned(), key: key.into() };
+    Ok(match value {
+        toml::Value::Boolean(true) => vec![format!("--{key}").into()],
+        toml::Value::Boolean(false) => Vec::new(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|item| scalar(item).map(|item| format!("--{key}={item}").into()).ok_or_else(bad))
+            .collect::<Result<_, _>>()?,
+        other => vec![format!("--{key}={}", scalar(other).ok_or_else(bad)?).into()],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn with_file(contents: &str, args: &[&str]) -> Result<Vec<String>, ConfigError> {
+        let file = tempfile_path(contents);
+        let mut argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        argv.extend([OsString::from("--config"), file.clone().into()]);
+        let result = with_file_settings(argv, &Cli::command());
+        std::fs::remove_file(file).unwrap();
+        result.map(|args| args.into_iter().map(|arg| arg.to_string_lossy().into_owned()).collect())
+    }
+
+    fn tempfile_path(contents: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("spawn-wasm-config-test-{}-{n}.toml", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn file_settings_come_after_the_subcommand_and_before_the_flags() {
+        let args = with_file(
+            "log-format = \"json\"\n[standalone]\nactors = \"/a\"\nport = 9100\nno-watch = true\nfsync = false\n[sidecar]\nproxy-port = 1\n",
+            &["spawn-wasm", "standalone", "--port", "9200"],
+        )
+        .unwrap();
+        assert_eq!(&args[..2], ["spawn-wasm", "standalone"]);
+        assert!(args.contains(&"--log-format=json".to_owned()));
+        assert!(args.contains(&"--actors=/a".to_owned()));
+        assert!(args.contains(&"--no-watch".to_owned()));
+        assert!(!args.iter().any(|arg| arg.contains("proxy-port")), "another mode's table is not applied");
+        let file_port = args.iter().position(|arg| arg == "--port=9100").unwrap();
+        let flag_port = args.iter().position(|arg| arg == "--port").unwrap();
+        assert!(file_port < flag_port, "the command line comes last, so it wins");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_place() {
+        let error = with_file("[standalone]\nactor = \"/a\"\n", &["spawn-wasm", "standalone"]).unwrap_err().to_string();
+        assert!(error.contains("unknown key `actor` in [standalone]"), "{error}");
+        let error = with_file("[cluster]\nsize = 3\n", &["spawn-wasm", "standalone"]).unwrap_err().to_string();
+        assert!(error.contains("unknown key `cluster` in the top level"), "{error}");
+        let error = with_file("[sidecar]\nactors = { a = 1 }\n", &["spawn-wasm", "sidecar"]).unwrap_err().to_string();
+        assert!(error.contains("must be a string"), "{error}");
+    }
+}
