@@ -1,15 +1,22 @@
-//! Limits every HTTP server of the host applies, so that a flood or an oversized body
-//! gets a clear answer rather than unbounded memory: a maximum body size (413) and a bound
-//! on requests in flight (503, at once, instead of queueing without end).
+//! What both modes' HTTP servers share: limits on the wire (a maximum body size, 413; a bound
+//! on requests in flight, 503 at once instead of an unbounded queue), the operational routes
+//! (health, readiness, metrics, modules), and draining on shutdown.
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tokio::sync::Semaphore;
+
+use crate::metrics::{self, Metrics};
+use crate::modules::ModuleSet;
 
 /// Limits on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,4 +50,77 @@ async fn admit(State(permits): State<Arc<Semaphore>>, request: Request, next: Ne
             (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response()
         }
     }
+}
+
+/// What the operational routes need from a mode's server state.
+pub trait Operations: Clone + Send + Sync + 'static {
+    /// The loaded components (`GET /v1/modules`).
+    fn modules(&self) -> &ModuleSet;
+    /// The process's metrics (`GET /metrics`).
+    fn metrics(&self) -> &Metrics;
+    /// Whether the mode is ready for calls (`GET /health/readiness`).
+    fn ready(&self) -> bool;
+}
+
+/// `router` with the operational routes added: `/health`, `/health/liveness`,
+/// `/health/readiness`, `/metrics`, `/v1/modules`.
+pub fn with_operations<S: Operations>(router: Router<S>) -> Router<S> {
+    router
+        .route("/health", get(liveness))
+        .route("/health/liveness", get(liveness))
+        .route("/health/readiness", get(readiness::<S>))
+        .route("/v1/modules", get(modules::<S>))
+        .route("/metrics", get(metrics_text::<S>))
+}
+
+async fn liveness() -> Response {
+    health(true)
+}
+
+async fn readiness<S: Operations>(State(state): State<S>) -> Response {
+    health(state.ready())
+}
+
+async fn modules<S: Operations>(State(state): State<S>) -> Response {
+    axum::Json(state.modules().status()).into_response()
+}
+
+async fn metrics_text<S: Operations>(State(state): State<S>) -> Response {
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics().encode()).into_response()
+}
+
+fn health(up: bool) -> Response {
+    let (status, body) = if up {
+        (StatusCode::OK, r#"{"status":"up"}"#)
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"down"}"#)
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// How long shutdown waits for calls in flight.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(30);
+
+/// Waits until `server` ends (an error) or `shutdown` resolves; then calls `begin_draining`
+/// (readiness down, the server stops accepting) and lets calls in flight finish, for at
+/// most [`DRAIN_GRACE`].
+pub async fn serve_until(
+    server: &mut tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: impl Future<Output = ()>,
+    begin_draining: impl FnOnce(),
+) -> anyhow::Result<()> {
+    tokio::select! {
+        result = &mut *server => {
+            result.context("the server task panicked")?.context("the server failed")?;
+        }
+        () = shutdown => {
+            tracing::info!("shutting down: draining calls in flight");
+            begin_draining();
+            if tokio::time::timeout(DRAIN_GRACE, &mut *server).await.is_err() {
+                tracing::error!("calls still in flight after {DRAIN_GRACE:?} are dropped");
+                server.abort();
+            }
+        }
+    }
+    Ok(())
 }

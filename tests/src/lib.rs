@@ -513,6 +513,15 @@ impl ClientApi {
         (status, response.bytes().await.unwrap().to_vec())
     }
 
+    /// Posts a JSON body to `actor`'s invoke route; returns the HTTP status and the JSON answer.
+    pub async fn invoke_json(&self, actor: &str, body: &str) -> (StatusCode, serde_json::Value) {
+        let url = format!("{}/api/v1/system/{}/actors/{actor}/invoke", self.base, self.system);
+        let response =
+            self.http.post(url).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, serde_json::from_str(&response.text().await.unwrap()).expect("a JSON answer"))
+    }
+
     /// The `InvocationRequest` for `actor.action(payload)`.
     pub fn request(
         &self,

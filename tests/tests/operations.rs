@@ -112,33 +112,18 @@ async fn the_client_api_speaks_json_with_the_components_descriptors() {
     let actors = actors_dir(&["counter", "joe"]);
     let data = tempfile::tempdir().unwrap();
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;
-    let url = format!("{}/api/v1/system/spawn-system/actors/counter/invoke", harness.client.base_url());
     let body = serde_json::json!({
         "actor": {"id": {"name": "counter"}},
         "actionName": "increment",
         "value": {"@type": "type.googleapis.com/domain.Increment", "by": 3}
     });
-    let response = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let answer: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let (status, answer) = harness.client.invoke_json("counter", &body.to_string()).await;
+    assert_eq!(status, axum::http::StatusCode::OK);
     assert_eq!(answer["status"]["status"], "OK");
     assert_eq!(answer["value"], serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 3}));
 
-    let bad = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"actionName\": 7}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
-    let answer: serde_json::Value = serde_json::from_str(&bad.text().await.unwrap()).unwrap();
+    let (status, answer) = harness.client.invoke_json("counter", r#"{"actionName": 7}"#).await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
     assert!(
         answer["status"]["message"].as_str().unwrap().contains("invalid JSON for spawn.InvocationRequest"),
         "{answer}"

@@ -39,21 +39,13 @@ async fn a_new_actor_crate_builds_and_serves() {
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;
-    let url = format!("{}/api/v1/system/spawn-system/actors/hello-actor/invoke", harness.client.base_url());
     let body = serde_json::json!({
         "actor": {"id": {"name": "hello-actor"}},
         "actionName": "greet",
         "value": {"@type": "type.googleapis.com/hello_actor.Greet", "name": "Ada"}
     });
-    let reply = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 200);
-    let answer: serde_json::Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+    let (status, answer) = harness.client.invoke_json("hello-actor", &body.to_string()).await;
+    assert_eq!(status, axum::http::StatusCode::OK);
     assert_eq!(answer["value"]["text"], "Hello, Ada! (1 greetings so far)");
     harness.stop().await;
 }

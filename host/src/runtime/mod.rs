@@ -154,22 +154,10 @@ impl Standalone {
     /// Serves until `shutdown` resolves, then stops accepting calls and persists every
     /// active actor.
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tokio::select! {
-            result = &mut self.server => {
-                result.context("the server task panicked")?.context("the server failed")?;
-            }
-            () = shutdown => {
-                tracing::info!("shutting down: draining calls in flight, then persisting active actors");
-                // Readiness turns down and the server stops accepting; calls in flight finish.
-                self.runtime.inner.draining.cancel();
-                if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.server).await.is_err() {
-                    tracing::error!("calls still in flight after {SHUTDOWN_GRACE:?} are dropped");
-                    self.server.abort();
-                }
-            }
-        }
+        let draining = self.runtime.inner.draining.clone();
+        let served = crate::http::serve_until(&mut self.server, shutdown, move || draining.cancel()).await;
         self.runtime.shutdown().await;
-        Ok(())
+        served
     }
 }
 
@@ -241,9 +229,9 @@ impl Runtime {
         Ok(runtime)
     }
 
-    /// The Prometheus text of the process's metrics.
-    pub fn metrics_text(&self) -> String {
-        self.inner.executor.engine().metrics().encode()
+    /// The process's metrics.
+    pub fn metrics_registry(&self) -> &crate::metrics::Metrics {
+        self.inner.executor.engine().metrics()
     }
 
     /// The loaded components.

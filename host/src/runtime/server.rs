@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,39 +29,22 @@ pub(super) async fn serve(
     let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn));
-    let app = http::limited(api, limits)
-        .route("/health", get(liveness))
-        .route("/health/liveness", get(liveness))
-        .route("/health/readiness", get(readiness))
-        .route("/v1/modules", get(modules))
-        .route("/metrics", get(metrics))
-        .with_state(runtime);
+    let app = http::with_operations(http::limited(api, limits)).with_state(runtime);
     axum::serve(listener, app).with_graceful_shutdown(draining.cancelled_owned()).await
 }
 
-async fn modules(State(runtime): State<Runtime>) -> Response {
-    axum::Json(runtime.modules().status()).into_response()
-}
+impl http::Operations for Runtime {
+    fn modules(&self) -> &crate::modules::ModuleSet {
+        Runtime::modules(self)
+    }
 
-async fn metrics(State(runtime): State<Runtime>) -> Response {
-    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], runtime.metrics_text()).into_response()
-}
+    fn metrics(&self) -> &crate::metrics::Metrics {
+        self.metrics_registry()
+    }
 
-async fn liveness() -> Response {
-    health(true)
-}
-
-async fn readiness(State(runtime): State<Runtime>) -> Response {
-    health(runtime.is_running())
-}
-
-fn health(up: bool) -> Response {
-    let (status, body) = if up {
-        (StatusCode::OK, r#"{"status":"up"}"#)
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"down"}"#)
-    };
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    fn ready(&self) -> bool {
+        self.is_running()
+    }
 }
 
 /// The body format of a request, and so of its answer: protobuf (the proxy's), or JSON for

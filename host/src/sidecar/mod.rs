@@ -94,24 +94,10 @@ impl Sidecar {
     /// Serves until the server fails or `shutdown` resolves; then readiness turns down, the
     /// server stops accepting, and calls in flight finish (bounded by a grace period).
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tokio::select! {
-            result = &mut self.server => {
-                result.context("the server task panicked")?.context("the server failed")?;
-            }
-            () = shutdown => {
-                tracing::info!("shutting down: draining calls in flight");
-                self.state.begin_draining();
-                if tokio::time::timeout(DRAIN_GRACE, &mut self.server).await.is_err() {
-                    tracing::error!("calls still in flight after {DRAIN_GRACE:?} are dropped");
-                }
-            }
-        }
-        Ok(())
+        let state = self.state.clone();
+        crate::http::serve_until(&mut self.server, shutdown, move || state.begin_draining()).await
     }
 }
-
-/// How long shutdown waits for calls in flight.
-const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Drop for Sidecar {
     fn drop(&mut self) {

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -60,39 +60,22 @@ impl AppState {
 
 pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
     let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
-    let app = http::limited(api, limits)
-        .route("/health", get(liveness))
-        .route("/health/liveness", get(liveness))
-        .route("/health/readiness", get(readiness))
-        .route("/v1/modules", get(modules))
-        .route("/metrics", get(metrics))
-        .with_state(state.clone());
+    let app = http::with_operations(http::limited(api, limits)).with_state(state.clone());
     axum::serve(listener, app).with_graceful_shutdown(state.draining.clone().cancelled_owned()).await
 }
 
-async fn modules(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(state.modules.status()).into_response()
-}
+impl http::Operations for Arc<AppState> {
+    fn modules(&self) -> &ModuleSet {
+        &self.modules
+    }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.executor.engine().metrics().encode()).into_response()
-}
+    fn metrics(&self) -> &crate::metrics::Metrics {
+        self.executor.engine().metrics()
+    }
 
-async fn liveness() -> Response {
-    health(true)
-}
-
-async fn readiness(State(state): State<Arc<AppState>>) -> Response {
-    health(state.is_ready())
-}
-
-fn health(up: bool) -> Response {
-    let (status, body) = if up {
-        (StatusCode::OK, r#"{"status":"up"}"#)
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"down"}"#)
-    };
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    fn ready(&self) -> bool {
+        self.is_ready()
+    }
 }
 
 /// A failure answered with a status and an empty body, after a log line naming actor,
