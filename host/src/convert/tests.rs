@@ -166,18 +166,9 @@ fn a_scheduled_call_is_asynchronous() {
 #[test]
 fn registration_entries_have_safe_defaults() {
     let definition = wit::ActorDefinition {
-        name: "joe".into(),
-        kind: wit::Kind::Named,
-        stateful: true,
-        actions: vec!["setLanguage".into()],
-        timer_actions: vec![wit::TimerAction { action: "hi".into(), period_ms: 1000 }],
-        channels: vec![wit::Channel { topic: "test".into(), action: "setLanguage".into() }],
-        snapshot_timeout_ms: 0,
-        deactivation_timeout_ms: 0,
-        min_pool_size: 0,
-        max_pool_size: 0,
         state_type: Some("domain.JoeState".into()),
         initial_tags: vec![("team".into(), "a".into())],
+        ..crate::module::test_definition("joe")
     };
     let actor = actor_from_definition("sys", &definition);
     assert_eq!(actor.id.unwrap(), id("joe", ""));
