@@ -339,6 +339,20 @@ async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
         "memory: {count} active idle actors: RSS {before} KiB -> {after} KiB = {:.0} bytes per actor (state {state_bytes} bytes; target ≤ 1 KiB beyond the state)",
         (after.saturating_sub(before) * 1024) as f64 / count as f64
     );
+    // Graceful shutdown persists every actor; then measure the database.
+    let mut server = server;
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status()?;
+    server.child.wait()?;
+    let bytes: u64 = std::fs::read_dir(data.path())?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("state.db"))
+        .map(|entry| entry.metadata().map_or(0, |metadata| metadata.len()))
+        .sum();
+    println!(
+        "disk: {count} actors' state in SQLite: {:.1} MiB = {:.2} MiB per 10 000 actors",
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / (1 << 20) as f64 * 10_000.0 / count as f64
+    );
     Ok(())
 }
 

@@ -41,8 +41,21 @@ pub struct ModuleLabels {
     pub event: &'static str,
 }
 
+/// The outcomes of an invocation, in the order of [`ActionMetrics::outcomes`].
+pub const OUTCOMES: [&str; 6] = ["ok", "guest_error", "deadline", "memory_limit", "trap", "reply_too_large"];
+
+/// The series of one actor's action, looked up once and then reused: recording an
+/// invocation allocates nothing.
+#[derive(Clone)]
+struct ActionMetrics {
+    outcomes: [Counter; OUTCOMES.len()],
+    latency: Histogram,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
+    /// actor → action → its series.
+    actions: std::sync::RwLock<std::collections::HashMap<String, std::collections::HashMap<String, ActionMetrics>>>,
     registry: Mutex<Registry>,
     invocations: Family<InvocationLabels, Counter>,
     latency: Family<ActionLabels, Histogram>,
@@ -67,17 +80,42 @@ impl Default for Metrics {
         registry.register("active_actors", "Actors active in the standalone runtime", active_actors.clone());
         registry.register("module_events", "Component loads, swaps, rejections and removals", module_events.clone());
         registry.register("warm_instances", "Instances kept warm between their actor's turns", warm_instances.clone());
-        Metrics { registry: Mutex::new(registry), invocations, latency, active_actors, module_events, warm_instances }
+        Metrics {
+            actions: Default::default(),
+            registry: Mutex::new(registry),
+            invocations,
+            latency,
+            active_actors,
+            module_events,
+            warm_instances,
+        }
     }
 }
 
 impl Metrics {
-    /// Records one invocation.
+    /// Records one invocation; `outcome` is one of [`OUTCOMES`].
     pub fn invocation(&self, actor: &str, action: &str, outcome: &'static str, elapsed: Duration) {
-        let labels = InvocationLabels { actor: actor.to_owned(), action: action.to_owned(), outcome };
-        self.invocations.get_or_create(&labels).inc();
-        let labels = ActionLabels { actor: labels.actor, action: labels.action };
-        self.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        let index = OUTCOMES.iter().position(|known| *known == outcome).expect("a known outcome");
+        let cached = self.actions.read().unwrap().get(actor).and_then(|actions| actions.get(action)).cloned();
+        let series = cached.unwrap_or_else(|| self.series(actor, action));
+        series.outcomes[index].inc();
+        series.latency.observe(elapsed.as_secs_f64());
+    }
+
+    fn series(&self, actor: &str, action: &str) -> ActionMetrics {
+        let series = ActionMetrics {
+            outcomes: OUTCOMES.map(|outcome| {
+                let labels = InvocationLabels { actor: actor.to_owned(), action: action.to_owned(), outcome };
+                self.invocations.get_or_create(&labels).clone()
+            }),
+            latency: self
+                .latency
+                .get_or_create(&ActionLabels { actor: actor.to_owned(), action: action.to_owned() })
+                .clone(),
+        };
+        let mut actions = self.actions.write().unwrap();
+        actions.entry(actor.to_owned()).or_default().insert(action.to_owned(), series.clone());
+        series
     }
 
     /// Records a module event.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -62,7 +62,8 @@ pub struct ModuleSet {
     cache: Option<CodeCache>,
     dir: PathBuf,
     current: ArcSwap<ActorRegistry>,
-    json: ArcSwap<JsonCodec>,
+    /// Built on first use after each change: building it decodes every module's descriptors.
+    json: ArcSwapOption<JsonCodec>,
     files: Mutex<BTreeMap<PathBuf, FileStatus>>,
     changes: watch::Sender<u64>,
     /// Serializes refreshes, so that two changes never race to swap.
@@ -83,7 +84,7 @@ impl ModuleSet {
             cache,
             dir: dir.to_owned(),
             current: ArcSwap::default(),
-            json: ArcSwap::from_pointee(JsonCodec::new([])),
+            json: ArcSwapOption::empty(),
             files: Mutex::default(),
             changes: watch::channel(0).0,
             updating: tokio::sync::Mutex::new(()),
@@ -133,7 +134,12 @@ impl ModuleSet {
 
     /// JSON conversions knowing every loaded module's messages.
     pub fn json(&self) -> Arc<JsonCodec> {
-        self.json.load_full()
+        if let Some(codec) = self.json.load_full() {
+            return codec;
+        }
+        let codec = Arc::new(JsonCodec::new(self.registry().modules().map(|module| module.as_ref())));
+        self.json.store(Some(codec.clone()));
+        codec
     }
 
     /// A receiver that changes whenever the set of loaded modules does.
@@ -265,8 +271,8 @@ impl ModuleSet {
     }
 
     fn swap(&self, registry: ActorRegistry) {
-        self.json.store(Arc::new(JsonCodec::new(registry.modules().map(|module| module.as_ref()))));
         self.current.store(Arc::new(registry));
+        self.json.store(None);
         self.changes.send_modify(|generation| *generation += 1);
     }
 }
