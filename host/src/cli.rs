@@ -364,6 +364,10 @@ pub struct SidecarArgs {
     /// Actor system to register in; must equal the proxy's.
     #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
     pub system: String,
+    /// Send the registration again every this many seconds, so that a proxy that restarted
+    /// gets it back (0: only at start and when the actors change).
+    #[arg(long, env = "SPAWN_WASM_REGISTER_REFRESH_SECS", default_value_t = 30)]
+    pub register_refresh_secs: u64,
     /// Where compiled components are cached, so that restarts skip compilation.
     /// Default: `$XDG_CACHE_HOME/spawn-wasm` or `~/.cache/spawn-wasm`.
     #[arg(long, env = "SPAWN_WASM_CACHE_DIR", value_name = "DIR")]
@@ -430,6 +434,7 @@ impl SidecarArgs {
             cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
+            register_refresh: Duration::from_secs(self.register_refresh_secs),
         }
     }
 }

@@ -84,7 +84,31 @@ pub struct TestProxy {
     state: Arc<ProxyState>,
     host: watch::Sender<Option<SocketAddr>>,
     registered: watch::Receiver<usize>,
-    server: tokio::task::JoinHandle<()>,
+    server: Mutex<Option<ProxyServer>>,
+}
+
+/// The running server of a [`TestProxy`] and how to stop it.
+struct ProxyServer {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl ProxyServer {
+    fn spawn(listener: tokio::net::TcpListener, state: Arc<ProxyState>) -> ProxyServer {
+        let app = Router::new()
+            .route("/api/v1/system", post(register))
+            .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+            .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
+            .with_state(state);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await.expect("test proxy server");
+        });
+        ProxyServer { task, stop }
+    }
 }
 
 impl TestProxy {
@@ -98,17 +122,25 @@ impl TestProxy {
             host: host_rx,
             registrations,
         });
-        let app = Router::new()
-            .route("/api/v1/system", post(register))
-            .route("/api/v1/system/{system}/actors/spawn", post(spawn))
-            .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
-            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the test proxy");
         let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("test proxy server");
-        });
+        let server = Mutex::new(Some(ProxyServer::spawn(listener, state.clone())));
         TestProxy { addr, state, host, registered, server }
+    }
+
+    /// Stops serving (closing its connections), as a proxy that goes down.
+    pub async fn stop(&self) {
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            let _ = server.stop.send(());
+            let _ = server.task.await;
+        }
+    }
+
+    /// Serves again on the same port, as a restarted proxy.
+    pub async fn start_again(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.expect("binding the test proxy again");
+        *self.server.lock().unwrap() = Some(ProxyServer::spawn(listener, self.state.clone()));
     }
 
     /// The proxy's base URL.
@@ -143,7 +175,9 @@ impl TestProxy {
 
 impl Drop for TestProxy {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.task.abort();
+        }
     }
 }
 
@@ -256,6 +290,16 @@ impl Harness {
 
     /// Like [`Harness::start_with`], with limits on the wire.
     pub async fn start_with_http(actors: tempfile::TempDir, limits: Limits, http: HttpLimits) -> Harness {
+        Self::start_with_refresh(actors, limits, http, Duration::ZERO).await
+    }
+
+    /// Like [`Harness::start_with_http`], sending the registration again every `refresh`.
+    pub async fn start_with_refresh(
+        actors: tempfile::TempDir,
+        limits: Limits,
+        http: HttpLimits,
+        refresh: Duration,
+    ) -> Harness {
         init_logging();
         let proxy = TestProxy::start().await;
         let host = Sidecar::start(SidecarConfig {
@@ -267,6 +311,7 @@ impl Harness {
             cache_dir: None,
             watch: true,
             http,
+            register_refresh: refresh,
         })
         .await
         .expect("starting the host");

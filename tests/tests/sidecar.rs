@@ -306,3 +306,26 @@ fn example_type_urls_are_fully_qualified() {
     assert_eq!(JoeState::type_url(), "type.googleapis.com/domain.JoeState");
     assert_eq!(Counter::full_name(), "domain.Counter");
 }
+
+#[tokio::test]
+async fn a_restarted_proxy_gets_the_registration_back_and_readiness_follows() {
+    use spawn_wasm_host::engine::Limits;
+    use spawn_wasm_host::http::HttpLimits;
+    let refresh = std::time::Duration::from_millis(200);
+    let harness =
+        Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), refresh).await;
+    harness.client.wait_ready().await;
+    let before = harness.proxy.log().registrations.len();
+
+    harness.proxy.stop().await;
+    eventually(std::time::Duration::from_secs(10), "readiness turns down while the proxy is gone", || async {
+        harness.client.readiness().await == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    let increment = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
+    assert_eq!(reply::<Counter>(&harness.client.invoke(&increment).await), Counter { value: 1 }, "still serving");
+
+    harness.proxy.start_again().await;
+    harness.proxy.wait_for_registrations(before + 1).await;
+    harness.client.wait_ready().await;
+}

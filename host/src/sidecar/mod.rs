@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -46,6 +47,9 @@ pub struct SidecarConfig {
     pub watch: bool,
     /// Limits on the wire.
     pub http: HttpLimits,
+    /// How often the registration is sent again (so that a restarted proxy gets it back);
+    /// zero registers only at start and when the actors change.
+    pub register_refresh: Duration,
 }
 
 /// A running sidecar host.
@@ -77,7 +81,7 @@ impl Sidecar {
             Arc::new(server::AppState::new(Executor::new(engine), modules, proxy.clone(), config.system.clone()));
         let server = tokio::spawn(server::serve(listener, state.clone(), config.http));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
-        let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system));
+        let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system, config.register_refresh));
         Ok(Sidecar { local_addr, state, server, registration, _watch: watch })
     }
 
@@ -109,7 +113,11 @@ impl Drop for Sidecar {
 /// Registers with the proxy, then again whenever the registration would differ (actors or
 /// actions added, changed or removed by a reload). The proxy has no way to unregister: an
 /// actor removed here stays registered there, and its calls fail with 404.
-async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, system: String) {
+///
+/// Every `refresh` (unless zero) the registration is sent again: the proxy overwrites its
+/// entries, and a proxy that restarted and forgot them gets them back. If it does not answer,
+/// readiness turns down until a registration is accepted again.
+async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, system: String, refresh: Duration) {
     let mut changes = state.modules.subscribe();
     let mut registered = None;
     loop {
@@ -117,14 +125,25 @@ async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, 
         let actors = registered_actors(&request);
         if registered.as_ref() != Some(&actors) {
             proxy.register_until_accepted(&request).await;
-            state.set_ready();
+            state.set_ready(true);
             registered = Some(actors);
         }
-        if changes.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let loaded = state.modules.registry().modules().map(|module| module.id).collect();
+                state.executor().forget_modules_except(&loaded);
+            }
+            () = tokio::time::sleep(refresh), if !refresh.is_zero() => {
+                if let Err(error) = proxy.register(&request).await {
+                    tracing::warn!(%error, "the proxy lost or refused our registration; registering again");
+                    state.set_ready(false);
+                    registered = None;
+                }
+            }
         }
-        let loaded = state.modules.registry().modules().map(|module| module.id).collect();
-        state.executor().forget_modules_except(&loaded);
     }
 }
 

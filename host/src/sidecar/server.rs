@@ -44,8 +44,8 @@ impl AppState {
         &self.executor
     }
 
-    pub(super) fn set_ready(&self) {
-        self.ready.store(true, Ordering::Release);
+    pub(super) fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
     }
 
     pub(super) fn is_ready(&self) -> bool {
