@@ -62,6 +62,13 @@ enum Scenario {
         #[arg(long, default_value_t = 100)]
         components: usize,
     },
+    /// A bounded mixed run: increments across many actors, hostile calls and component
+    /// reloads at once; checks every call is accounted for and that memory and file
+    /// descriptors stay flat.
+    Soak {
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+    },
     /// The native baseline server (used by `http`).
     #[command(hide = true)]
     NativeServer { port: u16 },
@@ -106,6 +113,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
+            Scenario::Soak { seconds } => soak(&cli.binary, &cli.actors, seconds).await,
         }
     })
 }
@@ -445,4 +453,99 @@ async fn startup(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<(
         warm[2].as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+fn open_fds(pid: u32) -> anyhow::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count())
+}
+
+async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    for name in ["counter", "hostile"] {
+        std::fs::copy(actors.join(format!("{name}.wasm")), dir.path().join(format!("{name}.wasm")))?;
+    }
+    let data = tempfile::tempdir()?;
+    // A short deadline keeps the hostile calls short.
+    let port = free_port()?;
+    let words = [
+        "standalone",
+        "--actors",
+        &dir.path().display().to_string(),
+        "--data",
+        &data.path().display().to_string(),
+        "--port",
+        &port.to_string(),
+        "--call-timeout-ms",
+        "200",
+    ];
+    let (server, _) = start(binary, &args(&words), port, "/health/readiness").await?;
+    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+    let hostile_path = "/api/v1/system/spawn-system/actors/hostile/invoke";
+    let warm_up = load::run(server.addr, path, 8, Duration::from_secs(5), |c, i| {
+        counter_request((c * 7919 + i as usize) % 1000, "increment")
+    })
+    .await?;
+    let (rss_start, fds_start) = (rss_kib(server.child.id())?, open_fds(server.child.id())?);
+
+    let duration = Duration::from_secs(seconds);
+    let reloads = {
+        let (dir, actors) = (dir.path().to_owned(), actors.to_owned());
+        tokio::spawn(async move {
+            let mut count = 0u64;
+            let deadline = Instant::now() + duration;
+            while Instant::now() < deadline {
+                let source = if count % 2 == 0 { "router" } else { "caller" };
+                let staging = dir.join(".x.wasm.tmp");
+                std::fs::copy(actors.join(format!("{source}.wasm")), &staging)?;
+                std::fs::rename(&staging, dir.join("x.wasm"))?;
+                count += 1;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            anyhow::Ok(count)
+        })
+    };
+    let hostile = load::run(server.addr, hostile_path, 1, duration, |_, i| {
+        let action = ["panic", "hog", "spin", "recurse"][i as usize % 4];
+        hostile_request(action)
+    });
+    let counters =
+        load::run(server.addr, path, 8, duration, |c, i| counter_request((c * 7919 + i as usize) % 1000, "increment"));
+    let (hostile, counters) = tokio::join!(hostile, counters);
+    let (hostile, counters, reloads) = (hostile?, counters?, reloads.await??);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss_end, fds_end) = (rss_kib(server.child.id())?, open_fds(server.child.id())?);
+    let hostile_calls = (hostile.requests_per_second * seconds as f64).round() as u64;
+    println!(
+        "soak {seconds} s: {:.0} increments/s with {} failed (must be 0); {} hostile calls, {} answered with an error (must be all); {reloads} reloads; RSS {rss_start} KiB -> {rss_end} KiB; open fds {fds_start} -> {fds_end} (warm-up {:.0} req/s)",
+        counters.requests_per_second,
+        counters.errors,
+        hostile_calls + hostile.errors,
+        hostile.errors,
+        warm_up.requests_per_second
+    );
+    if counters.errors != 0 || hostile_calls != 0 {
+        bail!(
+            "calls not accounted for: {} failed increments, {hostile_calls} hostile calls that succeeded",
+            counters.errors
+        );
+    }
+    Ok(())
+}
+
+/// `hostile.<action>(Request{})`.
+fn hostile_request(action: &str) -> Bytes {
+    let request = pb::InvocationRequest {
+        system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
+        actor: Some(actors::Actor {
+            id: Some(actors::ActorId { name: "hostile".into(), system: SYSTEM.into(), parent: String::new() }),
+            ..Default::default()
+        }),
+        action_name: action.into(),
+        payload: Some(pb::invocation_request::Payload::Value(prost_types::Any {
+            type_url: "type.googleapis.com/domain.Request".into(),
+            value: Vec::new(),
+        })),
+        ..Default::default()
+    };
+    Bytes::from(request.encode_to_vec())
 }
