@@ -494,7 +494,7 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
             let mut count = 0u64;
             let deadline = Instant::now() + duration;
             while Instant::now() < deadline {
-                let source = if count % 2 == 0 { "router" } else { "caller" };
+                let source = if count.is_multiple_of(2) { "router" } else { "caller" };
                 let staging = dir.join(".x.wasm.tmp");
                 std::fs::copy(actors.join(format!("{source}.wasm")), &staging)?;
                 std::fs::rename(&staging, dir.join("x.wasm"))?;
