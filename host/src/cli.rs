@@ -398,6 +398,10 @@ pub struct LimitArgs {
     /// Requests handled at once; more get 503 at once instead of queueing.
     #[arg(long, env = "SPAWN_WASM_MAX_IN_FLIGHT", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
+    /// How long a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed, in milliseconds.
+    #[arg(long, env = "SPAWN_WASM_HEADER_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
     /// Instances kept warm between their actor's turns, least recently used evicted (0: a
     /// fresh instance every call). Each costs its guest's resident memory.
     #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
@@ -406,7 +410,11 @@ pub struct LimitArgs {
 
 impl From<&LimitArgs> for HttpLimits {
     fn from(args: &LimitArgs) -> Self {
-        HttpLimits { max_body_bytes: args.max_body_bytes, max_in_flight: args.max_in_flight as usize }
+        HttpLimits {
+            max_body_bytes: args.max_body_bytes,
+            max_in_flight: args.max_in_flight as usize,
+            header_timeout: Duration::from_millis(args.header_timeout_ms),
+        }
     }
 }
 

@@ -25,12 +25,53 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// Requests handled at once; more are refused with 503.
     pub max_in_flight: usize,
+    /// How long a connection may take to send a request's headers, and stay idle between
+    /// requests; then it is closed (so that slow or idle clients cannot hold connections).
+    pub header_timeout: Duration,
 }
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        HttpLimits { max_body_bytes: 8 << 20, max_in_flight: 4096 }
+        HttpLimits { max_body_bytes: 8 << 20, max_in_flight: 4096, header_timeout: Duration::from_secs(30) }
     }
+}
+
+/// Serves `app` on `listener` (HTTP/1.1, keep-alive) until `shutdown` is cancelled; then stops
+/// accepting and waits for the connections' requests in flight to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: back off instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// `router` with `limits` applied. Apply it to the API routes only: health probes must

@@ -111,3 +111,29 @@ async fn stored(client: &ClientApi, key: usize) -> i64 {
     let state = client.call_with(&format!("k-{key}"), "get", None, options).await;
     state.map_or(0, |any| unpack::<Counter>(&any).value)
 }
+
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let http = HttpLimits { header_timeout: Duration::from_millis(300), ..HttpLimits::default() };
+    let harness = Harness::start_with_http(actors_dir(&["counter"]), Limits::default(), http).await;
+    let addr = harness.host.local_addr();
+
+    // A client that starts a request and never finishes its headers.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /api/v1/actors/actions HTTP/1.1\r\nHost: test\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "the connection must be closed, not left open");
+    assert!(started.elapsed() < Duration::from_secs(3), "closed after about the timeout: {:?}", started.elapsed());
+
+    // A client that connects and sends nothing at all.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "an idle connection must be closed");
+
+    // Well-behaved clients are served as before.
+    let invocation = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
+    assert_eq!(reply::<Counter>(&harness.client.invoke(&invocation).await), Counter { value: 1 });
+}

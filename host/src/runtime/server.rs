@@ -30,7 +30,7 @@ pub(super) async fn serve(
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn));
     let app = http::with_operations(http::limited(api, limits)).with_state(runtime);
-    axum::serve(listener, app).with_graceful_shutdown(draining.cancelled_owned()).await
+    http::serve(listener, app, limits, draining).await
 }
 
 impl http::Operations for Runtime {

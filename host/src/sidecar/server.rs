@@ -61,7 +61,7 @@ impl AppState {
 pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
     let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
     let app = http::with_operations(http::limited(api, limits)).with_state(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(state.draining.clone().cancelled_owned()).await
+    http::serve(listener, app, limits, state.draining.clone()).await
 }
 
 impl http::Operations for Arc<AppState> {
