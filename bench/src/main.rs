@@ -248,26 +248,6 @@ async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
     bail!("nothing listens on {addr}")
 }
 
-/// `counters.<action>(Increment{1})` on instance `c-<key>`, spawned by register_ref.
-fn counter_request(key: usize, action: &str) -> Bytes {
-    let name = format!("c-{key}");
-    let request = pb::InvocationRequest {
-        system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
-        actor: Some(actors::Actor {
-            id: Some(actors::ActorId { name, system: SYSTEM.into(), parent: String::new() }),
-            ..Default::default()
-        }),
-        action_name: action.into(),
-        payload: Some(pb::invocation_request::Payload::Value(prost_types::Any {
-            type_url: Increment::type_url(),
-            value: Increment { by: 1 }.encode_to_vec(),
-        })),
-        register_ref: "counters".into(),
-        ..Default::default()
-    };
-    Bytes::from(request.encode_to_vec())
-}
-
 async fn start_standalone(binary: &Path, actors: &Path, data: &Path) -> anyhow::Result<(Server, Duration)> {
     let port = free_port()?;
     let words = [
@@ -399,19 +379,6 @@ async fn reload(binary: &Path, actors: &Path, rounds: usize) -> anyhow::Result<(
     Ok(())
 }
 
-fn get_request(actor: &str) -> Bytes {
-    let request = pb::InvocationRequest {
-        system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
-        actor: Some(actors::Actor {
-            id: Some(actors::ActorId { name: actor.into(), system: SYSTEM.into(), parent: String::new() }),
-            ..Default::default()
-        }),
-        action_name: "get".into(),
-        ..Default::default()
-    };
-    Bytes::from(request.encode_to_vec())
-}
-
 async fn post_ok(addr: SocketAddr, actor: &str, body: Bytes) -> bool {
     let path = format!("/api/v1/system/{SYSTEM}/actors/{actor}/invoke");
     load::post_once(addr, &path, body).await.is_ok_and(|status| status == 200)
@@ -532,20 +499,36 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// `hostile.<action>(Request{})`.
-fn hostile_request(action: &str) -> Bytes {
+/// The encoded `InvocationRequest` for `actor.action(payload)`, spawning `actor` from
+/// `register_ref` if given.
+fn invocation(actor: &str, action: &str, payload: Option<prost_types::Any>, register_ref: &str) -> Bytes {
     let request = pb::InvocationRequest {
         system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
         actor: Some(actors::Actor {
-            id: Some(actors::ActorId { name: "hostile".into(), system: SYSTEM.into(), parent: String::new() }),
+            id: Some(actors::ActorId { name: actor.into(), system: SYSTEM.into(), parent: String::new() }),
             ..Default::default()
         }),
         action_name: action.into(),
-        payload: Some(pb::invocation_request::Payload::Value(prost_types::Any {
-            type_url: "type.googleapis.com/domain.Request".into(),
-            value: Vec::new(),
-        })),
+        payload: payload.map(pb::invocation_request::Payload::Value),
+        register_ref: register_ref.into(),
         ..Default::default()
     };
     Bytes::from(request.encode_to_vec())
+}
+
+/// `counters.<action>(Increment{1})` on instance `c-<key>`, spawned by register_ref.
+fn counter_request(key: usize, action: &str) -> Bytes {
+    let increment = prost_types::Any { type_url: Increment::type_url(), value: Increment { by: 1 }.encode_to_vec() };
+    invocation(&format!("c-{key}"), action, Some(increment), "counters")
+}
+
+/// `actor.get()`.
+fn get_request(actor: &str) -> Bytes {
+    invocation(actor, "get", None, "")
+}
+
+/// `hostile.<action>(Request{})`.
+fn hostile_request(action: &str) -> Bytes {
+    let request = prost_types::Any { type_url: "type.googleapis.com/domain.Request".into(), value: Vec::new() };
+    invocation("hostile", action, Some(request), "")
 }
