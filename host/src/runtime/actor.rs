@@ -248,10 +248,15 @@ impl Actor {
 
     fn broadcast(&self, broadcast: Option<wit::Broadcast>) {
         let Some(broadcast) = broadcast else { return };
-        let payload = broadcast.payload.map(convert::any_from_wit);
         for (actor, action) in self.inner.subscribers(&broadcast.channel) {
-            let request = self.inner.internal_request(&self.id, &actor, &action, payload.clone(), true);
-            self.spawn_call(request, "broadcast");
+            let call = CallSpec {
+                actor,
+                action,
+                payload: broadcast.payload.clone(),
+                asynchronous: true,
+                ..CallSpec::default()
+            };
+            self.spawn_call(convert::invocation_request(&self.id, call), "broadcast");
         }
     }
 

@@ -26,6 +26,7 @@ use self::actor::{Mail, Turn};
 use self::store::StateStore;
 use crate::bindings::types as wit;
 use crate::cache::CodeCache;
+use crate::convert::{self, CallSpec};
 use crate::engine::{ActorEngine, BoxFuture, Dispatcher, Limits};
 use crate::executor::Executor;
 use crate::http::HttpLimits;
@@ -386,27 +387,26 @@ impl Inner {
             self.spawn_one(&name, &request.register_ref).await?;
         }
         let target = self.resolve(&name)?;
-        let action = request.action_name.clone();
-        check_action(target.entry.definition(), &name, &action)?;
-        let payload = match request.payload {
-            Some(pb::invocation_request::Payload::Value(any)) => pb::non_empty(Some(any)),
-            _ => None,
-        };
-        let turn = |reply| Turn {
-            action: action.clone(),
-            payload: payload.clone(),
-            metadata: request.metadata.clone(),
-            caller: request.caller.clone().filter(|caller| !caller.name.is_empty()),
-            reply,
+        check_action(target.entry.definition(), &name, &request.action_name)?;
+        // The request's fields move into the turn: nothing is copied on the call path.
+        let (scheduled_to, asynchronous) = (request.scheduled_to, request.r#async);
+        let mut turn = Turn {
+            action: request.action_name,
+            payload: match request.payload {
+                Some(pb::invocation_request::Payload::Value(any)) => pb::non_empty(Some(any)),
+                _ => None,
+            },
+            metadata: request.metadata,
+            caller: request.caller.filter(|caller| !caller.name.is_empty()),
+            reply: None,
         };
         let now_ms = unix_ms();
-        if request.scheduled_to > now_ms {
-            let delay = Duration::from_millis((request.scheduled_to - now_ms) as u64);
+        if scheduled_to > now_ms {
+            let delay = Duration::from_millis((scheduled_to - now_ms) as u64);
             let inner = self.clone();
-            let mail = turn(None);
             self.tasks.spawn(async move {
                 tokio::select! {
-                    () = tokio::time::sleep(delay) => inner.deliver(&name, mail),
+                    () = tokio::time::sleep(delay) => inner.deliver(&name, turn),
                     () = inner.stopping.cancelled() => {
                         tracing::warn!(actor = %name, "shutdown dropped a scheduled invocation that had not run yet");
                     }
@@ -414,12 +414,13 @@ impl Inner {
             });
             return Ok(None);
         }
-        if request.r#async {
-            self.deliver(&target.id.name, turn(None));
+        if asynchronous {
+            self.deliver(&target.id.name, turn);
             return Ok(None);
         }
         let (reply, answer) = oneshot::channel();
-        self.deliver(&target.id.name, turn(Some(reply)));
+        turn.reply = Some(reply);
+        self.deliver(&target.id.name, turn);
         answer.await.unwrap_or(Err(InvokeFailure::ShuttingDown))
     }
 
@@ -525,7 +526,8 @@ impl Inner {
                     }
                     // Synchronous: the next tick waits for this one's turn, so that a slow
                     // timer never piles ticks up in the mailbox.
-                    let request = inner.internal_request(&id, &id.name, &action, None, false);
+                    let call = CallSpec { actor: id.name.clone(), action: action.clone(), ..CallSpec::default() };
+                    let request = convert::invocation_request(&id, call);
                     if let Err(error) = inner.invoke(request).await {
                         tracing::warn!(actor = %id.name, timer = %action, %error, "timer tick failed");
                     }
@@ -533,36 +535,6 @@ impl Inner {
             });
         }
         timers.insert(target.id.name.clone(), Timers { spec: spec.clone(), stop });
-    }
-
-    /// An invocation from `caller` to `actor` inside this system.
-    fn internal_request(
-        &self,
-        caller: &actors::ActorId,
-        actor: &str,
-        action: &str,
-        payload: Option<prost_types::Any>,
-        asynchronous: bool,
-    ) -> pb::InvocationRequest {
-        pb::InvocationRequest {
-            system: Some(actors::ActorSystem { name: self.system.clone(), registry: None }),
-            actor: Some(actors::Actor {
-                id: Some(actors::ActorId {
-                    name: actor.to_owned(),
-                    system: self.system.clone(),
-                    parent: String::new(),
-                }),
-                ..Default::default()
-            }),
-            action_name: action.to_owned(),
-            payload: Some(match payload {
-                Some(any) => pb::invocation_request::Payload::Value(any),
-                None => pb::invocation_request::Payload::Noop(pb::Noop {}),
-            }),
-            r#async: asynchronous,
-            caller: Some(caller.clone()),
-            ..Default::default()
-        }
     }
 
     /// The subscribers of `topic`.
