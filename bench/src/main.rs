@@ -297,29 +297,38 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     Ok(line.split_whitespace().nth(1).context("malformed VmRSS")?.parse()?)
 }
 
+/// The host's default number of warm instances.
+const WARM_INSTANCES: usize = 1024;
+
+/// Activates `count` counters (`first`, `first + 1`, ...) with one increment each (more
+/// if a run overshoots), within five minutes.
+async fn activate(addr: SocketAddr, path: &str, count: usize, first: usize) -> anyhow::Result<()> {
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    while next.load(std::sync::atomic::Ordering::Relaxed) < count && started.elapsed() < Duration::from_secs(300) {
+        let next = next.clone();
+        load::run(addr, path, 16, Duration::from_millis(500), move |_, _| {
+            let key = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counter_request(first + key % count, "increment")
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()> {
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let data = tempfile::tempdir()?;
     let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
     let path = "/api/v1/system/spawn-system/actors/counter/invoke";
-    // A few calls first, so that the baseline includes warm allocator and instance pools.
-    load::run(server.addr, path, 4, Duration::from_millis(500), |c, i| {
-        counter_request(1_000_000 + c * 1000 + i as usize % 100, "increment")
-    })
-    .await?;
+    // First, more actors than the host keeps warm instances for (1 024 by default), so
+    // that the baseline includes a full instance pool: it is bounded, and the same
+    // whatever the number of actors.
+    activate(server.addr, path, 2 * WARM_INSTANCES, 1_000_000).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(server.child.id())?;
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = next.clone();
-    let started = Instant::now();
-    while next.load(std::sync::atomic::Ordering::Relaxed) < count && started.elapsed() < Duration::from_secs(300) {
-        let counter = counter.clone();
-        load::run(server.addr, path, 16, Duration::from_millis(500), move |_, _| {
-            let key = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            counter_request(key % count, "increment")
-        })
-        .await?;
-    }
+    activate(server.addr, path, count, 0).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(server.child.id())?;
     let state_bytes = Counter { value: 1 }.encoded_len() + Counter::type_url().len();
@@ -477,8 +486,20 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
     });
     let counters =
         load::run(server.addr, path, 8, duration, |c, i| counter_request((c * 7919 + i as usize) % 1000, "increment"));
+    // RSS every tenth of the run, to tell a plateau from growth.
+    let pid = server.child.id();
+    let samples = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        for _ in 0..10 {
+            tokio::time::sleep(duration / 10).await;
+            samples.push(rss_kib(pid).unwrap_or(0) / 1024);
+        }
+        samples
+    });
     let (hostile, counters) = tokio::join!(hostile, counters);
     let (hostile, counters, reloads) = (hostile?, counters?, reloads.await??);
+    let samples = samples.await?;
+    println!("soak: RSS every {} s, MiB: {samples:?}", seconds / 10);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss_end, fds_end) = (rss_kib(server.child.id())?, open_fds(server.child.id())?);
     let hostile_calls = (hostile.requests_per_second * seconds as f64).round() as u64;

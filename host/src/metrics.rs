@@ -96,10 +96,16 @@ impl Metrics {
     /// Records one invocation; `outcome` is one of [`OUTCOMES`].
     pub fn invocation(&self, actor: &str, action: &str, outcome: &'static str, elapsed: Duration) {
         let index = OUTCOMES.iter().position(|known| *known == outcome).expect("a known outcome");
-        let cached = self.actions.read().unwrap().get(actor).and_then(|actions| actions.get(action)).cloned();
-        let series = cached.unwrap_or_else(|| self.series(actor, action));
-        series.outcomes[index].inc();
-        series.latency.observe(elapsed.as_secs_f64());
+        let record = |series: &ActionMetrics| {
+            series.outcomes[index].inc();
+            series.latency.observe(elapsed.as_secs_f64());
+        };
+        // Recorded under the read lock: cloning the series would bounce their reference
+        // counts between cores on every call.
+        if let Some(series) = self.actions.read().unwrap().get(actor).and_then(|actions| actions.get(action)) {
+            return record(series);
+        }
+        record(&self.series(actor, action));
     }
 
     fn series(&self, actor: &str, action: &str) -> ActionMetrics {

@@ -73,6 +73,8 @@ pub enum InvokeAnswer {
 struct ProxyState {
     log: Mutex<ProxyLog>,
     answer: Mutex<InvokeAnswer>,
+    /// How long each guest invocation waits before it is answered.
+    delay: Mutex<Duration>,
     host: watch::Receiver<Option<SocketAddr>>,
     registrations: watch::Sender<usize>,
 }
@@ -119,6 +121,7 @@ impl TestProxy {
         let state = Arc::new(ProxyState {
             log: Mutex::new(ProxyLog::default()),
             answer: Mutex::new(InvokeAnswer::Ok(None)),
+            delay: Mutex::new(Duration::ZERO),
             host: host_rx,
             registrations,
         });
@@ -156,6 +159,12 @@ impl TestProxy {
     /// Sets how guests' invocations are answered from now on.
     pub fn answer_invocations(&self, answer: InvokeAnswer) {
         *self.state.answer.lock().unwrap() = answer;
+    }
+
+    /// Makes every guest invocation wait `delay` before it is answered, as a slow or
+    /// overloaded proxy; `Duration::ZERO` answers at once again.
+    pub fn delay_invocations(&self, delay: Duration) {
+        *self.state.delay.lock().unwrap() = delay;
     }
 
     /// A snapshot of what the proxy received.
@@ -228,6 +237,8 @@ async fn invoke(
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
     state.log.lock().unwrap().invocations.push((actor, request));
+    let delay = *state.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let answer = state.answer.lock().unwrap().clone();
     let (status, response) = match answer {
         InvokeAnswer::Ok(payload) => (

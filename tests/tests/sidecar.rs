@@ -2,6 +2,7 @@
 //! the real example components, real protobuf bytes in both directions.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use domain::{Counter, Increment, JoeState, Reply, Request};
@@ -245,6 +246,47 @@ async fn a_proxy_error_fails_the_calling_action_only() {
     assert_eq!(harness.client.invoke_failing(&call).await, StatusCode::INTERNAL_SERVER_ERROR);
     let increment = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
     assert_eq!(reply::<Counter>(&harness.client.invoke(&increment).await), Counter { value: 1 });
+}
+
+#[tokio::test]
+async fn a_slow_proxy_fails_the_waiting_call_at_its_deadline_and_delays_nothing_else() {
+    let limits = spawn_wasm_host::engine::Limits { call_timeout: Duration::from_millis(500), ..Default::default() };
+    let harness = Harness::start_with(actors_dir(&["caller", "counter"]), limits).await;
+    harness.proxy.answer_invocations(InvokeAnswer::Ok(Some(pack(&Reply { response: "late".into() }))));
+    harness.proxy.delay_invocations(Duration::from_secs(30));
+
+    let call = InvocationBuilder::new("caller", "callJoe").payload(&request("ocaml")).build();
+    let client = harness.client.clone();
+    let slow = tokio::spawn(async move {
+        let started = Instant::now();
+        let answer = client.send(&call).await;
+        (answer, started.elapsed())
+    });
+    let proxy = &harness.proxy;
+    eventually(Duration::from_secs(5), "the guest's call reaches the proxy", || async {
+        proxy.log().invocations.len() == 1
+    })
+    .await;
+
+    // While that call waits on the proxy, other actors are served.
+    for by in 1..=5 {
+        let increment = InvocationBuilder::new("counter", "increment").payload(&Increment { by }).build();
+        assert_eq!(reply::<Counter>(&harness.client.invoke(&increment).await), Counter { value: by });
+    }
+    assert!(!slow.is_finished(), "the call answered before the proxy did and before its deadline");
+
+    let ((status, body), waited) = slow.await.unwrap();
+    assert_eq!(
+        (status, body.len()),
+        (StatusCode::GATEWAY_TIMEOUT, 0),
+        "a call stuck on the proxy is a deadline failure"
+    );
+    assert!(waited < Duration::from_secs(10), "the call waited {waited:?} for a proxy answering after 30 s");
+
+    // Once the proxy answers promptly again, so does the caller (on a fresh instance).
+    harness.proxy.delay_invocations(Duration::ZERO);
+    let call = InvocationBuilder::new("caller", "callJoe").payload(&request("ocaml")).build();
+    assert_eq!(reply::<Reply>(&harness.client.invoke(&call).await).response, "late");
 }
 
 #[tokio::test]

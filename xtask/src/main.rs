@@ -6,10 +6,14 @@
 //! - `cargo xtask bench`: build the examples and release binaries, then run every benchmark:
 //!   the executor against native Rust (criterion), HTTP sidecar against a native server,
 //!   standalone throughput, memory per idle actor, reload latency, start-up time.
+//! - `cargo xtask fuzz [SECONDS] [TARGET]`: run the fuzz targets (`fuzz/`, nightly), each
+//!   for SECONDS (default 60), and report the inputs each ran.
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+mod fuzz;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -66,8 +70,17 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        "fuzz" => {
+            let seconds = match args.next() {
+                Some(seconds) => seconds.parse().with_context(|| format!("`{seconds}` is not a number of seconds"))?,
+                None => 60,
+            };
+            fuzz::run(&root, seconds, args.next().as_deref())
+        }
         _ => {
-            eprintln!("usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench>");
+            eprintln!(
+                "usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench | fuzz [SECONDS] [TARGET]>"
+            );
             bail!("unknown task `{task}`")
         }
     }

@@ -2,10 +2,14 @@
 //! (unnamed, stateful): the same, one instance per key you spawn.
 
 use domain::{Counter, Increment};
-use spawn_wasm_sdk::{Actor, Context, Result, Value};
+use spawn_wasm_sdk::{Actor, Context, Error, Result, Value};
 
 fn increment(input: Increment, ctx: &Context<Counter>) -> Result<Value<Counter>> {
-    let counter = Counter { value: ctx.state_or_default().value + input.by };
+    let current = ctx.state_or_default().value;
+    let value = current
+        .checked_add(input.by)
+        .ok_or_else(|| Error::failed(format!("adding {} to {current} overflows the counter", input.by)))?;
+    let counter = Counter { value };
     Ok(Value::new().reply(&counter).state(counter))
 }
 
@@ -24,3 +28,31 @@ pub fn counters() -> Actor<Counter> {
 }
 
 spawn_wasm_sdk::export_actors!(counter(), counters(); descriptors = domain::FILE_DESCRIPTOR_SET);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spawn_wasm_sdk::testing::{TestInvocation, reply_as, state_as};
+
+    #[test]
+    fn increment_adds_and_replies_the_new_value() {
+        let invocation = TestInvocation::new("counter", "increment")
+            .state(&Counter { value: 40 })
+            .payload(&Increment { by: 2 })
+            .build();
+        let value = counter().handle(invocation).unwrap();
+        assert_eq!(reply_as::<Counter>(&value), Some(Counter { value: 42 }));
+        assert_eq!(state_as::<Counter>(&value), Some(Counter { value: 42 }));
+    }
+
+    /// Found by the `sdk_handle` fuzz target: an overflow panicked (trapped, in a component).
+    #[test]
+    fn an_overflowing_increment_is_an_error_and_changes_nothing() {
+        let invocation = TestInvocation::new("counter", "increment")
+            .state(&Counter { value: i64::MAX })
+            .payload(&Increment { by: 1 })
+            .build();
+        let error = counter().handle(invocation).unwrap_err();
+        assert!(matches!(&error, Error::Failed(message) if message.contains("overflows")), "{error:?}");
+    }
+}

@@ -1,12 +1,12 @@
-//! One active actor: a task that owns its state and runs the turns in its mailbox one at
-//! a time, persists changed state (snapshots, checkpoints, deactivation), and starts the
-//! workflow each turn asks for.
+//! One active actor: its state, its turns (built-ins or the guest's `handle`), persisting
+//! its state (snapshots, checkpoints, deactivation), and the workflow each turn asks for.
+//! When it runs is [`super::active`]'s business.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::store::{StateKey, StoredState};
@@ -15,15 +15,6 @@ use crate::bindings::types as wit;
 use crate::convert::{self, CallSpec, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
 use crate::protocol::{self as pb, actors};
 use crate::registry::ActorEntry;
-
-/// What an actor's mailbox carries. The turn is boxed: a mailbox allocates its slots in
-/// blocks of 32, and an idle actor's mailbox must stay small.
-pub(super) enum Mail {
-    /// Run one turn.
-    Turn(Box<Turn>),
-    /// Persist and stop (runtime shutdown).
-    Stop,
-}
 
 /// One invocation of the actor.
 pub(super) struct Turn {
@@ -35,7 +26,8 @@ pub(super) struct Turn {
     pub reply: Option<oneshot::Sender<InvokeResult>>,
 }
 
-struct Actor {
+/// An active actor's state and what it needs to take turns.
+pub(super) struct Actor {
     inner: Arc<Inner>,
     id: actors::ActorId,
     /// The module and definition serving this actor: looked up again before every turn,
@@ -44,80 +36,11 @@ struct Actor {
     state: Option<prost_types::Any>,
     tags: HashMap<String, String>,
     revision: i64,
-    /// Whether the state or tags changed since they were last stored.
+    /// Whether the state or tags changed since they were last stored, and since when.
     dirty: bool,
-}
-
-/// The actor's task: load state, run `init`, then serve the mailbox until idle for the
-/// deactivation timeout (or until the runtime stops), persisting as it goes.
-pub(super) async fn run(
-    inner: Arc<Inner>,
-    id: actors::ActorId,
-    entry: ActorEntry,
-    mut mailbox: mpsc::UnboundedReceiver<Mail>,
-) {
-    let definition = entry.definition();
-    let (stateful, initial_tags) = (definition.stateful, &definition.initial_tags);
-    let idle_timeout = timeout_or(definition.deactivation_timeout_ms, DEFAULT_DEACTIVATION_TIMEOUT_MS);
-    let snapshot_every = timeout_or(definition.snapshot_timeout_ms, DEFAULT_SNAPSHOT_TIMEOUT_MS);
-    let stored = match inner.store.load(StateKey::of(&id)).await {
-        Ok(stored) => stored,
-        Err(error) => {
-            tracing::error!(actor = %id.name, %error, "cannot load the actor's state; failing its calls");
-            inner.active.lock().unwrap().remove(&id.name);
-            mailbox.close();
-            while let Some(mail) = mailbox.recv().await {
-                if let Mail::Turn(turn) = mail
-                    && let Turn { reply: Some(reply), action, .. } = *turn
-                {
-                    let cause = error.to_string();
-                    let _ = reply.send(Err(InvokeFailure::Failed { actor: id.name.clone(), action, cause }));
-                }
-            }
-            return;
-        }
-    };
-    let (state, tags, revision) = match stored {
-        Some(stored) => (stored.state, stored.tags, stored.revision),
-        None => (None, initial_tags.iter().cloned().collect(), 0),
-    };
-    let mut actor = Actor { inner, id, entry, state, tags, revision, dirty: false };
-    Box::pin(actor.init()).await;
-
-    // The futures of a turn and of a save are large and short-lived: boxed, they take
-    // memory only while they run, so that an idle actor's task stays small.
-    let mut snapshots = tokio::time::interval_at(Instant::now() + snapshot_every, snapshot_every);
-    snapshots.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut idle_since = Instant::now();
-    loop {
-        tokio::select! {
-            mail = mailbox.recv() => match mail {
-                Some(Mail::Turn(turn)) => {
-                    Box::pin(actor.turn(*turn)).await;
-                    idle_since = Instant::now();
-                }
-                Some(Mail::Stop) | None => break,
-            },
-            _ = snapshots.tick(), if stateful => {
-                let _ = Box::pin(actor.persist()).await;
-            }
-            () = tokio::time::sleep_until(idle_since + idle_timeout) => {
-                if Box::pin(actor.persist()).await.is_ok() && actor.inner.try_retire(&actor.id.name, &mailbox) {
-                    tracing::debug!(actor = %actor.id.name, "deactivated after {idle_timeout:?} idle");
-                    return;
-                }
-                idle_since = Instant::now();
-            }
-        }
-    }
-    // Stopping: finish what is queued, then persist.
-    mailbox.close();
-    while let Some(mail) = mailbox.recv().await {
-        if let Mail::Turn(turn) = mail {
-            Box::pin(actor.turn(*turn)).await;
-        }
-    }
-    let _ = Box::pin(actor.persist()).await;
+    dirty_since: Instant,
+    /// When its last turn ended (or it was activated).
+    idle_since: Instant,
 }
 
 fn timeout_or(ms: u64, default_ms: u64) -> Duration {
@@ -125,12 +48,67 @@ fn timeout_or(ms: u64, default_ms: u64) -> Duration {
 }
 
 impl Actor {
-    fn name(&self) -> &str {
+    /// Loads the actor's stored state (or starts it with its initial tags) and runs its
+    /// `init` action. Fails with the actor's name and the cause if the state cannot be read.
+    pub(super) async fn activate(
+        inner: Arc<Inner>,
+        id: actors::ActorId,
+        entry: ActorEntry,
+    ) -> Result<Actor, (String, String)> {
+        let stored = match inner.store.load(StateKey::of(&id)).await {
+            Ok(stored) => stored,
+            Err(error) => return Err((id.name, error.to_string())),
+        };
+        let (state, tags, revision) = match stored {
+            Some(stored) => (stored.state, stored.tags, stored.revision),
+            None => (None, entry.definition().initial_tags.iter().cloned().collect(), 0),
+        };
+        let now = Instant::now();
+        let mut actor =
+            Actor { inner, id, entry, state, tags, revision, dirty: false, dirty_since: now, idle_since: now };
+        actor.init().await;
+        Ok(actor)
+    }
+
+    /// The instance name.
+    pub(super) fn name(&self) -> &str {
         &self.id.name
     }
 
-    /// Stores the state if it changed since it was last stored.
-    async fn persist(&mut self) -> Result<(), InvokeFailure> {
+    fn idle_timeout(&self) -> Duration {
+        timeout_or(self.entry.definition().deactivation_timeout_ms, DEFAULT_DEACTIVATION_TIMEOUT_MS)
+    }
+
+    fn snapshot_deadline(&self) -> Option<Instant> {
+        let definition = self.entry.definition();
+        (self.dirty && definition.stateful)
+            .then(|| self.dirty_since + timeout_or(definition.snapshot_timeout_ms, DEFAULT_SNAPSHOT_TIMEOUT_MS))
+    }
+
+    /// When it next needs a snapshot or deactivation, if it stays idle.
+    pub(super) fn next_housekeeping(&self) -> Instant {
+        let idle = self.idle_since + self.idle_timeout();
+        self.snapshot_deadline().map_or(idle, |snapshot| snapshot.min(idle))
+    }
+
+    /// Whether it has been idle for its deactivation timeout by `now`.
+    pub(super) fn idle_expired(&self, now: Instant) -> bool {
+        now >= self.idle_since + self.idle_timeout()
+    }
+
+    /// Whether its changed state is due to be stored by `now`.
+    pub(super) fn snapshot_due(&self, now: Instant) -> bool {
+        self.snapshot_deadline().is_some_and(|deadline| now >= deadline)
+    }
+
+    /// Counts it as idle from now.
+    pub(super) fn touch(&mut self) {
+        self.idle_since = Instant::now();
+    }
+
+    /// Stores the state if it changed since it was last stored. On failure the next
+    /// attempt comes a snapshot period later.
+    pub(super) async fn persist(&mut self) -> Result<(), InvokeFailure> {
         if !self.dirty || !self.entry.definition().stateful {
             return Ok(());
         }
@@ -142,6 +120,7 @@ impl Actor {
             }
             Err(error) => {
                 tracing::error!(actor = %self.name(), %error, "cannot store the actor's state; will retry");
+                self.dirty_since = Instant::now();
                 Err(InvokeFailure::Failed {
                     actor: self.id.name.clone(),
                     action: "persist".into(),
@@ -180,14 +159,19 @@ impl Actor {
     }
 
     fn apply(&mut self, state: Option<wit::Any>, tags: Option<wit::StringMap>) {
+        if state.is_none() && tags.is_none() {
+            return;
+        }
         if let Some(state) = state {
             self.state = Some(convert::any_from_wit(state));
             self.revision += 1;
-            self.dirty = true;
         }
         if let Some(tags) = tags {
             self.tags = convert::map_from_wit(tags);
+        }
+        if !self.dirty {
             self.dirty = true;
+            self.dirty_since = Instant::now();
         }
     }
 
@@ -205,9 +189,15 @@ impl Actor {
         }
     }
 
+    /// One turn (see [`Actor::take_turn`]); it is idle from the end of it.
+    pub(super) async fn turn(&mut self, turn: Turn) {
+        self.take_turn(turn).await;
+        self.touch();
+    }
+
     /// One turn: built-ins, or the guest's `handle`, then state, checkpoint, workflow and
     /// the reply (or the routed target's reply).
-    async fn turn(&mut self, turn: Turn) {
+    async fn take_turn(&mut self, turn: Turn) {
         if !self.refresh_entry() {
             respond(turn.reply, Err(self.inner.not_found(&self.id.name)));
             return;

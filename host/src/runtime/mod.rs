@@ -6,6 +6,7 @@
 //! channels and workflows, and serves the proxy's client API so that existing Spawn
 //! clients work unchanged. Past one node, use sidecar mode and the real proxy.
 
+mod active;
 mod actor;
 mod server;
 pub mod store;
@@ -18,11 +19,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use self::actor::{Mail, Turn};
+use self::active::ActiveActors;
+use self::actor::Turn;
 use self::store::StateStore;
 use crate::bindings::types as wit;
 use crate::cache::CodeCache;
@@ -173,9 +175,8 @@ struct Inner {
     executor: Executor,
     modules: Arc<ModuleSet>,
     store: StateStore,
-    /// Active actors by instance name. Mail is sent while holding this lock, and an actor
-    /// retires only with it held and its mailbox empty, so no mail is ever lost.
-    active: Mutex<HashMap<String, mpsc::UnboundedSender<Mail>>>,
+    /// Active actors, their mailboxes and housekeeping.
+    active: ActiveActors,
     /// Spawned unnamed instances: name → template.
     spawned: Mutex<HashMap<String, String>>,
     /// Channel topic → subscribed (actor, action).
@@ -205,7 +206,7 @@ impl Runtime {
             executor,
             modules,
             store,
-            active: Mutex::default(),
+            active: ActiveActors::default(),
             spawned: Mutex::new(spawned),
             subscriptions: Mutex::default(),
             timers: Mutex::default(),
@@ -215,6 +216,7 @@ impl Runtime {
             dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
         });
         let runtime = Runtime { inner };
+        runtime.inner.tasks.spawn(runtime.inner.clone().keep_house());
         runtime.inner.activate_eager_actors();
         let inner = runtime.inner.clone();
         let mut changes = inner.modules.subscribe();
@@ -255,9 +257,9 @@ impl Runtime {
         self.inner.spawn(request).await
     }
 
-    /// Whether the actor instance `name` is active (has a running task and mailbox).
+    /// Whether the actor instance `name` is active (in memory, with its mailbox).
     pub fn is_active(&self, name: &str) -> bool {
-        self.inner.active.lock().unwrap().contains_key(name)
+        self.inner.active.contains(name)
     }
 
     /// Whether the runtime still accepts calls (readiness): not once shutdown has begun.
@@ -270,11 +272,7 @@ impl Runtime {
     pub async fn shutdown(&self) {
         self.inner.draining.cancel();
         self.inner.stopping.cancel();
-        let mailboxes: Vec<_> = self.inner.active.lock().unwrap().drain().collect();
-        let count = mailboxes.len();
-        for (_, mailbox) in mailboxes {
-            let _ = mailbox.send(Mail::Stop);
-        }
+        let count = self.inner.stop_actors();
         self.inner.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.inner.tasks.wait()).await.is_err() {
             tracing::error!("some actors did not stop within {SHUTDOWN_GRACE:?}; their unsaved state is lost");
@@ -318,7 +316,7 @@ impl Inner {
     /// are gone stop receiving them, new stateful named actors are activated.
     fn modules_changed(self: &Arc<Self>) {
         // Every actor that ever had timers or subscriptions, and every active one.
-        let mut names: HashSet<String> = self.active.lock().unwrap().keys().cloned().collect();
+        let mut names: HashSet<String> = self.active.names().into_iter().collect();
         names.extend(self.timers.lock().unwrap().keys().cloned());
         names.extend(self.subscriptions.lock().unwrap().values().flatten().map(|(actor, _)| actor.clone()));
         let mut subscriptions = HashMap::new();
@@ -422,70 +420,6 @@ impl Inner {
         turn.reply = Some(reply);
         self.deliver(&target.id.name, turn);
         answer.await.unwrap_or(Err(InvokeFailure::ShuttingDown))
-    }
-
-    /// Puts `turn` in the actor's mailbox, activating the actor if needed.
-    fn deliver(self: &Arc<Self>, name: &str, turn: Turn) {
-        let mut mail = Mail::Turn(Box::new(turn));
-        let mut active = self.active.lock().unwrap();
-        if let Some(mailbox) = active.get(name) {
-            match mailbox.send(mail) {
-                Ok(()) => return,
-                Err(mpsc::error::SendError(returned)) => mail = returned,
-            }
-        }
-        match self.start_actor(name, &mut active) {
-            Ok(mailbox) => {
-                let _ = mailbox.send(mail);
-            }
-            Err(failure) => {
-                if let Mail::Turn(turn) = mail
-                    && let Some(reply) = turn.reply
-                {
-                    let _ = reply.send(Err(failure));
-                }
-            }
-        }
-    }
-
-    /// Activates `name` unless it is active.
-    fn activate(self: &Arc<Self>, name: &str) -> Result<(), InvokeFailure> {
-        let mut active = self.active.lock().unwrap();
-        if !active.contains_key(name) {
-            self.start_actor(name, &mut active)?;
-        }
-        Ok(())
-    }
-
-    /// Starts the task of actor `name`; the caller holds the `active` lock.
-    fn start_actor(
-        self: &Arc<Self>,
-        name: &str,
-        active: &mut HashMap<String, mpsc::UnboundedSender<Mail>>,
-    ) -> Result<mpsc::UnboundedSender<Mail>, InvokeFailure> {
-        if self.stopping.is_cancelled() {
-            return Err(InvokeFailure::ShuttingDown);
-        }
-        let target = self.resolve(name)?;
-        let (mailbox, mail) = mpsc::unbounded_channel();
-        active.insert(name.to_owned(), mailbox.clone());
-        self.executor.engine().metrics().set_active_actors(active.len());
-        self.subscribe(&target);
-        self.start_timers(&target);
-        self.tasks.spawn(actor::run(self.clone(), target.id, target.entry, mail));
-        Ok(mailbox)
-    }
-
-    /// Removes `name` from the active set if its mailbox is empty; called by the actor
-    /// when it has been idle for its deactivation timeout and its state is saved.
-    fn try_retire(&self, name: &str, mail: &mpsc::UnboundedReceiver<Mail>) -> bool {
-        let mut active = self.active.lock().unwrap();
-        if !mail.is_empty() {
-            return false;
-        }
-        active.remove(name);
-        self.executor.engine().metrics().set_active_actors(active.len());
-        true
     }
 
     fn subscribe(&self, target: &Target) {
