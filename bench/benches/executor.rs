@@ -29,9 +29,19 @@ fn invocation(c: &mut Criterion) {
     let dispatcher = unused_dispatcher();
     let mut group = c.benchmark_group("counter.increment bytes-to-bytes");
     group.bench_function("native", |b| b.iter(|| runtime.block_on(async { native_round_trip(&body) })));
-    let (warm, module) = load(&runtime, Limits::default());
+    let (warm, warm_module) = load(&runtime, Limits::default());
     group.bench_function("wasm, warm instance (the actor's, kept between turns)", |b| {
-        b.iter(|| runtime.block_on(wasm_round_trip(&warm, &module, &dispatcher, &body)).unwrap())
+        b.iter(|| runtime.block_on(wasm_round_trip(&warm, &warm_module, &dispatcher, &body)).unwrap())
+    });
+    // As the HTTP benchmark calls: each call on another actor's instance, whose memory is
+    // colder in the caches.
+    let bodies: Vec<Vec<u8>> = (0..16).map(|n| increment_invocation(&format!("c-{n}"), 41).encode_to_vec()).collect();
+    let mut next = 0;
+    group.bench_function("wasm, warm instances of 16 actors in turn", |b| {
+        b.iter(|| {
+            next = (next + 1) % bodies.len();
+            runtime.block_on(wasm_round_trip(&warm, &warm_module, &dispatcher, &bodies[next])).unwrap()
+        })
     });
     let (unenforced, module) = load(&runtime, Limits { enforce: false, ..Limits::default() });
     group.bench_function("wasm, warm instance, memory cap and CPU deadline not enforced", |b| {

@@ -254,3 +254,37 @@ async fn an_idle_actor_deactivates_after_persisting_and_comes_back_on_demand() {
     assert_eq!(reply.response, "basic,logo", "reactivation loaded the stored state");
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn a_changed_state_is_snapshotted_while_the_actor_stays_active() {
+    use spawn_wasm_host::protocol::actors::ActorId;
+    use spawn_wasm_host::runtime::store::{StateKey, StateStore};
+
+    let (harness, _actors, data) = start(&["counter"]).await;
+    let client = &harness.client;
+    client.spawn("c-snap", "counters").await;
+    let id = ActorId { name: "c-snap".into(), system: SYSTEM.into(), parent: "counters".into() };
+    let store = StateStore::open(data.path(), false).unwrap();
+    let stored_value = || async {
+        let stored = store.load(StateKey::of(&id)).await.unwrap();
+        stored.and_then(|stored| stored.state).map(|state| unpack::<Counter>(&state).value)
+    };
+
+    // Busy for longer than the snapshot period (2 s): the state is saved meanwhile, not only
+    // once the actor rests.
+    let started = Instant::now();
+    let mut last = 0;
+    while started.elapsed() < Duration::from_millis(3_500) {
+        last = client.call::<_, Counter>("c-snap", "increment", &Increment { by: 1 }).await.value;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let during = stored_value().await;
+    assert!(during.is_some_and(|value| value > 0 && value <= last), "no snapshot while busy: {during:?}");
+
+    // At rest, the last change is saved a snapshot period later, well before the 60 s
+    // deactivation timeout of `counters`.
+    eventually(Duration::from_secs(5), "the last value snapshotted", || async { stored_value().await == Some(last) })
+        .await;
+    assert!(harness.runtime.is_active("c-snap"), "snapshots must not deactivate the actor");
+    harness.stop().await;
+}
