@@ -254,6 +254,30 @@ impl ModuleSet {
         }
     }
 
+    /// Refreshes every component file of the directory and every file known (so that one
+    /// gone is removed). For changes that name no component file: a Kubernetes ConfigMap or
+    /// Secret volume swaps all its files at once by re-pointing its `..data` symlink.
+    /// Returns whether a component was removed.
+    pub async fn rescan(&self) -> bool {
+        let mut paths: Vec<PathBuf> = match component_files(&self.dir) {
+            Ok(paths) => paths,
+            Err(error) => {
+                tracing::warn!(dir = %self.dir.display(), %error, "cannot list the actors directory");
+                Vec::new()
+            }
+        };
+        paths.extend(self.files.lock().unwrap().keys().cloned());
+        paths.sort();
+        paths.dedup();
+        // Removals first, so that actors moving between files are not refused as conflicts.
+        paths.sort_by_key(|path| path.exists());
+        let mut removed = false;
+        for path in paths {
+            removed |= matches!(self.refresh(&path).await, Refresh::Removed);
+        }
+        removed
+    }
+
     /// Tries again every file whose last version was rejected (e.g. for an actor name
     /// another file held, which a removal may have freed).
     pub async fn retry_rejected(&self) {

@@ -5,6 +5,10 @@
 //! A file is refreshed once it is settled: [`SETTLE`] after an event that says the writer
 //! is done (renamed into place, closed after writing, deleted), or [`DEBOUNCE`] after any
 //! other change (a write still in progress). The latest event of a file decides.
+//!
+//! A Kubernetes ConfigMap or Secret volume changes no file in place: the kubelet writes a
+//! new hidden directory and re-points the `..data` symlink that the visible files link
+//! through. A change of `..data` therefore rescans the whole directory.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,6 +26,8 @@ use crate::modules::{ModuleSet, Refresh, is_component_file};
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// How long to coalesce events after a change that is complete.
 pub const SETTLE: Duration = Duration::from_millis(5);
+/// The symlink a Kubernetes volume re-points to swap all its files at once.
+const ATOMIC_WRITER_LINK: &str = "..data";
 
 /// Keeps the directory watched; dropping it stops watching.
 pub struct DirectoryWatch {
@@ -48,11 +54,17 @@ fn quiet_period(kind: &EventKind) -> Option<Duration> {
 
 /// Starts watching `modules`' directory.
 pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
+    // Pending refreshes by path; the directory's own path stands for a rescan.
     let (events, mut receiver) = mpsc::unbounded_channel::<(PathBuf, Duration)>();
+    let dir = modules.dir().to_owned();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
         Ok(event) => {
             let Some(quiet) = quiet_period(&event.kind) else { return };
             for path in event.paths {
+                if path.file_name().is_some_and(|name| name == ATOMIC_WRITER_LINK) {
+                    let _ = events.send((dir.clone(), quiet));
+                    continue;
+                }
                 // A module's settings file changes its module.
                 let path =
                     if path.extension().is_some_and(|ext| ext == "toml") { path.with_extension("wasm") } else { path };
@@ -84,7 +96,11 @@ pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
                     let mut removed = false;
                     for path in due {
                         pending.remove(&path);
-                        removed |= matches!(modules.refresh(&path).await, Refresh::Removed);
+                        removed |= if path == modules.dir() {
+                            modules.rescan().await
+                        } else {
+                            matches!(modules.refresh(&path).await, Refresh::Removed)
+                        };
                     }
                     if removed {
                         modules.retry_rejected().await;

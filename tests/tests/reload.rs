@@ -225,3 +225,41 @@ async fn renaming_a_component_keeps_its_actors() {
     assert!(harness.runtime.modules().status().iter().all(|file| file.last_error.is_none()));
     harness.stop().await;
 }
+
+/// A Kubernetes ConfigMap volume: the visible files are symlinks through `..data`, and an
+/// update re-points `..data` to a new hidden directory, changing no visible file.
+#[tokio::test]
+async fn a_configmap_style_symlink_swap_reloads() {
+    use std::os::unix::fs::symlink;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    std::fs::create_dir(root.join("..2026_11_25_01")).unwrap();
+    std::fs::write(root.join("..2026_11_25_01/actor.wasm"), example("counter")).unwrap();
+    symlink("..2026_11_25_01", root.join("..data")).unwrap();
+    symlink("..data/actor.wasm", root.join("actor.wasm")).unwrap();
+    let harness = Harness::start_with(dir, Limits::default()).await;
+    let increment = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
+    assert_eq!(reply::<Counter>(&harness.client.invoke(&increment).await), Counter { value: 1 });
+
+    // What the kubelet does: write the new version beside, re-point `..data` by an atomic
+    // rename, delete the old version.
+    std::fs::create_dir(root.join("..2026_11_25_02")).unwrap();
+    std::fs::write(root.join("..2026_11_25_02/actor.wasm"), example("joe")).unwrap();
+    symlink("..2026_11_25_02", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    std::fs::remove_dir_all(root.join("..2026_11_25_01")).unwrap();
+
+    let joe = InvocationBuilder::new("joe", "setLanguage").payload(&Request { language: "go".into() }).build();
+    let client = harness.client.clone();
+    eventually(Duration::from_secs(10), "joe serves from the swapped ConfigMap", || {
+        let (client, joe) = (client.clone(), joe.clone());
+        async move { client.send(&joe).await.0 == StatusCode::OK }
+    })
+    .await;
+    assert_eq!(
+        harness.client.invoke_failing(&increment).await,
+        StatusCode::NOT_FOUND,
+        "counter left with the old version"
+    );
+}
