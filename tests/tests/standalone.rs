@@ -288,3 +288,25 @@ async fn a_changed_state_is_snapshotted_while_the_actor_stays_active() {
     assert!(harness.runtime.is_active("c-snap"), "snapshots must not deactivate the actor");
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn init_runs_on_activation_and_keeps_a_stored_state() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let client = &harness.client;
+    client.spawn("c-init", "counters").await;
+    // Never incremented: only `init`, run on activation, can have given it a state.
+    let state = client.call_with("c-init", "get", None, CallOptions::default()).await;
+    let state = state.expect("init gave the new instance a state");
+    assert_eq!(unpack::<Counter>(&state), Counter { value: 0 });
+    for _ in 0..3 {
+        let _: Counter = client.call("c-init", "increment", &Increment { by: 1 }).await;
+    }
+    harness.stop().await;
+
+    // Activated again from the stored state: init runs and keeps it.
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    assert_eq!(harness.client.state::<Counter>("c-init").await, Counter { value: 3 });
+    harness.stop().await;
+}

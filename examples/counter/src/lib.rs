@@ -20,9 +20,15 @@ pub fn counter() -> Actor<Counter> {
 
 /// `counters`: an unnamed counter template. `increment` as `counter`'s;
 /// `incrementDurably` also checkpoints, so that the new value is stored before the reply.
+/// `init`, which the runtime runs on every activation, gives a new instance its state at
+/// zero (so that `get` answers a `Counter` from the start) and leaves a stored one alone.
 pub fn counters() -> Actor<Counter> {
     Actor::unnamed("counters")
         .deactivation_timeout(60_000)
+        .action("init", |_: (), ctx: &Context<Counter>| {
+            let value = Value::new().noreply();
+            Ok(if ctx.state().is_some() { value } else { value.state(Counter { value: 0 }) })
+        })
         .action("increment", increment)
         .action("incrementDurably", |input, ctx| Ok(increment(input, ctx)?.checkpoint()))
 }
@@ -43,6 +49,14 @@ mod tests {
         let value = counter().handle(invocation).unwrap();
         assert_eq!(reply_as::<Counter>(&value), Some(Counter { value: 42 }));
         assert_eq!(state_as::<Counter>(&value), Some(Counter { value: 42 }));
+    }
+
+    #[test]
+    fn init_starts_a_new_instance_at_zero_and_keeps_a_stored_one() {
+        let fresh = counters().handle(TestInvocation::new("counters", "init").build()).unwrap();
+        assert_eq!(state_as::<Counter>(&fresh), Some(Counter { value: 0 }));
+        let stored = TestInvocation::new("counters", "init").state(&Counter { value: 5 }).build();
+        assert!(counters().handle(stored).unwrap().state.is_none(), "a stored state is kept");
     }
 
     /// Found by the `sdk_handle` fuzz target: an overflow panicked (trapped, in a component).
