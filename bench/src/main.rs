@@ -326,10 +326,11 @@ async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
     // that the baseline includes a full instance pool: it is bounded, and the same
     // whatever the number of actors.
     activate(server.addr, path, 2 * WARM_INSTANCES, 1_000_000).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let before = rss_kib(server.child.id())?;
     activate(server.addr, path, count, 0).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Idle: past the snapshot period (2 s), so that no write-behind is still in flight.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let after = rss_kib(server.child.id())?;
     let state_bytes = Counter { value: 1 }.encoded_len() + Counter::type_url().len();
     println!(
