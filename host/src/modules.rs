@@ -254,28 +254,31 @@ impl ModuleSet {
         }
     }
 
-    /// Refreshes every component file of the directory and every file known (so that one
-    /// gone is removed). For changes that name no component file: a Kubernetes ConfigMap or
-    /// Secret volume swaps all its files at once by re-pointing its `..data` symlink.
-    /// Returns whether a component was removed.
-    pub async fn rescan(&self) -> bool {
-        let mut paths: Vec<PathBuf> = match component_files(&self.dir) {
-            Ok(paths) => paths,
-            Err(error) => {
-                tracing::warn!(dir = %self.dir.display(), %error, "cannot list the actors directory");
-                Vec::new()
-            }
-        };
-        paths.extend(self.files.lock().unwrap().keys().cloned());
+    /// Refreshes each of `paths`, removals first (so that actors moving to another file are
+    /// not refused as claimed twice); after a removal, retries the rejected files.
+    pub async fn refresh_all(&self, mut paths: Vec<PathBuf>) {
         paths.sort();
         paths.dedup();
-        // Removals first, so that actors moving between files are not refused as conflicts.
-        paths.sort_by_key(|path| path.exists());
+        paths.sort_by_cached_key(|path| path.exists());
         let mut removed = false;
         for path in paths {
             removed |= matches!(self.refresh(&path).await, Refresh::Removed);
         }
-        removed
+        if removed {
+            self.retry_rejected().await;
+        }
+    }
+
+    /// Every component file of the directory and every file known (one gone is removed by
+    /// its refresh): what to refresh after a change that names no component file, as when
+    /// a Kubernetes ConfigMap or Secret volume re-points its `..data` symlink.
+    pub fn every_file(&self) -> Vec<PathBuf> {
+        let mut paths = component_files(&self.dir).unwrap_or_else(|error| {
+            tracing::warn!(dir = %self.dir.display(), %error, "cannot list the actors directory");
+            Vec::new()
+        });
+        paths.extend(self.files.lock().unwrap().keys().cloned());
+        paths
     }
 
     /// Tries again every file whose last version was rejected (e.g. for an actor name

@@ -20,7 +20,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::modules::{ModuleSet, Refresh, is_component_file};
+use crate::modules::{ModuleSet, is_component_file};
 
 /// How long a file must be quiet after a change that may be partial.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -91,20 +91,11 @@ pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
                 () = sleep_until(next_due) => {
                     let now = Instant::now();
                     let mut due: Vec<PathBuf> = pending.iter().filter(|(_, at)| **at <= now).map(|(path, _)| path.clone()).collect();
-                    // Removals first, so that a file renamed to another name keeps its actors.
-                    due.sort_by_key(|path| path.exists());
-                    let mut removed = false;
-                    for path in due {
-                        pending.remove(&path);
-                        removed |= if path == modules.dir() {
-                            modules.rescan().await
-                        } else {
-                            matches!(modules.refresh(&path).await, Refresh::Removed)
-                        };
+                    pending.retain(|_, at| *at > now);
+                    if due.iter().any(|path| path == modules.dir()) {
+                        due = modules.every_file();
                     }
-                    if removed {
-                        modules.retry_rejected().await;
-                    }
+                    modules.refresh_all(due).await;
                 }
             }
         }

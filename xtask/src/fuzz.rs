@@ -85,10 +85,11 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo` on the nightly toolchain (cargo-fuzz needs it), via rustup's proxy.
+/// `cargo` on the nightly toolchain (cargo-fuzz needs it), via rustup's proxy rather than
+/// the outer cargo, and without the outer toolchain's `cargo` and `rustc`.
 fn nightly_command(root: &Path) -> Command {
-    let mut command = Command::new("cargo");
-    for var in ["CARGO", "RUSTC", "RUSTDOC", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR"] {
+    let mut command = xtask::nested_cargo("cargo");
+    for var in ["CARGO", "RUSTC", "RUSTDOC"] {
         command.env_remove(var);
     }
     command.env("RUSTUP_TOOLCHAIN", "nightly").current_dir(root);

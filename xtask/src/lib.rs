@@ -59,7 +59,12 @@ pub fn ensure_guest_target() -> anyhow::Result<()> {
 /// A `cargo` command for a nested build (from a build script or a test): the flags meant
 /// for the outer build do not leak into it.
 pub fn cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    nested_cargo(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// `program` (a cargo) for a nested build, with the outer build's flags removed.
+pub fn nested_cargo(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",

@@ -226,9 +226,7 @@ impl Inner {
     /// The actor's next turn, or else parks it (scheduling its housekeeping).
     fn next_turn(&self, actor: Box<Actor>) -> Next {
         let mut slots = self.active.slots();
-        let Some((name, _)) = slots.get_key_value(actor.name()) else { return Next::Stop(actor) };
-        let name = name.clone();
-        let slot = slots.get_mut(actor.name()).expect("found just above");
+        let Some(slot) = slots.get_mut(actor.name()) else { return Next::Stop(actor) };
         if let Some(turn) = slot.mailbox.pop() {
             return Next::Turn(actor, turn);
         }
@@ -239,10 +237,16 @@ impl Inner {
         slot.mailbox.shrink();
         let due = actor.next_housekeeping();
         // Only an earlier time is worth a new entry: a late entry finds the actor busy
-        // since, and schedules it again then.
-        if slot.wake_at.is_none_or(|at| due < at) {
-            self.active.schedule(name, slot, due);
+        // since, and schedules it again then. So most turns end here.
+        if slot.wake_at.is_some_and(|at| at <= due) {
+            slot.parked = Some(actor);
+            return Next::Parked;
         }
+        // The schedule names the actor by the table's key.
+        let (name, _) = slots.get_key_value(actor.name()).expect("found above");
+        let name = name.clone();
+        let slot = slots.get_mut(actor.name()).expect("found above");
+        self.active.schedule(name, slot, due);
         slot.parked = Some(actor);
         Next::Parked
     }

@@ -177,16 +177,16 @@ impl Actor {
 
     /// Follows a reload: the current module of this actor's definition, if it still exists.
     fn refresh_entry(&mut self) -> bool {
-        let definition = self.entry.definition().name.clone();
-        match self.inner.modules.registry().get(&definition) {
-            Some(entry) => {
-                if !Arc::ptr_eq(&entry.module, &self.entry.module) {
-                    self.entry = entry.clone();
-                }
-                true
-            }
-            None => false,
+        let registry = self.inner.modules.registry();
+        let newer = match registry.get(&self.entry.definition().name) {
+            Some(entry) if Arc::ptr_eq(&entry.module, &self.entry.module) => None,
+            Some(entry) => Some(entry.clone()),
+            None => return false,
+        };
+        if let Some(entry) = newer {
+            self.entry = entry;
         }
+        true
     }
 
     /// One turn (see [`Actor::take_turn`]); it is idle from the end of it.

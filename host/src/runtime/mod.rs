@@ -352,23 +352,32 @@ impl Inner {
         }
     }
 
-    /// The instance called `name`: a named actor, or a spawned unnamed instance.
-    fn resolve(&self, name: &str) -> Result<Target, InvokeFailure> {
-        let parent = self.spawned.lock().unwrap().get(name).cloned();
-        let (definition_name, parent) = match parent {
-            Some(parent) => (parent.clone(), parent),
-            None => (name.to_owned(), String::new()),
-        };
+    /// The definition serving instance `name` (a named actor, or a spawned instance of an
+    /// unnamed one), and whether it is a spawned instance. Allocates nothing: every call
+    /// goes through it.
+    fn definition_of(&self, name: &str) -> Result<(ActorEntry, bool), InvokeFailure> {
         let registry = self.modules.registry();
-        let entry = registry.get(&definition_name).ok_or_else(|| self.not_found(name))?;
-        if parent.is_empty() && entry.definition().kind == wit::Kind::Unnamed {
+        let (entry, spawned) = match self.spawned.lock().unwrap().get(name) {
+            Some(template) => (registry.get(template).cloned(), true),
+            None => (registry.get(name).cloned(), false),
+        };
+        let entry = entry.ok_or_else(|| self.not_found(name))?;
+        if !spawned && entry.definition().kind == wit::Kind::Unnamed {
             // A template is not an instance: it is only addressed through spawn or register_ref.
             return Err(InvokeFailure::BadRequest(format!(
                 "`{name}` is an unnamed actor: spawn an instance of it (SpawnRequest or register_ref) and invoke that"
             )));
         }
+        Ok((entry, spawned))
+    }
+
+    /// The instance called `name` with its full identity, for activating it.
+    fn resolve(&self, name: &str) -> Result<Target, InvokeFailure> {
+        let (entry, spawned) = self.definition_of(name)?;
+        // A spawned instance's parent is the template that defines it.
+        let parent = if spawned { entry.definition().name.clone() } else { String::new() };
         let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent };
-        Ok(Target { id, entry: entry.clone() })
+        Ok(Target { id, entry })
     }
 
     async fn invoke(self: &Arc<Self>, request: pb::InvocationRequest) -> InvokeResult {
@@ -384,8 +393,8 @@ impl Inner {
         if !request.register_ref.is_empty() {
             self.spawn_one(&name, &request.register_ref).await?;
         }
-        let target = self.resolve(&name)?;
-        check_action(target.entry.definition(), &name, &request.action_name)?;
+        let (entry, _) = self.definition_of(&name)?;
+        check_action(entry.definition(), &name, &request.action_name)?;
         // The request's fields move into the turn: nothing is copied on the call path.
         let (scheduled_to, asynchronous) = (request.scheduled_to, request.r#async);
         let mut turn = Turn {
@@ -413,12 +422,12 @@ impl Inner {
             return Ok(None);
         }
         if asynchronous {
-            self.deliver(&target.id.name, turn);
+            self.deliver(&name, turn);
             return Ok(None);
         }
         let (reply, answer) = oneshot::channel();
         turn.reply = Some(reply);
-        self.deliver(&target.id.name, turn);
+        self.deliver(&name, turn);
         answer.await.unwrap_or(Err(InvokeFailure::ShuttingDown))
     }
 

@@ -119,7 +119,7 @@ async fn invoke(
         id.name = actor;
     }
     let system_echo = Some(actors::ActorSystem { name: request_system_name(&request), registry: None });
-    let actor_echo = request.actor.clone().map(|actor| actors::Actor { id: actor.id, ..Default::default() });
+    let actor_echo = request.actor.as_ref().map(|actor| actors::Actor { id: actor.id.clone(), ..Default::default() });
     if system != runtime.system() {
         let failure = InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() };
         return invoke_failure(&format, &failure, system_echo, actor_echo);
