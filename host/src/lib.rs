@@ -16,7 +16,6 @@
 pub mod bindings;
 pub mod cache;
 pub mod cli;
-pub mod config_file;
 pub mod convert;
 pub mod engine;
 pub mod executor;
@@ -30,9 +29,7 @@ pub mod module;
 pub mod modules;
 pub mod protocol;
 pub mod registry;
-pub mod remote;
 pub mod runtime;
 pub mod sandbox;
-pub mod scaffold;
 pub mod sidecar;
 pub mod watch;

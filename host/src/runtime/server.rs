@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use std::sync::Arc;
 
-use super::{InvokeFailure, Runtime};
+use super::failure::InvokeFailure;
+use super::handle::Runtime;
 use crate::http::{self, HttpLimits};
 use crate::json::{JsonCodec, ReflectDescriptor};
 use crate::protocol::{self as pb, actors};

@@ -10,66 +10,15 @@
 //! No mail is ever lost: mail is queued or handed to the actor under the table's lock, and
 //! an actor leaves the table only under that lock with its mailbox empty.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::actor::{Actor, Turn};
-use super::{Inner, InvokeFailure};
-
-/// Active actors by instance name, and their housekeeping schedule.
-#[derive(Default)]
-pub(super) struct ActiveActors {
-    slots: Mutex<HashMap<Arc<str>, Slot>>,
-    /// When each parked actor next needs housekeeping, earliest first.
-    schedule: Mutex<BTreeSet<(Instant, Arc<str>)>>,
-    /// Signalled when an entry earlier than every other one is scheduled.
-    earlier: Notify,
-}
-
-/// One active actor.
-#[derive(Default)]
-struct Slot {
-    /// Turns waiting while a task runs the actor.
-    mailbox: Mailbox,
-    /// The actor, while no task runs it.
-    parked: Option<Box<Actor>>,
-    /// Its entry in the schedule, if it has one.
-    wake_at: Option<Instant>,
-}
-
-/// Turns waiting for a running actor: one pointer, and no allocation, while none wait
-/// (which is almost always: the table holds one per active actor).
-#[derive(Default)]
-#[expect(clippy::box_collection, reason = "8 bytes in every table entry instead of the 32 of a VecDeque")]
-struct Mailbox(Option<Box<VecDeque<Box<Turn>>>>);
-
-impl Mailbox {
-    fn push(&mut self, turn: Box<Turn>) {
-        self.0.get_or_insert_default().push_back(turn);
-    }
-
-    fn pop(&mut self) -> Option<Box<Turn>> {
-        self.0.as_mut()?.pop_front()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.as_ref().is_none_or(|turns| turns.is_empty())
-    }
-
-    /// Frees what a burst of mail allocated, once it is empty.
-    fn shrink(&mut self) {
-        if self.is_empty() {
-            self.0 = None;
-        }
-    }
-
-    fn into_turns(self) -> impl Iterator<Item = Box<Turn>> {
-        self.0.into_iter().flat_map(|turns| *turns)
-    }
-}
+use super::core::Inner;
+use super::failure::InvokeFailure;
+use super::table::Slot;
 
 /// What a task running an actor does once its turn is over.
 enum Next {
@@ -79,51 +28,6 @@ enum Next {
     Parked,
     /// The runtime is stopping: persist the actor (it has left the table).
     Stop(Box<Actor>),
-}
-
-impl ActiveActors {
-    fn slots(&self) -> MutexGuard<'_, HashMap<Arc<str>, Slot>> {
-        self.slots.lock().unwrap()
-    }
-
-    /// Whether `name` is active.
-    pub(super) fn contains(&self, name: &str) -> bool {
-        self.slots().contains_key(name)
-    }
-
-    /// The names of the active actors.
-    pub(super) fn names(&self) -> Vec<String> {
-        self.slots().keys().map(|name| name.to_string()).collect()
-    }
-
-    /// Schedules the housekeeping of `name` (its table entry `slot`) at `at`, replacing its
-    /// previous entry.
-    fn schedule(&self, name: Arc<str>, slot: &mut Slot, at: Instant) {
-        let mut schedule = self.schedule.lock().unwrap();
-        if let Some(previous) = slot.wake_at.take() {
-            schedule.remove(&(previous, name.clone()));
-        }
-        let earliest = schedule.first().is_none_or(|(first, _)| at < *first);
-        schedule.insert((at, name));
-        slot.wake_at = Some(at);
-        if earliest {
-            self.earlier.notify_one();
-        }
-    }
-
-    /// Removes the entries due by `now` from the schedule.
-    fn take_due(&self, now: Instant) -> Vec<(Instant, Arc<str>)> {
-        let mut schedule = self.schedule.lock().unwrap();
-        let mut due = Vec::new();
-        while schedule.first().is_some_and(|(at, _)| *at <= now) {
-            due.extend(schedule.pop_first());
-        }
-        due
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.schedule.lock().unwrap().first().map(|(at, _)| *at)
-    }
 }
 
 impl Inner {
@@ -176,7 +80,7 @@ impl Inner {
         self.start_timers(&target);
         let inner = self.clone();
         self.tasks.spawn(async move {
-            match Actor::activate(inner.clone(), target.id, target.entry).await {
+            match inner.activate_actor(target.id, target.entry).await {
                 Ok(actor) => inner.drive(Box::new(actor), None).await,
                 Err((name, cause)) => inner.fail_activation(&name, &cause),
             }
@@ -207,7 +111,7 @@ impl Inner {
     async fn drive(self: Arc<Self>, mut actor: Box<Actor>, mut first: Option<Box<Turn>>) {
         loop {
             if let Some(turn) = first.take() {
-                actor.turn(*turn).await;
+                self.turn(&mut actor, *turn).await;
                 // A busy actor's turns can all complete without waiting on anything: yield
                 // now and then, so that it never holds a worker thread from other tasks.
                 tokio::task::coop::consume_budget().await;
@@ -216,7 +120,7 @@ impl Inner {
                 Next::Turn(same, turn) => (actor, first) = (same, Some(turn)),
                 Next::Parked => return,
                 Next::Stop(mut actor) => {
-                    let _ = actor.persist().await;
+                    let _ = self.persist(&mut actor).await;
                     return;
                 }
             }
@@ -298,7 +202,7 @@ impl Inner {
     /// else lets it take its mail.
     async fn maintain(self: Arc<Self>, mut actor: Box<Actor>) {
         let retire = actor.idle_expired(Instant::now());
-        let saved = actor.persist().await.is_ok();
+        let saved = self.persist(&mut actor).await.is_ok();
         if retire {
             if saved {
                 let mut slots = self.active.slots();

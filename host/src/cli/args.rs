@@ -1,0 +1,178 @@
+//! The command line's shape: global options and one subcommand per verb.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use super::config::ConfigArgs;
+use super::inspect::InspectArgs;
+use super::invoke::InvokeArgs;
+use super::new::NewArgs;
+use super::sidecar::SidecarArgs;
+use super::standalone::StandaloneArgs;
+use super::state::StateArgs;
+
+/// Runs Spawn actors compiled to WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "spawn-wasm", version, about, long_about = None, args_override_self = true)]
+pub struct Cli {
+    /// A TOML configuration file (keys: the long flags; a table per mode). Flags and
+    /// environment variables override it.
+    #[arg(long, global = true, env = "SPAWN_WASM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How logs are written: `human` (default) or `json` (one object per line).
+    #[arg(long, global = true, env = "SPAWN_WASM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Human,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the components of a directory to a Spawn proxy, as its user function.
+    ///
+    /// Example: spawn-wasm sidecar --actors ./actors --proxy-port 9001
+    Sidecar(SidecarArgs),
+    /// Run the components of a directory on an embedded single-node Spawn runtime: no proxy,
+    /// no external database. Serves the proxy's client API.
+    ///
+    /// Example: spawn-wasm standalone --actors ./actors --data ./spawn-data
+    Standalone(StandaloneArgs),
+    /// Show what a component provides (actors, actions, timers, channels, WIT version)
+    /// without serving it.
+    ///
+    /// Example: spawn-wasm inspect target/actors/joe.wasm --json
+    Inspect(InspectArgs),
+    /// Invoke an actor of a running standalone runtime, in JSON, and print its reply.
+    ///
+    /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
+    Invoke(InvokeArgs),
+    /// Create a new actor crate: a stateful actor, its protobuf messages and a unit test,
+    /// ready for `cargo build --release --target wasm32-wasip2`.
+    ///
+    /// Example: spawn-wasm new greeter
+    New(NewArgs),
+    /// Show the effective configuration of a mode: each option's value and where it comes
+    /// from (file, environment or default).
+    ///
+    /// Example: spawn-wasm --config spawn-wasm.toml config --print --mode standalone
+    Config(ConfigArgs),
+    /// Print an actor's state (its built-in `get` action) as JSON.
+    ///
+    /// Example: spawn-wasm state counter
+    State(StateArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use clap::{CommandFactory, Parser};
+
+    use std::ffi::OsString;
+
+    use super::*;
+    use crate::cli::config_file::{ConfigError, with_file_settings};
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_build_the_config() {
+        let cli = Cli::try_parse_from([
+            "spawn-wasm",
+            "sidecar",
+            "--actors",
+            "dir",
+            "--proxy-host",
+            "proxy",
+            "--proxy-port",
+            "9",
+            "--port",
+            "0",
+            "--system",
+            "sys",
+            "--memory-limit-mb",
+            "32",
+            "--call-timeout-ms",
+            "250",
+        ])
+        .unwrap();
+        let Command::Sidecar(args) = cli.command else { panic!("expected sidecar") };
+        let config = args.config();
+        assert_eq!(config.proxy_url, "http://proxy:9");
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.system, "sys");
+        assert_eq!(config.limits.memory_bytes, 32 << 20);
+        assert_eq!(config.limits.call_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn standalone_defaults_are_local_and_safe() {
+        let cli = Cli::try_parse_from(["spawn-wasm", "standalone", "--actors", "dir"]).unwrap();
+        let Command::Standalone(args) = cli.command else { panic!("expected standalone") };
+        let config = args.config();
+        assert_eq!(config.listen, "127.0.0.1:9001".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("spawn-data"));
+        assert!(!config.fsync);
+    }
+
+    // The configuration file, against the real command line.
+
+    fn with_file(contents: &str, args: &[&str]) -> Result<Vec<String>, ConfigError> {
+        let file = tempfile_path(contents);
+        let mut argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        argv.extend([OsString::from("--config"), file.clone().into()]);
+        let result = with_file_settings(argv, &Cli::command());
+        std::fs::remove_file(file).unwrap();
+        result.map(|args| args.into_iter().map(|arg| arg.to_string_lossy().into_owned()).collect())
+    }
+
+    fn tempfile_path(contents: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("spawn-wasm-config-test-{}-{n}.toml", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn file_settings_come_after_the_subcommand_and_before_the_flags() {
+        let args = with_file(
+            "log-format = \"json\"\n[standalone]\nactors = \"/a\"\nport = 9100\nno-watch = true\nfsync = false\n[sidecar]\nproxy-port = 1\n",
+            &["spawn-wasm", "standalone", "--port", "9200"],
+        )
+        .unwrap();
+        assert_eq!(&args[..2], ["spawn-wasm", "standalone"]);
+        assert!(args.contains(&"--log-format=json".to_owned()));
+        assert!(args.contains(&"--actors=/a".to_owned()));
+        assert!(args.contains(&"--no-watch".to_owned()));
+        assert!(!args.iter().any(|arg| arg.contains("proxy-port")), "another mode's table is not applied");
+        let file_port = args.iter().position(|arg| arg == "--port=9100").unwrap();
+        let flag_port = args.iter().position(|arg| arg == "--port").unwrap();
+        assert!(file_port < flag_port, "the command line comes last, so it wins");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_place() {
+        let error = with_file("[standalone]\nactor = \"/a\"\n", &["spawn-wasm", "standalone"]).unwrap_err().to_string();
+        assert!(error.contains("unknown key `actor` in [standalone]"), "{error}");
+        let error = with_file("[cluster]\nsize = 3\n", &["spawn-wasm", "standalone"]).unwrap_err().to_string();
+        assert!(error.contains("unknown key `cluster` in the top level"), "{error}");
+        let error = with_file("[sidecar]\nactors = { a = 1 }\n", &["spawn-wasm", "sidecar"]).unwrap_err().to_string();
+        assert!(error.contains("must be a string"), "{error}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Options and helpers shared by several verbs.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::engine::Limits;
+use crate::http::HttpLimits;
+
+/// Where a running standalone runtime's client API is.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Base URL of the client API.
+    #[arg(long, env = "SPAWN_WASM_URL", default_value = "http://127.0.0.1:9001")]
+    pub url: String,
+    /// Actor system.
+    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
+    pub system: String,
+}
+
+/// Sandbox limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Memory cap of one actor instance, in MiB.
+    #[arg(long, env = "SPAWN_WASM_MEMORY_LIMIT_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub memory_limit_mb: u32,
+    /// Deadline of one call, in milliseconds.
+    #[arg(long, env = "SPAWN_WASM_CALL_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub call_timeout_ms: u64,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "SPAWN_WASM_MAX_BODY_BYTES", default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more get 503 at once instead of queueing.
+    #[arg(long, env = "SPAWN_WASM_MAX_IN_FLIGHT", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+    /// How long a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed, in milliseconds.
+    #[arg(long, env = "SPAWN_WASM_HEADER_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// Instances kept warm between their actor's turns, least recently used evicted (0: a
+    /// fresh instance every call). Each costs its guest's resident memory.
+    #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
+    pub warm_instances: u32,
+}
+
+impl From<&LimitArgs> for HttpLimits {
+    fn from(args: &LimitArgs) -> Self {
+        HttpLimits {
+            max_body_bytes: args.max_body_bytes,
+            max_in_flight: args.max_in_flight as usize,
+            header_timeout: Duration::from_millis(args.header_timeout_ms),
+        }
+    }
+}
+
+impl From<&LimitArgs> for Limits {
+    fn from(args: &LimitArgs) -> Self {
+        Limits {
+            memory_bytes: (args.memory_limit_mb as usize) << 20,
+            call_timeout: Duration::from_millis(args.call_timeout_ms),
+            warm_instances: args.warm_instances as usize,
+            max_instances: args.warm_instances + crate::engine::CONCURRENT_FRESH_INSTANCES,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Prints a reply as pretty JSON, or says there was none.
+pub(super) fn print_reply(reply: serde_json::Value) -> anyhow::Result<()> {
+    if reply.is_null() {
+        println!("(no reply)");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&reply)?);
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub(super) async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,48 @@
+//! The `spawn-wasm` command line: one module per verb, each holding its options and what it
+//! runs; [`args`] is the command line's shape, [`config_file`] the optional TOML file under
+//! the flags and environment variables.
+
+pub mod args;
+pub mod common;
+pub mod config;
+pub mod config_file;
+pub mod inspect;
+pub mod invoke;
+pub mod new;
+pub mod remote;
+pub mod scaffold;
+pub mod sidecar;
+pub mod standalone;
+pub mod state;
+
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+pub use args::{Cli, Command, LogFormat};
+
+/// The whole program: parses the command line, sets up logging (`RUST_LOG`, default
+/// `info`), and runs the chosen verb until it fails or gets SIGINT/SIGTERM.
+pub fn main() -> anyhow::Result<()> {
+    let args = config_file::with_file_settings(std::env::args_os().collect(), &Cli::command())?;
+    let cli = Cli::parse_from(args);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Human => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init(),
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
+}
+
+/// Runs the chosen verb until it fails or the process is asked to stop.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sidecar(args) => sidecar::run(args).await,
+        Command::Standalone(args) => standalone::run(args).await,
+        Command::Invoke(args) => invoke::run(args).await,
+        Command::Config(args) => config::run(args, cli.config, Cli::command()),
+        Command::New(args) => new::run(args),
+        Command::State(args) => state::run(args).await,
+        Command::Inspect(args) => inspect::run(args).await,
+    }
+}

@@ -1,0 +1,99 @@
+//! The state a runtime shares between its server, its actors and its timers, and how an
+//! actor name resolves to the definition serving it. What the runtime *does* with it is
+//! in the sibling modules, each adding the methods of one job to [`Inner`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::failure::InvokeFailure;
+use super::store::StateStore;
+use super::table::ActiveActors;
+use crate::bindings::types as wit;
+use crate::engine::Dispatcher;
+use crate::executor::Executor;
+use crate::modules::ModuleSet;
+use crate::protocol::actors;
+use crate::registry::ActorEntry;
+
+/// Channel topic → subscribed (actor, action).
+pub(super) type Subscriptions = HashMap<String, Vec<(String, String)>>;
+
+/// The shared state of one runtime.
+pub(super) struct Inner {
+    pub(super) system: String,
+    pub(super) executor: Executor,
+    pub(super) modules: Arc<ModuleSet>,
+    pub(super) store: StateStore,
+    /// Active actors, their mailboxes and housekeeping.
+    pub(super) active: ActiveActors,
+    /// Spawned unnamed instances: name → template.
+    pub(super) spawned: Mutex<HashMap<String, String>>,
+    /// Which actors receive each channel's broadcasts.
+    pub(super) subscriptions: Mutex<Subscriptions>,
+    /// The running timers of each actor.
+    pub(super) timers: Mutex<HashMap<String, Timers>>,
+    /// Actor tasks, timers and scheduled calls, for shutdown.
+    pub(super) tasks: TaskTracker,
+    pub(super) stopping: CancellationToken,
+    /// Cancelled when shutdown begins: readiness turns down and the server drains.
+    pub(super) draining: CancellationToken,
+    /// Where guests' `invoke` and `spawn` imports go: back into this runtime.
+    pub(super) dispatcher: Arc<dyn Dispatcher>,
+}
+
+/// What an invocation targets once resolved.
+pub(super) struct Target {
+    pub(super) id: actors::ActorId,
+    pub(super) entry: ActorEntry,
+}
+
+/// The running timers of one actor, and what they were started from.
+pub(super) struct Timers {
+    pub(super) spec: Vec<wit::TimerAction>,
+    pub(super) stop: CancellationToken,
+}
+
+impl Inner {
+    pub(super) fn not_found(&self, actor: &str) -> InvokeFailure {
+        InvokeFailure::ActorNotFound { actor: actor.to_owned(), system: self.system.clone() }
+    }
+
+    pub(super) fn check_system(&self, system: &str) -> Result<(), InvokeFailure> {
+        if system == self.system {
+            Ok(())
+        } else {
+            Err(InvokeFailure::UnknownSystem { requested: system.to_owned(), served: self.system.clone() })
+        }
+    }
+
+    /// The definition serving instance `name` (a named actor, or a spawned instance of an
+    /// unnamed one), and whether it is a spawned instance. Allocates nothing: every call
+    /// goes through it.
+    pub(super) fn definition_of(&self, name: &str) -> Result<(ActorEntry, bool), InvokeFailure> {
+        let registry = self.modules.registry();
+        let (entry, spawned) = match self.spawned.lock().unwrap().get(name) {
+            Some(template) => (registry.get(template).cloned(), true),
+            None => (registry.get(name).cloned(), false),
+        };
+        let entry = entry.ok_or_else(|| self.not_found(name))?;
+        if !spawned && entry.definition().kind == wit::Kind::Unnamed {
+            // A template is not an instance: it is only addressed through spawn or register_ref.
+            return Err(InvokeFailure::BadRequest(format!(
+                "`{name}` is an unnamed actor: spawn an instance of it (SpawnRequest or register_ref) and invoke that"
+            )));
+        }
+        Ok((entry, spawned))
+    }
+
+    /// The instance called `name` with its full identity, for activating it.
+    pub(super) fn resolve(&self, name: &str) -> Result<Target, InvokeFailure> {
+        let (entry, spawned) = self.definition_of(name)?;
+        // A spawned instance's parent is the template that defines it.
+        let parent = if spawned { entry.definition().name.clone() } else { String::new() };
+        let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent };
+        Ok(Target { id, entry })
+    }
+}

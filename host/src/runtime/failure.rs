@@ -1,0 +1,51 @@
+//! Why an invocation or a spawn failed: the runtime's typed errors, mapped to the client
+//! API's answers by the server.
+
+/// Why an invocation or spawn failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvokeFailure {
+    /// The request names another actor system.
+    #[error("unknown actor system `{requested}`: this runtime serves `{served}`")]
+    UnknownSystem {
+        /// The system requested.
+        requested: String,
+        /// The system served.
+        served: String,
+    },
+    /// No loaded component provides the actor, and no instance of that name was spawned.
+    #[error("Actor {actor} not found on ActorSystem {system}")]
+    ActorNotFound {
+        /// The actor.
+        actor: String,
+        /// The system.
+        system: String,
+    },
+    /// The actor has no such action.
+    #[error("Action [{action}] not found for Actor [{actor}]")]
+    ActionNotFound {
+        /// The actor.
+        actor: String,
+        /// The action.
+        action: String,
+    },
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The actor's turn failed (guest error, trap, deadline, memory) or its state could
+    /// not be stored. Its state is unchanged.
+    #[error("{actor}.{action} failed: {cause}")]
+    Failed {
+        /// The actor.
+        actor: String,
+        /// The action.
+        action: String,
+        /// Why.
+        cause: String,
+    },
+    /// The runtime is shutting down.
+    #[error("the runtime is shutting down")]
+    ShuttingDown,
+}
+
+/// A reply: the reply `Any`, or `None` for no-reply and async calls.
+pub type InvokeResult = Result<Option<prost_types::Any>, InvokeFailure>;

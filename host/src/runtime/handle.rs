@@ -1,0 +1,116 @@
+//! [`Runtime`]: the handle by which the server (and tests) use a running runtime.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::core::Inner;
+use super::dispatcher::RuntimeDispatcher;
+use super::failure::{InvokeFailure, InvokeResult};
+use super::store::StateStore;
+use super::table::ActiveActors;
+use crate::executor::Executor;
+use crate::modules::ModuleSet;
+use crate::protocol as pb;
+
+/// How long graceful shutdown waits for actors to persist their state.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The runtime: cheap to clone, shared by the server, the actors and their timers.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl Runtime {
+    /// Starts the runtime over loaded components and an open store: restores spawned
+    /// instances, then activates every stateful named actor, as the proxy does.
+    pub async fn start(
+        system: String,
+        executor: Executor,
+        modules: Arc<ModuleSet>,
+        store: StateStore,
+    ) -> anyhow::Result<Runtime> {
+        let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent)).collect();
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            system,
+            executor,
+            modules,
+            store,
+            active: ActiveActors::default(),
+            spawned: Mutex::new(spawned),
+            subscriptions: Mutex::default(),
+            timers: Mutex::default(),
+            tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            draining: CancellationToken::new(),
+            dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
+        });
+        let runtime = Runtime { inner };
+        runtime.inner.tasks.spawn(runtime.inner.clone().keep_house());
+        runtime.inner.activate_eager_actors();
+        let inner = runtime.inner.clone();
+        let mut changes = inner.modules.subscribe();
+        runtime.inner.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    () = inner.stopping.cancelled() => return,
+                }
+                inner.modules_changed();
+            }
+        });
+        Ok(runtime)
+    }
+
+    /// The process's metrics.
+    pub fn metrics_registry(&self) -> &crate::metrics::Metrics {
+        self.inner.executor.engine().metrics()
+    }
+
+    /// The loaded components.
+    pub fn modules(&self) -> &Arc<ModuleSet> {
+        &self.inner.modules
+    }
+
+    /// The actor system served.
+    pub fn system(&self) -> &str {
+        &self.inner.system
+    }
+
+    /// Runs an invocation with the proxy's semantics; see [`InvokeFailure`] for errors.
+    pub async fn invoke(&self, request: pb::InvocationRequest) -> InvokeResult {
+        self.inner.invoke(request).await
+    }
+
+    /// Registers unnamed instances (their templates must be unnamed actors).
+    pub async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {
+        self.inner.spawn(request).await
+    }
+
+    /// Whether the actor instance `name` is active (in memory, with its mailbox).
+    pub fn is_active(&self, name: &str) -> bool {
+        self.inner.active.contains(name)
+    }
+
+    /// Whether the runtime still accepts calls (readiness): not once shutdown has begun.
+    pub fn is_running(&self) -> bool {
+        !self.inner.stopping.is_cancelled() && !self.inner.draining.is_cancelled()
+    }
+
+    /// Stops accepting calls, stops timers and scheduled calls, lets every active actor
+    /// finish its mailbox and persist its state (bounded by a grace period).
+    pub async fn shutdown(&self) {
+        self.inner.draining.cancel();
+        self.inner.stopping.cancel();
+        let count = self.inner.stop_actors();
+        self.inner.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.inner.tasks.wait()).await.is_err() {
+            tracing::error!("some actors did not stop within {SHUTDOWN_GRACE:?}; their unsaved state is lost");
+        } else {
+            tracing::info!(actors = count, "every active actor persisted its state");
+        }
+    }
+}

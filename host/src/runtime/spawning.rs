@@ -1,0 +1,63 @@
+//! Spawning unnamed actors: durable instances of a template, by name.
+
+use super::core::Inner;
+use super::failure::InvokeFailure;
+use crate::bindings::types as wit;
+use crate::protocol::{self as pb, actors};
+
+impl Inner {
+    pub(super) async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {
+        if request.actors.is_empty() {
+            return Err(InvokeFailure::BadRequest("the SpawnRequest lists no actors".into()));
+        }
+        for id in &request.actors {
+            self.check_system(&id.system)?;
+            if id.name.is_empty() || id.parent.is_empty() {
+                return Err(InvokeFailure::BadRequest("each spawned ActorId needs a name and a parent".into()));
+            }
+        }
+        for id in request.actors {
+            self.spawn_one(&id.name, &id.parent).await?;
+        }
+        Ok(())
+    }
+
+    /// Records instance `name` of the unnamed actor `parent` (durably), unless it exists.
+    pub(super) async fn spawn_one(&self, name: &str, parent: &str) -> Result<(), InvokeFailure> {
+        if self.spawned.lock().unwrap().get(name).is_some_and(|existing| existing == parent) {
+            return Ok(());
+        }
+        let registry = self.modules.registry();
+        let template = registry.get(parent).ok_or_else(|| self.not_found(parent))?;
+        if template.definition().kind != wit::Kind::Unnamed {
+            return Err(InvokeFailure::BadRequest(format!("`{parent}` is not an unnamed actor; it cannot be spawned")));
+        }
+        if registry.get(name).is_some() {
+            return Err(InvokeFailure::BadRequest(format!("`{name}` is the name of a loaded actor; choose another")));
+        }
+        // Reserved before the write, so that a concurrent spawn of the same name with
+        // another parent is refused instead of racing it to the store.
+        match self.spawned.lock().unwrap().entry(name.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(existing) if existing.get() == parent => return Ok(()),
+            std::collections::hash_map::Entry::Occupied(existing) => {
+                return Err(InvokeFailure::BadRequest(format!(
+                    "`{name}` is already an instance of `{}`, not of `{parent}`",
+                    existing.get()
+                )));
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(parent.to_owned());
+            }
+        }
+        let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent: parent.to_owned() };
+        if let Err(error) = self.store.record_spawn(id).await {
+            self.spawned.lock().unwrap().remove(name);
+            return Err(InvokeFailure::Failed {
+                actor: name.to_owned(),
+                action: "spawn".into(),
+                cause: error.to_string(),
+            });
+        }
+        Ok(())
+    }
+}

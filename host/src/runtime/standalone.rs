@@ -1,0 +1,68 @@
+//! [`Standalone`]: the runtime with everything around it (engine, store, code cache,
+//! directory watch, client API server), as `spawn-wasm standalone` runs it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use super::config::RuntimeConfig;
+use super::handle::Runtime;
+use super::server;
+use super::store::StateStore;
+use crate::cache::CodeCache;
+use crate::engine::ActorEngine;
+use crate::executor::Executor;
+use crate::modules::ModuleSet;
+use crate::watch::{self, DirectoryWatch};
+
+/// A running standalone runtime and its client API server.
+pub struct Standalone {
+    runtime: Runtime,
+    local_addr: SocketAddr,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _watch: Option<DirectoryWatch>,
+}
+
+impl Standalone {
+    /// Loads the components, opens the store, activates the stateful named actors and
+    /// starts serving the client API. Returns once the server listens.
+    pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
+        let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
+        let store = StateStore::open(&config.data_dir, config.fsync)?;
+        let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
+        let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
+            .await
+            .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
+        let watch = if config.watch { Some(watch::watch(modules.clone())?) } else { None };
+        let runtime = Runtime::start(config.system.clone(), Executor::new(engine), modules, store).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the client API to {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let draining = runtime.inner.draining.clone();
+        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, draining));
+        tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
+        Ok(Standalone { runtime, local_addr, server, _watch: watch })
+    }
+
+    /// The address of the client API.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting calls and persists every
+    /// active actor.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let draining = self.runtime.inner.draining.clone();
+        let served = crate::http::serve_until(&mut self.server, shutdown, move || draining.cancel()).await;
+        self.runtime.shutdown().await;
+        served
+    }
+}
