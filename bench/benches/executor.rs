@@ -9,10 +9,12 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message;
 use spawn_wasm_bench::{increment_invocation, native_round_trip, unused_dispatcher, wasm_round_trip};
-use spawn_wasm_host::engine::{ActorEngine, Limits, Turn};
-use spawn_wasm_host::executor::Executor;
-use spawn_wasm_host::module::ActorModule;
-use spawn_wasm_host::protocol::actors;
+use spawn_wasm_host::protocol::spawn::actors;
+use spawn_wasm_host::wasm::engine::ActorEngine;
+use spawn_wasm_host::wasm::executor::Executor;
+use spawn_wasm_host::wasm::host::Turn;
+use spawn_wasm_host::wasm::limits::Limits;
+use spawn_wasm_host::wasm::module::ActorModule;
 
 fn load(runtime: &tokio::runtime::Runtime, limits: Limits) -> (Executor, ActorModule) {
     let engine = Arc::new(ActorEngine::new(limits).expect("engine"));

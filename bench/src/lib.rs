@@ -13,13 +13,13 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use domain::{Counter, Increment};
 use prost::{Message, Name};
-use spawn_wasm_host::bindings::types as wit;
-use spawn_wasm_host::convert;
-use spawn_wasm_host::engine::Dispatcher;
-use spawn_wasm_host::executor::{Executor, InvokeError};
-use spawn_wasm_host::module::ActorModule;
-use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::protocol::convert;
+use spawn_wasm_host::protocol::spawn::{self as pb, actors};
+use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::sidecar::ProxyClient;
+use spawn_wasm_host::wasm::dispatch::Dispatcher;
+use spawn_wasm_host::wasm::executor::{Executor, InvokeError};
+use spawn_wasm_host::wasm::module::ActorModule;
 
 /// The system every benchmark uses.
 pub const SYSTEM: &str = "spawn-system";

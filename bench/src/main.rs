@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use domain::{Counter, Increment};
 use prost::{Message, Name};
 use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
-use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 
 #[derive(Parser)]
 #[command(about = "Load benchmarks of spawn-wasm over loopback")]

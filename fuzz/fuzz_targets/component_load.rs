@@ -9,8 +9,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use spawn_wasm_host::engine::{ActorEngine, Limits};
-use spawn_wasm_host::module::{ActorModule, LoadError};
+use spawn_wasm_host::wasm::engine::ActorEngine;
+use spawn_wasm_host::wasm::limits::Limits;
+use spawn_wasm_host::wasm::module::{ActorModule, LoadError};
 
 static HOST: LazyLock<(tokio::runtime::Runtime, ActorEngine)> = LazyLock::new(|| {
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");

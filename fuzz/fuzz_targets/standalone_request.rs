@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use prost::{Message, Name};
-use spawn_wasm_host::engine::Limits;
-use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::wasm::limits::Limits;
+use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::runtime::{Runtime, RuntimeConfig, Standalone};
 
 /// The example components this target loads (`hostile` is left out: its actions are slow

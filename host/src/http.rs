@@ -16,7 +16,7 @@ use axum::routing::get;
 use tokio::sync::Semaphore;
 
 use crate::metrics::{self, Metrics};
-use crate::modules::ModuleSet;
+use crate::modules::set::ModuleSet;
 
 /// Limits on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

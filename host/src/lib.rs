@@ -1,35 +1,21 @@
 //! spawn-wasm host: serves Spawn actors compiled to WebAssembly components.
 //!
-//! Layers, each depending only on the ones below it:
-//! - [`cli`] parses the command line into a mode's configuration;
+//! Layers, each depending only on the ones below it (see `docs/architecture.md`):
+//! - [`cli`]: the command line, one module per verb;
 //! - [`sidecar`] serves a Spawn proxy (registration, the user-function HTTP server);
 //!   [`runtime`] is standalone mode, an embedded single-node Spawn runtime;
-//! - [`executor`] runs one actor turn in a sandboxed instance;
-//! - [`modules`] keeps the loaded components in step with the actors directory
-//!   ([`watch`] follows it, [`cache`] keeps compiled code); [`registry`] is one snapshot of
-//!   them and [`module`] loads and validates one component;
-//! - [`engine`] configures wasmtime (limits, epoch deadlines, WASI with nothing granted);
-//!   [`sandbox`] is what a module may use, [`guest_output`] where its stdout goes;
-//! - [`convert`] maps protobuf messages to WIT records and back; [`protocol`] holds the
-//!   Spawn protobuf types and [`bindings`] the WIT types.
+//! - [`http`]: what both modes' servers share (limits on the wire, draining, the
+//!   operational routes);
+//! - [`modules`]: the loaded components, kept in step with the actors directory;
+//! - [`wasm`]: the sandbox and running guests in it (engine, capabilities, executor);
+//! - [`protocol`]: the Spawn protobuf types, the WIT types, conversions, JSON;
+//! - [`metrics`]: the process's Prometheus metrics, recorded by every layer.
 
-pub mod bindings;
-pub mod cache;
 pub mod cli;
-pub mod convert;
-pub mod engine;
-pub mod executor;
-pub mod guest_output;
 pub mod http;
-pub mod inspect;
-pub mod json;
-pub mod limiter;
 pub mod metrics;
-pub mod module;
 pub mod modules;
 pub mod protocol;
-pub mod registry;
 pub mod runtime;
-pub mod sandbox;
 pub mod sidecar;
-pub mod watch;
+pub mod wasm;

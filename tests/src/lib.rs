@@ -13,10 +13,10 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use prost::{Message, Name};
-use spawn_wasm_host::engine::Limits;
 use spawn_wasm_host::http::HttpLimits;
-use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
+use spawn_wasm_host::wasm::limits::Limits;
 use tokio::sync::watch;
 
 /// The actor system every test uses.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::engine::Limits;
 use crate::http::HttpLimits;
+use crate::wasm::limits::Limits;
 
 /// Where a running standalone runtime's client API is.
 #[derive(Debug, Args)]
@@ -59,7 +59,7 @@ impl From<&LimitArgs> for Limits {
             memory_bytes: (args.memory_limit_mb as usize) << 20,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
             warm_instances: args.warm_instances as usize,
-            max_instances: args.warm_instances + crate::engine::CONCURRENT_FRESH_INSTANCES,
+            max_instances: args.warm_instances + crate::wasm::limits::CONCURRENT_FRESH_INSTANCES,
             ..Limits::default()
         }
     }

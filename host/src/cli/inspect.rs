@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::inspect::inspect;
+use crate::modules::inspect::inspect;
 
 /// Options of `spawn-wasm inspect`.
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::protocol::TYPE_URL_PREFIX;
+use crate::protocol::spawn::TYPE_URL_PREFIX;
 
 /// One call through the client API.
 #[derive(Debug, Clone)]

@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::common::{LimitArgs, shutdown_signal};
-use crate::engine::Limits;
 use crate::http::HttpLimits;
 use crate::sidecar::{Sidecar, SidecarConfig};
+use crate::wasm::limits::Limits;
 
 /// Options of `spawn-wasm sidecar`. Each can also come from the environment variable the
 /// Spawn proxy and SDKs use; a flag overrides it.

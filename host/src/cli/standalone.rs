@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{LimitArgs, shutdown_signal};
-use crate::engine::Limits;
 use crate::http::HttpLimits;
 use crate::runtime::{RuntimeConfig, Standalone};
+use crate::wasm::limits::Limits;
 
 /// Options of `spawn-wasm standalone`.
 #[derive(Debug, Args)]

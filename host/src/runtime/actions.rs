@@ -1,7 +1,7 @@
 //! Actions every actor has without defining them, and looking actions up in a definition.
 
 use super::failure::InvokeFailure;
-use crate::bindings::types as wit;
+use crate::protocol::wit::types as wit;
 
 /// The built-in actions that answer the stored state unless the actor defines one of them.
 pub(super) const GET_STATE_ACTIONS: [&str; 5] = ["get", "Get", "get_state", "getState", "GetState"];

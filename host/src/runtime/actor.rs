@@ -11,10 +11,10 @@ use tokio::time::Instant;
 
 use super::failure::InvokeResult;
 use super::store::StoredState;
-use crate::bindings::types as wit;
-use crate::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
-use crate::protocol::actors;
-use crate::registry::{ActorEntry, ActorRegistry};
+use crate::modules::registry::{ActorEntry, ActorRegistry};
+use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
+use crate::protocol::spawn::actors;
+use crate::protocol::wit::types as wit;
 
 /// One invocation of the actor.
 pub(super) struct Turn {

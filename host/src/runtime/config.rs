@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::engine::Limits;
 use crate::http::HttpLimits;
+use crate::wasm::limits::Limits;
 
 /// Everything standalone mode needs to start.
 #[derive(Debug, Clone)]

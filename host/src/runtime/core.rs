@@ -11,12 +11,12 @@ use tokio_util::task::TaskTracker;
 use super::failure::InvokeFailure;
 use super::store::StateStore;
 use super::table::ActiveActors;
-use crate::bindings::types as wit;
-use crate::engine::Dispatcher;
-use crate::executor::Executor;
-use crate::modules::ModuleSet;
-use crate::protocol::actors;
-use crate::registry::ActorEntry;
+use crate::modules::registry::ActorEntry;
+use crate::modules::set::ModuleSet;
+use crate::protocol::spawn::actors;
+use crate::protocol::wit::types as wit;
+use crate::wasm::dispatch::Dispatcher;
+use crate::wasm::executor::Executor;
 
 /// Channel topic → subscribed (actor, action).
 pub(super) type Subscriptions = HashMap<String, Vec<(String, String)>>;

@@ -3,8 +3,8 @@
 use std::sync::Weak;
 
 use super::core::Inner;
-use crate::engine::{BoxFuture, Dispatcher};
-use crate::protocol as pb;
+use crate::protocol::spawn as pb;
+use crate::wasm::dispatch::{BoxFuture, Dispatcher};
 
 /// Guests' `invoke` and `spawn` imports, routed in-process.
 pub(super) struct RuntimeDispatcher(pub(super) Weak<Inner>);

@@ -11,9 +11,9 @@ use super::dispatcher::RuntimeDispatcher;
 use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StateStore;
 use super::table::ActiveActors;
-use crate::executor::Executor;
-use crate::modules::ModuleSet;
-use crate::protocol as pb;
+use crate::modules::set::ModuleSet;
+use crate::protocol::spawn as pb;
+use crate::wasm::executor::Executor;
 
 /// How long graceful shutdown waits for actors to persist their state.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@ use super::actions::check_action;
 use super::actor::Turn;
 use super::core::Inner;
 use super::failure::{InvokeFailure, InvokeResult};
-use crate::protocol as pb;
+use crate::protocol::spawn as pb;
 
 impl Inner {
     /// Runs an invocation with the proxy's semantics; see [`InvokeFailure`] for errors.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::channels::add_subscriptions;
 use super::core::Inner;
-use crate::bindings::types as wit;
+use crate::protocol::wit::types as wit;
 
 /// Kinds the proxy activates at start-up when stateful.
 fn activated_at_start(kind: wit::Kind) -> bool {

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use super::failure::InvokeFailure;
 use super::handle::Runtime;
 use crate::http::{self, HttpLimits};
-use crate::json::{JsonCodec, ReflectDescriptor};
-use crate::protocol::{self as pb, actors};
+use crate::protocol::json::{JsonCodec, ReflectDescriptor};
+use crate::protocol::spawn::{self as pb, actors};
 
 pub(super) async fn serve(
     listener: TcpListener,
@@ -35,7 +35,7 @@ pub(super) async fn serve(
 }
 
 impl http::Operations for Runtime {
-    fn modules(&self) -> &crate::modules::ModuleSet {
+    fn modules(&self) -> &crate::modules::set::ModuleSet {
         Runtime::modules(self)
     }
 

@@ -2,8 +2,8 @@
 
 use super::core::Inner;
 use super::failure::InvokeFailure;
-use crate::bindings::types as wit;
-use crate::protocol::{self as pb, actors};
+use crate::protocol::spawn::{self as pb, actors};
+use crate::protocol::wit::types as wit;
 
 impl Inner {
     pub(super) async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {

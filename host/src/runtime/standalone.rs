@@ -11,11 +11,11 @@ use super::config::RuntimeConfig;
 use super::handle::Runtime;
 use super::server;
 use super::store::StateStore;
-use crate::cache::CodeCache;
-use crate::engine::ActorEngine;
-use crate::executor::Executor;
-use crate::modules::ModuleSet;
-use crate::watch::{self, DirectoryWatch};
+use crate::modules::set::ModuleSet;
+use crate::modules::watch::{self, DirectoryWatch};
+use crate::wasm::cache::CodeCache;
+use crate::wasm::engine::ActorEngine;
+use crate::wasm::executor::Executor;
 
 /// A running standalone runtime and its client API server.
 pub struct Standalone {

@@ -15,7 +15,7 @@ use prost::Message;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::protocol::actors;
+use crate::protocol::spawn::actors;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

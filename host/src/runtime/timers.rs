@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::core::{Inner, Target, Timers};
-use crate::convert::{self, CallSpec};
+use crate::protocol::convert::{self, CallSpec};
 
 impl Inner {
     /// Starts the actor's timers on its first activation, or restarts them if its

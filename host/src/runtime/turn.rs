@@ -11,10 +11,10 @@ use super::actor::{Actor, Turn, respond};
 use super::core::Inner;
 use super::failure::InvokeFailure;
 use super::store::StateKey;
-use crate::bindings::types as wit;
-use crate::convert;
-use crate::protocol::actors;
-use crate::registry::ActorEntry;
+use crate::modules::registry::ActorEntry;
+use crate::protocol::convert;
+use crate::protocol::spawn::actors;
+use crate::protocol::wit::types as wit;
 
 impl Inner {
     /// Loads the actor's stored state (or starts it with its initial tags) and runs its

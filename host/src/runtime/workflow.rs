@@ -10,9 +10,9 @@ use tokio::sync::oneshot;
 use super::actor::respond;
 use super::core::Inner;
 use super::failure::InvokeResult;
-use crate::bindings::types as wit;
-use crate::convert::{self, CallSpec};
-use crate::protocol::{self as pb, actors};
+use crate::protocol::convert::{self, CallSpec};
+use crate::protocol::spawn::{self as pb, actors};
+use crate::protocol::wit::types as wit;
 
 impl Inner {
     /// Sends `broadcast` from `from` to every subscriber of its channel, asynchronously.

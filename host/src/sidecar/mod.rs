@@ -21,12 +21,13 @@ use tokio::net::TcpListener;
 pub use proxy::{ProxyClient, ProxyError};
 pub use registration::registration_request;
 
-use crate::cache::CodeCache;
-use crate::engine::{ActorEngine, Limits};
-use crate::executor::Executor;
 use crate::http::HttpLimits;
-use crate::modules::ModuleSet;
-use crate::watch::{self, DirectoryWatch};
+use crate::modules::set::ModuleSet;
+use crate::modules::watch::{self, DirectoryWatch};
+use crate::wasm::cache::CodeCache;
+use crate::wasm::engine::ActorEngine;
+use crate::wasm::executor::Executor;
+use crate::wasm::limits::Limits;
 
 /// Everything sidecar mode needs to start.
 #[derive(Debug, Clone)]
@@ -149,8 +150,8 @@ async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, 
 
 /// The registered actors in a canonical order, to compare registrations.
 fn registered_actors(
-    request: &crate::protocol::RegistrationRequest,
-) -> BTreeMap<String, crate::protocol::actors::Actor> {
+    request: &crate::protocol::spawn::RegistrationRequest,
+) -> BTreeMap<String, crate::protocol::spawn::actors::Actor> {
     let registry = request.actor_system.as_ref().and_then(|system| system.registry.as_ref());
     registry.map(|registry| registry.actors.clone().into_iter().collect()).unwrap_or_default()
 }

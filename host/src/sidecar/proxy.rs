@@ -6,8 +6,8 @@ use std::time::Duration;
 use prost::Message;
 use reqwest::Url;
 
-use crate::engine::{BoxFuture, Dispatcher};
-use crate::protocol as pb;
+use crate::protocol::spawn as pb;
+use crate::wasm::dispatch::{BoxFuture, Dispatcher};
 
 /// Why a call to the proxy failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::bindings::types as wit;
-use crate::convert;
-use crate::protocol::{self as pb, actors};
+use crate::protocol::convert;
+use crate::protocol::spawn::{self as pb, actors};
+use crate::protocol::wit::types as wit;
 
 /// The registration of `definitions` in `system`, with the `service_info` the proxy
 /// requires.

@@ -17,13 +17,13 @@ use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::ProxyClient;
-use crate::bindings::types as wit;
-use crate::convert;
-use crate::executor::{Executor, GuestError, InvokeError};
+use super::proxy::ProxyClient;
 use crate::http::{self, HttpLimits};
-use crate::modules::ModuleSet;
-use crate::protocol as pb;
+use crate::modules::set::ModuleSet;
+use crate::protocol::convert;
+use crate::protocol::spawn as pb;
+use crate::protocol::wit::types as wit;
+use crate::wasm::executor::{Executor, GuestError, InvokeError};
 
 /// What the handlers share.
 pub(super) struct AppState {

@@ -17,15 +17,16 @@
 //! read_only_dirs = { "/data" = "/srv/data" } # guest path = host directory, read-only
 //! ```
 //!
-//! Unknown keys are rejected, naming the file.
+//! Unknown keys are rejected, naming the file. Each grant is one module of
+//! [`super::capabilities`].
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::engine::Limits;
+use super::capabilities::Grants;
+use super::limits::Limits;
 
 /// Default cap on what one turn returns (reply, state and workflow payloads).
 pub const DEFAULT_MAX_REPLY_BYTES: usize = 4 << 20;
@@ -56,18 +57,6 @@ pub struct LimitOverrides {
     pub max_reply_bytes: Option<usize>,
     /// Cap on the elements of a table.
     pub max_table_elements: Option<usize>,
-}
-
-/// Capabilities explicitly granted to a module.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grants {
-    /// Environment variables the guest sees, with their values.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// Guest path → host directory, preopened read-only.
-    #[serde(default)]
-    pub read_only_dirs: BTreeMap<String, PathBuf>,
 }
 
 /// The sandbox every call of a module runs in.
@@ -146,14 +135,7 @@ impl Sandbox {
             }
             sandbox.max_table_elements = elements;
         }
-        for (guest, host) in &settings.grants.read_only_dirs {
-            if !guest.starts_with('/') {
-                return Err(format!("grants.read_only_dirs: guest path `{guest}` must be absolute"));
-            }
-            if !host.is_dir() {
-                return Err(format!("grants.read_only_dirs: `{}` is not a directory", host.display()));
-            }
-        }
+        settings.grants.check()?;
         sandbox.grants = settings.grants;
         Ok(sandbox)
     }
@@ -188,8 +170,8 @@ mod tests {
         assert_eq!(sandbox.memory_bytes, 16 << 20);
         assert_eq!(sandbox.call_timeout, Duration::from_millis(250));
         assert_eq!(sandbox.max_reply_bytes, 1024);
-        assert_eq!(sandbox.grants.env["GREETING"], "hi");
-        assert_eq!(sandbox.grants.read_only_dirs["/data"], PathBuf::from("/tmp"));
+        assert_eq!(sandbox.grants.env.0["GREETING"], "hi");
+        assert_eq!(sandbox.grants.read_only_dirs.0["/data"], PathBuf::from("/tmp"));
     }
 
     #[test]

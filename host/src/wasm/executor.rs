@@ -3,7 +3,7 @@
 //! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
 //! the instance of each recently active actor warm between its turns: never shared between
 //! two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
-//! [`crate::engine::Limits::warm_instances`], and never reused across module versions.
+//! [`crate::wasm::limits::Limits::warm_instances`], and never reused across module versions.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -13,12 +13,14 @@ use std::time::Duration;
 use lru::LruCache;
 use wasmtime::Store;
 
-use crate::bindings::{self, types as wit};
-use crate::convert;
-use crate::engine::{ActorEngine, Dispatcher, HostState, Turn};
-use crate::limiter::MemoryCapExceeded;
-use crate::module::ActorModule;
-use crate::sandbox::Sandbox;
+use super::dispatch::Dispatcher;
+use super::engine::ActorEngine;
+use super::host::{HostState, Turn};
+use super::limiter::MemoryCapExceeded;
+use super::module::ActorModule;
+use super::sandbox::Sandbox;
+use crate::protocol::convert;
+use crate::protocol::wit::{self as bindings, types as wit};
 
 /// Why a turn produced no value. Every variant leaves the actor's state unchanged.
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::modules::{ModuleSet, is_component_file};
+use crate::modules::set::{ModuleSet, is_component_file};
 
 /// How long a file must be quiet after a change that may be partial.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use domain::{Counter, Increment, JoeState, Reply, Request};
 use prost::Message;
-use spawn_wasm_host::protocol as pb;
+use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_tests::*;
 
 fn request(language: &str) -> Request {
@@ -231,7 +231,7 @@ async fn health_routes_answer() {
 
 #[tokio::test]
 async fn an_idle_actor_deactivates_after_persisting_and_comes_back_on_demand() {
-    use spawn_wasm_host::protocol::actors::ActorId;
+    use spawn_wasm_host::protocol::spawn::actors::ActorId;
     use spawn_wasm_host::runtime::store::{StateKey, StateStore};
 
     let (harness, _actors, data) = start(&["joe"]).await;
@@ -257,7 +257,7 @@ async fn an_idle_actor_deactivates_after_persisting_and_comes_back_on_demand() {
 
 #[tokio::test]
 async fn a_changed_state_is_snapshotted_while_the_actor_stays_active() {
-    use spawn_wasm_host::protocol::actors::ActorId;
+    use spawn_wasm_host::protocol::spawn::actors::ActorId;
     use spawn_wasm_host::runtime::store::{StateKey, StateStore};
 
     let (harness, _actors, data) = start(&["counter"]).await;

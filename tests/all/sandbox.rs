@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use domain::{Counter, Increment, Reply, Request};
-use spawn_wasm_host::engine::Limits;
+use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 const DEADLINE: Duration = Duration::from_millis(1000);
@@ -15,7 +15,7 @@ async fn hostile_harness() -> Harness {
     Harness::start_with(actors_dir(&["hostile", "counter"]), limits).await
 }
 
-fn hostile(action: &str) -> spawn_wasm_host::protocol::ActorInvocation {
+fn hostile(action: &str) -> spawn_wasm_host::protocol::spawn::ActorInvocation {
     InvocationBuilder::new("hostile", action).payload(&Request::default()).build()
 }
 
@@ -86,11 +86,11 @@ async fn nothing_is_granted_by_default() {
 
 #[tokio::test]
 async fn each_limit_hit_is_named_in_the_error() {
-    use spawn_wasm_host::convert::invocation_to_wit;
-    use spawn_wasm_host::engine::ActorEngine;
-    use spawn_wasm_host::executor::{Executor, InvokeError};
-    use spawn_wasm_host::module::ActorModule;
+    use spawn_wasm_host::protocol::convert::invocation_to_wit;
     use spawn_wasm_host::sidecar::ProxyClient;
+    use spawn_wasm_host::wasm::engine::ActorEngine;
+    use spawn_wasm_host::wasm::executor::{Executor, InvokeError};
+    use spawn_wasm_host::wasm::module::ActorModule;
     use std::sync::Arc;
 
     let limits = Limits { memory_bytes: 64 << 20, call_timeout: Duration::from_millis(300), ..Limits::default() };

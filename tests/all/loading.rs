@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use spawn_wasm_host::engine::{ActorEngine, Limits};
-use spawn_wasm_host::modules::ModuleSet;
+use spawn_wasm_host::modules::set::ModuleSet;
+use spawn_wasm_host::wasm::engine::ActorEngine;
+use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 /// A valid component with no imports or exports: right format, wrong world.

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::bindings::types as wit;
-use crate::protocol::{self as pb, actors};
+use crate::protocol::spawn::{self as pb, actors};
+use crate::protocol::wit::types as wit;
 
 /// Default deactivation timeout when a definition leaves it at 0 (the Elixir SDK's default).
 pub const DEFAULT_DEACTIVATION_TIMEOUT_MS: u64 = 10_000;
@@ -204,8 +204,8 @@ pub fn side_effect_request(caller: &actors::ActorId, effect: wit::SideEffect) ->
     )
 }
 
-impl From<crate::bindings::runtime::InvokeRequest> for CallSpec {
-    fn from(request: crate::bindings::runtime::InvokeRequest) -> Self {
+impl From<crate::protocol::wit::runtime::InvokeRequest> for CallSpec {
+    fn from(request: crate::protocol::wit::runtime::InvokeRequest) -> Self {
         CallSpec {
             actor: request.actor,
             action: request.action,

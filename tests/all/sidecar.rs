@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use domain::{Counter, Increment, JoeState, Reply, Request};
 use prost::{Message, Name};
-use spawn_wasm_host::protocol::{self as pb, actors};
+use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_tests::*;
 
 fn request(language: &str) -> Request {
@@ -250,7 +250,8 @@ async fn a_proxy_error_fails_the_calling_action_only() {
 
 #[tokio::test]
 async fn a_slow_proxy_fails_the_waiting_call_at_its_deadline_and_delays_nothing_else() {
-    let limits = spawn_wasm_host::engine::Limits { call_timeout: Duration::from_millis(500), ..Default::default() };
+    let limits =
+        spawn_wasm_host::wasm::limits::Limits { call_timeout: Duration::from_millis(500), ..Default::default() };
     let harness = Harness::start_with(actors_dir(&["caller", "counter"]), limits).await;
     harness.proxy.answer_invocations(InvokeAnswer::Ok(Some(pack(&Reply { response: "late".into() }))));
     harness.proxy.delay_invocations(Duration::from_secs(30));
@@ -351,8 +352,8 @@ fn example_type_urls_are_fully_qualified() {
 
 #[tokio::test]
 async fn a_restarted_proxy_gets_the_registration_back_and_readiness_follows() {
-    use spawn_wasm_host::engine::Limits;
     use spawn_wasm_host::http::HttpLimits;
+    use spawn_wasm_host::wasm::limits::Limits;
     let refresh = std::time::Duration::from_millis(200);
     let harness =
         Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), refresh).await;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::bindings::types as wit;
-use crate::convert::{DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
-use crate::engine::{ActorEngine, Limits};
-use crate::module::ActorModule;
+use crate::protocol::convert::{DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
+use crate::protocol::wit::types as wit;
+use crate::wasm::engine::ActorEngine;
+use crate::wasm::limits::Limits;
+use crate::wasm::module::ActorModule;
 
 /// What a component provides.
 #[derive(Debug, Serialize)]
@@ -74,7 +75,7 @@ pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
     Ok(ComponentReport {
         file: path.display().to_string(),
         hash: module.hash.clone(),
-        wit: format!("{}@{}", crate::bindings::WIT_PACKAGE, module.wit_version),
+        wit: format!("{}@{}", crate::protocol::wit::WIT_PACKAGE, module.wit_version),
         actors: module.definitions.iter().map(actor_report).collect(),
     })
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use domain::{Counter, Increment, Reply, Request};
-use spawn_wasm_host::cache::CodeCache;
-use spawn_wasm_host::engine::{ActorEngine, Limits};
-use spawn_wasm_host::module::{content_digest, short_hash};
-use spawn_wasm_host::modules::ModuleSet;
-use spawn_wasm_host::protocol as pb;
+use spawn_wasm_host::modules::set::ModuleSet;
+use spawn_wasm_host::protocol::spawn as pb;
+use spawn_wasm_host::wasm::cache::CodeCache;
+use spawn_wasm_host::wasm::engine::ActorEngine;
+use spawn_wasm_host::wasm::limits::Limits;
+use spawn_wasm_host::wasm::module::{content_digest, short_hash};
 use spawn_wasm_tests::*;
 
 fn example(name: &str) -> Vec<u8> {

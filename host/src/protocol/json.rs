@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
-use crate::module::ActorModule;
-use crate::protocol as pb;
+use crate::protocol::spawn as pb;
+use crate::wasm::module::ActorModule;
 
 /// Why a JSON conversion failed.
 #[derive(Debug, thiserror::Error)]

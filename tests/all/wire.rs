@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use domain::{Counter, Increment, Request};
-use spawn_wasm_host::engine::Limits;
 use spawn_wasm_host::http::HttpLimits;
+use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");

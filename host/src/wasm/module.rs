@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use wasmtime::component::Component;
 
-use crate::bindings::{self, WIT_PACKAGE, WIT_VERSION, types as wit};
-use crate::cache::CodeCache;
-use crate::engine::{ActorEngine, Turn};
-use crate::protocol::actors;
-use crate::sandbox::Sandbox;
+use super::cache::CodeCache;
+use super::engine::ActorEngine;
+use super::host::{HostState, Turn};
+use super::sandbox::Sandbox;
+use crate::protocol::spawn::actors;
+use crate::protocol::wit::{self as bindings, WIT_PACKAGE, WIT_VERSION, types as wit};
 
 /// Why a `.wasm` file could not be loaded. The message names the cause; the caller adds
 /// the file.
@@ -67,7 +68,7 @@ pub struct ActorModule {
     pub sandbox: Sandbox,
     /// The encoded `FileDescriptorSet` of its messages (empty if it embeds none).
     pub descriptors: Vec<u8>,
-    pre: bindings::ActorPre<crate::engine::HostState>,
+    pre: bindings::ActorPre<HostState>,
 }
 
 impl std::fmt::Debug for ActorModule {
@@ -125,7 +126,7 @@ impl ActorModule {
     }
 
     /// The prepared instance, for the executor.
-    pub fn pre(&self) -> &bindings::ActorPre<crate::engine::HostState> {
+    pub fn pre(&self) -> &bindings::ActorPre<HostState> {
         &self.pre
     }
 
@@ -181,7 +182,7 @@ fn compatible(found: &str, ours: &str) -> bool {
 
 async fn describe(
     engine: &ActorEngine,
-    pre: &bindings::ActorPre<crate::engine::HostState>,
+    pre: &bindings::ActorPre<HostState>,
     sandbox: &Sandbox,
 ) -> Result<(Vec<wit::ActorDefinition>, Vec<u8>), LoadError> {
     let turn = Turn { self_id: actors::ActorId::default(), action: "describe".into(), dispatcher: None };

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::bindings::types as wit;
-use crate::module::{ActorModule, LoadError};
+use crate::protocol::wit::types as wit;
+use crate::wasm::module::{ActorModule, LoadError};
 
 /// Where an actor's code lives: its module and the index of its definition there.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! The live set of components of the actors directory: loaded at start, then kept in step
-//! with the directory by [`crate::watch`]. Each change compiles and validates the file off
+//! with the directory by [`crate::modules::watch`]. Each change compiles and validates the file off
 //! the request path, then swaps a new [`ActorRegistry`] snapshot in atomically: calls
 //! already running finish on the old version, new calls get the new one. A file that fails
 //! to load is reported and its previous version (if any) keeps serving.
@@ -14,12 +14,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::cache::CodeCache;
-use crate::engine::ActorEngine;
-use crate::json::JsonCodec;
-use crate::module::{ActorModule, LoadError, content_digest, short_hash};
-use crate::registry::ActorRegistry;
-use crate::sandbox::Sandbox;
+use crate::modules::registry::ActorRegistry;
+use crate::protocol::json::JsonCodec;
+use crate::wasm::cache::CodeCache;
+use crate::wasm::engine::ActorEngine;
+use crate::wasm::module::{ActorModule, LoadError, content_digest, short_hash};
+use crate::wasm::sandbox::Sandbox;
 
 /// What the host knows about one file of the actors directory (`GET /v1/modules`).
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -1,0 +1,9 @@
+//! The loaded components, kept in step with the actors directory: the live [`set`] (load,
+//! validate, swap, with the last error of each rejected file), each swap's immutable
+//! [`registry`] snapshot (actor name → module and definition), the directory [`watch`],
+//! and [`inspect`], what one component provides, for people.
+
+pub mod inspect;
+pub mod registry;
+pub mod set;
+pub mod watch;

@@ -1,0 +1,17 @@
+//! What a module's TOML can grant its actors, one module per capability.
+//!
+//! Every instance starts from [`grants`]'s base, which grants nothing but the standard
+//! streams (to the host's log), clocks and randomness. Each capability module holds its
+//! `[grants]` key (the TOML config), checks it against the host when the module loads,
+//! and adds what it grants to each new instance's WASI context. Adding a capability is one
+//! new module here implementing [`Capability`] and one field in [`Grants`].
+
+mod capability;
+mod env;
+mod grants;
+mod read_only_dirs;
+
+pub use capability::Capability;
+pub use env::Env;
+pub use grants::Grants;
+pub use read_only_dirs::ReadOnlyDirs;

@@ -1,0 +1,135 @@
+//! The state of one store (one guest instance): its WASI context, resource table, memory
+//! limiter and turn, and our `runtime` imports (`log`, `invoke`, `spawn`) as the guest sees
+//! them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::dispatch::Dispatcher;
+use super::guest_output::GuestOutput;
+use super::limiter::SandboxLimiter;
+use crate::protocol::convert::{self, CallSpec};
+use crate::protocol::spawn::{self as pb, actors};
+use crate::protocol::wit::{self as bindings, runtime::LogLevel};
+
+/// Who is running in a store, for logs and for the caller id of outgoing calls.
+pub struct Turn {
+    /// The invoked instance.
+    pub self_id: actors::ActorId,
+    /// The action being run (empty while describing a component).
+    pub action: String,
+    /// Where `invoke`/`spawn` go; `None` while a component is being described.
+    pub dispatcher: Option<Arc<dyn Dispatcher>>,
+}
+
+/// The state of one store: the WASI context (with nothing granted), resource table,
+/// memory limits and what the guest's imports need to know.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: SandboxLimiter,
+    turn: Turn,
+    /// When the current call's time is up.
+    deadline: Instant,
+    stdout: GuestOutput,
+    stderr: GuestOutput,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl HostState {
+    /// The state of a new store whose guest writes `stdout` and `stderr`, which `wasi`
+    /// (built by the sandbox's capabilities) already points at.
+    pub(super) fn new(
+        wasi: WasiCtx,
+        limits: SandboxLimiter,
+        turn: Turn,
+        deadline: Instant,
+        stdout: GuestOutput,
+        stderr: GuestOutput,
+    ) -> HostState {
+        let state = HostState { wasi, table: ResourceTable::new(), limits, turn, deadline, stdout, stderr };
+        state.begin_output();
+        state
+    }
+
+    /// A warm store's next turn: a new caller identity and deadline.
+    pub(super) fn rearm(&mut self, turn: Turn, deadline: Instant) {
+        self.turn = turn;
+        self.deadline = deadline;
+        self.begin_output();
+    }
+
+    /// When the current call's time is up.
+    pub(super) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The memory and table limiter wasmtime consults.
+    pub(super) fn limiter(&mut self) -> &mut SandboxLimiter {
+        &mut self.limits
+    }
+
+    fn begin_output(&self) {
+        self.stdout.begin(&self.turn.self_id.name, &self.turn.action);
+        self.stderr.begin(&self.turn.self_id.name, &self.turn.action);
+    }
+
+    /// Ends a call: flushes the guest's output to the log.
+    pub fn finish_output(&self) {
+        self.stdout.finish();
+        self.stderr.finish();
+    }
+
+    /// Forgets the turn's caller identity and dispatcher while the store waits warm.
+    pub fn park(&mut self) {
+        self.turn.dispatcher = None;
+    }
+
+    fn dispatcher(&self) -> Result<Arc<dyn Dispatcher>, String> {
+        self.turn
+            .dispatcher
+            .clone()
+            .ok_or_else(|| "actors cannot be called while a component is being loaded".to_owned())
+    }
+}
+
+impl bindings::types::Host for HostState {}
+
+impl bindings::runtime::Host for HostState {
+    async fn log(&mut self, level: LogLevel, message: String) {
+        let actor = &self.turn.self_id.name;
+        let action = &self.turn.action;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "guest", actor, action, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "guest", actor, action, "{message}"),
+            LogLevel::Info => tracing::info!(target: "guest", actor, action, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "guest", actor, action, "{message}"),
+            LogLevel::Error => tracing::error!(target: "guest", actor, action, "{message}"),
+        }
+    }
+
+    async fn invoke(
+        &mut self,
+        request: bindings::runtime::InvokeRequest,
+    ) -> Result<Option<bindings::types::Any>, String> {
+        let dispatcher = self.dispatcher()?;
+        let request = convert::invocation_request(&self.turn.self_id, CallSpec::from(request));
+        let reply = dispatcher.invoke(request).await?;
+        Ok(pb::non_empty(reply).map(convert::any_to_wit))
+    }
+
+    async fn spawn(&mut self, name: String, parent: String) -> Result<(), String> {
+        let dispatcher = self.dispatcher()?;
+        let system = self.turn.self_id.system.clone();
+        let request = pb::SpawnRequest { actors: vec![actors::ActorId { name, system, parent }] };
+        dispatcher.spawn(request).await
+    }
+}

@@ -1,0 +1,18 @@
+//! The sandbox guests run in, and running them: the wasmtime [`engine`] and its per-module
+//! [`sandbox`] (host [`limits`], [`capabilities`] granted, the memory [`limiter`], guest
+//! output to the log), loading one component ([`module`], with the compiled-code
+//! [`cache`]), and the [`executor`], which runs one actor turn in a warm or fresh instance.
+//! [`host`] is a store's state and our imports as the guest sees them; [`dispatch`] is
+//! where its calls to other actors go.
+
+pub mod cache;
+pub mod capabilities;
+pub mod dispatch;
+pub mod engine;
+pub mod executor;
+pub mod guest_output;
+pub mod host;
+pub mod limiter;
+pub mod limits;
+pub mod module;
+pub mod sandbox;

@@ -1,0 +1,14 @@
+//! End-to-end tests, one module per area, linked into one test binary so that the host is
+//! linked once per test build (as wasmtime's `tests/all` does). Every test runs the real
+//! host against real components built from `examples/`, over real HTTP on loopback.
+
+mod crash;
+mod grants;
+mod loading;
+mod operations;
+mod reload;
+mod sandbox;
+mod scaffold;
+mod sidecar;
+mod standalone;
+mod wire;
