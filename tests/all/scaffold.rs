@@ -7,7 +7,7 @@ const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
 #[tokio::test]
 async fn a_new_actor_crate_builds_and_serves() {
     let workspace = tempfile::tempdir().unwrap();
-    let sdk = xtask::workspace_root().join("guest-sdk");
+    let sdk = xtask::workspace_root().join("guest-sdk").join("rust");
     let output = std::process::Command::new(SPAWN_WASM)
         .args(["new", "hello-actor", "--dir"])
         .arg(workspace.path())

@@ -21,11 +21,11 @@ pub fn actors_dir(root: &Path) -> PathBuf {
     root.join("target").join("actors")
 }
 
-/// The example crates: every directory of `examples/` whose manifest builds a `cdylib`,
+/// The Rust example crates: every directory of `examples/rust/` whose manifest builds a `cdylib`,
 /// sorted by name.
 pub fn example_crates(root: &Path) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(root.join("examples")).context("listing examples/")? {
+    for entry in std::fs::read_dir(root.join("examples").join("rust")).context("listing examples/rust/")? {
         let dir = entry?.path();
         let manifest = dir.join("Cargo.toml");
         let Ok(text) = std::fs::read_to_string(&manifest) else { continue };

@@ -14,7 +14,7 @@ pub struct NewArgs {
     /// Where to create it.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// The `spawn-wasm-sdk` crate to depend on (default: this checkout's `guest-sdk`).
+    /// The `spawn-wasm-sdk` crate to depend on (default: this checkout's `guest-sdk/rust`).
     #[arg(long, env = "SPAWN_WASM_SDK", value_name = "PATH")]
     pub sdk: Option<PathBuf>,
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 /// Where the SDK of this checkout is, if the binary was built from one.
 pub fn default_sdk_path() -> Option<PathBuf> {
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk");
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/rust");
     sdk.join("Cargo.toml").is_file().then(|| sdk.canonicalize().ok()).flatten()
 }
 

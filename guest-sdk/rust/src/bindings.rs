@@ -5,7 +5,7 @@
 
 wit_bindgen::generate!({
     world: "actor",
-    path: "../wit",
+    path: "../../wit",
     runtime_path: "::spawn_wasm_sdk::__private::rt",
     default_bindings_module: "::spawn_wasm_sdk::bindings",
     export_macro_name: "__export_handler",
