@@ -98,3 +98,30 @@ async fn a_module_toml_grants_env_and_a_read_only_directory_and_lowers_limits() 
     assert_eq!(env.response, "2");
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn a_component_importing_wasi_http_loads_and_its_requests_are_refused_unless_granted() {
+    // A server the guest is aimed at: it must never see a connection.
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = server.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let accept = tokio::spawn(async move {
+        while server.accept().await.is_ok() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+
+    let actors = actors_dir(&["hostile"]);
+    let data = tempfile::tempdir().unwrap();
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let reply: Reply = process.client.call("hostile", "fetch", &request(&format!("http://{target}/secret"))).await;
+    assert!(reply.response.contains("HttpRequestDenied"), "the guest is told it was denied: {}", reply.response);
+    let log = process.log();
+    let line = log.lines().find(|line| line.contains("outbound HTTP request refused")).expect("a log line");
+    assert!(line.contains("wasi:http/outgoing-handler") && line.contains(&target.to_string()), "{line}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "no connection was made");
+    let env: Reply = process.client.call("hostile", "env", &request("")).await;
+    assert_eq!(env.response, "0", "the component keeps serving");
+    accept.abort();
+}

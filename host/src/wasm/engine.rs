@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
+use super::capabilities;
 use super::guest_output::GuestOutput;
 use super::host::{HostState, Turn};
 use super::limiter::SandboxLimiter;
@@ -59,6 +60,7 @@ impl ActorEngine {
         };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        capabilities::add_http_to_linker(&mut linker)?;
         bindings::Actor::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());

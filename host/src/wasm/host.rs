@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::capabilities::OutboundHttp;
 use super::dispatch::Dispatcher;
 use super::guest_output::GuestOutput;
 use super::limiter::SandboxLimiter;
@@ -29,6 +31,8 @@ pub struct Turn {
 /// memory limits and what the guest's imports need to know.
 pub struct HostState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound_http: OutboundHttp,
     table: ResourceTable,
     limits: SandboxLimiter,
     turn: Turn,
@@ -44,6 +48,12 @@ impl WasiView for HostState {
     }
 }
 
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound_http }
+    }
+}
+
 impl HostState {
     /// The state of a new store whose guest writes `stdout` and `stderr`, which `wasi`
     /// (built by the sandbox's capabilities) already points at.
@@ -55,7 +65,17 @@ impl HostState {
         stdout: GuestOutput,
         stderr: GuestOutput,
     ) -> HostState {
-        let state = HostState { wasi, table: ResourceTable::new(), limits, turn, deadline, stdout, stderr };
+        let state = HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            outbound_http: OutboundHttp,
+            table: ResourceTable::new(),
+            limits,
+            turn,
+            deadline,
+            stdout,
+            stderr,
+        };
         state.begin_output();
         state
     }

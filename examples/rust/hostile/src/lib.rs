@@ -20,7 +20,9 @@ use spawn_wasm_sdk::{Actor, Value};
 ///   replies 1000 bytes;
 /// - `env`: replies `Reply{<number of environment variables>}`;
 /// - `instanceCalls`: replies how many calls this instance has served, itself included
-///   (shows when the host reuses an instance between turns).
+///   (shows when the host reuses an instance between turns);
+/// - `fetch(Request{language: "http://host:port/path"})`: a GET through
+///   `wasi:http/outgoing-handler`; replies `Reply{"status N"}` or `Reply{"refused: <error>"}`.
 pub fn hostile() -> Actor<()> {
     Actor::named("hostile")
         .action("spin", |_: Request, _| {
@@ -67,11 +69,40 @@ pub fn hostile() -> Actor<()> {
             }
             Ok(Value::new().reply(&Reply { response: "y".repeat(1000) }))
         })
+        .action("fetch", |request: Request, _| Ok(Value::new().reply(&Reply { response: fetch(&request.language) })))
         .action("instanceCalls", |_: Request, _| {
             static CALLS: AtomicU64 = AtomicU64::new(0);
             let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
             Ok(Value::new().reply(&Reply { response: calls.to_string() }))
         })
+}
+
+/// A GET of `url` (`scheme://authority/path`) through `wasi:http`, as a toolchain's
+/// `fetch` would make it.
+fn fetch(url: &str) -> String {
+    use wasi::http::outgoing_handler;
+    use wasi::http::types::{Fields, OutgoingRequest, Scheme};
+
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let request = OutgoingRequest::new(Fields::new());
+    let scheme = if scheme == "https" { Scheme::Https } else { Scheme::Http };
+    if request.set_scheme(Some(&scheme)).is_err()
+        || request.set_authority(Some(authority)).is_err()
+        || request.set_path_with_query(Some(&path)).is_err()
+    {
+        return format!("refused: bad URL {url}");
+    }
+    let response = match outgoing_handler::handle(request, None) {
+        Ok(response) => response,
+        Err(error) => return format!("refused: {error:?}"),
+    };
+    response.subscribe().block();
+    match response.get() {
+        Some(Ok(Ok(response))) => format!("status {}", response.status()),
+        Some(Ok(Err(error))) => format!("refused: {error:?}"),
+        other => format!("refused: {other:?}"),
+    }
 }
 
 fn recurse(depth: u64) -> u64 {
