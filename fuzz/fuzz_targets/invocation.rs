@@ -7,9 +7,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::protocol::convert;
 use spawn_wasm_host::protocol::spawn as pb;
+use spawn_wasm_host::protocol::wit::types as wit;
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(invocation) = pb::ActorInvocation::decode(bytes) else { return };

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use prost::{Message, Name};
-use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::runtime::{Runtime, RuntimeConfig, Standalone};
+use spawn_wasm_host::wasm::limits::Limits;
 
 /// The example components this target loads (`hostile` is left out: its actions are slow
 /// by design, and the sandbox tests cover them).
