@@ -10,6 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use prost::Message;
 use spawn_wasm_bench::{increment_invocation, native_round_trip, unused_dispatcher, wasm_round_trip};
 use spawn_wasm_host::protocol::spawn::actors;
+use spawn_wasm_host::wasm::chain::CallChain;
 use spawn_wasm_host::wasm::engine::ActorEngine;
 use spawn_wasm_host::wasm::executor::Executor;
 use spawn_wasm_host::wasm::host::Turn;
@@ -63,8 +64,10 @@ fn instantiation(c: &mut Criterion) {
         let (executor, module) = load(&runtime, Limits { pooling, ..Limits::default() });
         group.bench_function(label, |b| {
             b.iter(|| {
-                let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None };
-                let mut store = executor.engine().store(turn, &module.sandbox);
+                let deadline = std::time::Instant::now() + module.sandbox.call_timeout;
+                let chain = CallChain::new(deadline);
+                let turn = Turn { self_id: actors::ActorId::default(), action: String::new(), dispatcher: None, chain };
+                let mut store = executor.engine().store(turn, &module.sandbox, deadline);
                 runtime.block_on(module.pre().instantiate_async(&mut store)).unwrap();
             })
         });

@@ -17,6 +17,7 @@ use spawn_wasm_host::protocol::convert;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::sidecar::ProxyClient;
+use spawn_wasm_host::wasm::chain::CallChain;
 use spawn_wasm_host::wasm::dispatch::Dispatcher;
 use spawn_wasm_host::wasm::executor::{Executor, InvokeError};
 use spawn_wasm_host::wasm::module::ActorModule;
@@ -90,7 +91,8 @@ pub async fn wasm_round_trip(
 ) -> Result<Vec<u8>, InvokeError> {
     let invocation = pb::ActorInvocation::decode(body).expect("valid invocation");
     let (wit_invocation, context) = convert::invocation_to_wit("counters", invocation);
-    let value = executor.run(module, wit_invocation, dispatcher.clone()).await?;
+    let chain = CallChain::new(std::time::Instant::now() + std::time::Duration::from_secs(10));
+    let value = executor.run(module, wit_invocation, dispatcher.clone(), chain).await?;
     Ok(convert::response_from_wit(context, value).encode_to_vec())
 }
 

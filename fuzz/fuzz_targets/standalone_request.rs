@@ -51,6 +51,7 @@ static HOST: LazyLock<Host> = LazyLock::new(|| {
         fsync: false,
         watch: false,
         http: Default::default(),
+        routing: Default::default(),
     };
     let standalone = tokio.block_on(Standalone::start(config)).expect("starting the standalone runtime");
     let runtime = standalone.runtime().clone();

@@ -5,6 +5,7 @@
 mod crash;
 mod grants;
 mod loading;
+mod loops;
 mod operations;
 mod reload;
 mod sandbox;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use domain::{Counter, Increment, Reply, Request};
+use spawn_wasm_host::wasm::chain::CallChain;
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
@@ -100,7 +101,7 @@ async fn each_limit_hit_is_named_in_the_error() {
     let dispatcher = Arc::new(ProxyClient::new("http://127.0.0.1:9").unwrap());
     let run = |action: &str| {
         let (invocation, _) = invocation_to_wit("hostile", hostile(action));
-        executor.run(&module, invocation, dispatcher.clone())
+        executor.run(&module, invocation, dispatcher.clone(), CallChain::new(Instant::now() + Duration::from_secs(60)))
     };
     let spin = run("spin").await.unwrap_err();
     assert!(matches!(spin, InvokeError::Deadline(_)), "{spin}");

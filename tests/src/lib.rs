@@ -15,6 +15,7 @@ use axum::routing::post;
 use prost::{Message, Name};
 use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
+use spawn_wasm_host::runtime::RoutingLimits;
 use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
 use spawn_wasm_host::wasm::limits::Limits;
 use tokio::sync::watch;
@@ -746,6 +747,26 @@ impl StandaloneHarness {
 
     /// Like [`StandaloneHarness::start_with`], with limits on the wire.
     pub async fn start_with_http(actors: &Path, data: &Path, limits: Limits, http: HttpLimits) -> StandaloneHarness {
+        Self::start_configured(actors, data, limits, http, RoutingLimits::default()).await
+    }
+
+    /// Like [`StandaloneHarness::start_with`], with limits on what a request may set in motion.
+    pub async fn start_with_routing(
+        actors: &Path,
+        data: &Path,
+        limits: Limits,
+        routing: RoutingLimits,
+    ) -> StandaloneHarness {
+        Self::start_configured(actors, data, limits, HttpLimits::default(), routing).await
+    }
+
+    async fn start_configured(
+        actors: &Path,
+        data: &Path,
+        limits: Limits,
+        http: HttpLimits,
+        routing: RoutingLimits,
+    ) -> StandaloneHarness {
         init_logging();
         let standalone = spawn_wasm_host::runtime::Standalone::start(spawn_wasm_host::runtime::RuntimeConfig {
             actors_dir: actors.to_owned(),
@@ -756,6 +777,7 @@ impl StandaloneHarness {
             fsync: false,
             watch: true,
             http,
+            routing,
         })
         .await
         .expect("starting the standalone runtime");

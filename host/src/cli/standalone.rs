@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::common::{LimitArgs, shutdown_signal};
 use crate::http::HttpLimits;
-use crate::runtime::{RuntimeConfig, Standalone};
+use crate::runtime::{RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
 
 /// Options of `spawn-wasm standalone`.
@@ -37,6 +37,38 @@ pub struct StandaloneArgs {
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Limits on what one request may set in motion.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
+
+/// Limits on what one request may set in motion (standalone: the runtime routes calls).
+#[derive(Debug, Args)]
+pub struct RoutingArgs {
+    /// Routing hops (pipe, forward, broadcast, side effect, async invoke) one request may
+    /// take before it is cut as a loop.
+    #[arg(long, env = "SPAWN_WASM_MAX_HOPS", default_value_t = RoutingLimits::default().max_hops, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_hops: u32,
+    /// Messages one request may set in motion in all (a broadcast or effect tree).
+    #[arg(long, env = "SPAWN_WASM_MAX_MESSAGES", default_value_t = RoutingLimits::default().max_messages, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_messages: u32,
+    /// Turns one actor's mailbox may hold; more are refused at once (503).
+    #[arg(long, env = "SPAWN_WASM_MAILBOX_CAPACITY", default_value_t = RoutingLimits::default().mailbox_capacity)]
+    pub mailbox_capacity: usize,
+    /// Side effects one turn may ask for; a turn asking for more fails, its state unchanged.
+    #[arg(long, env = "SPAWN_WASM_MAX_EFFECTS", default_value_t = RoutingLimits::default().max_effects)]
+    pub max_effects: usize,
+}
+
+impl From<&RoutingArgs> for RoutingLimits {
+    fn from(args: &RoutingArgs) -> Self {
+        RoutingLimits {
+            max_hops: args.max_hops,
+            max_messages: args.max_messages,
+            mailbox_capacity: args.mailbox_capacity,
+            max_effects: args.max_effects,
+        }
+    }
 }
 
 impl StandaloneArgs {
@@ -51,6 +83,7 @@ impl StandaloneArgs {
             fsync: self.fsync,
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
+            routing: RoutingLimits::from(&self.routing),
         }
     }
 }

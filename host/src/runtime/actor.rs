@@ -15,6 +15,7 @@ use crate::modules::registry::{ActorEntry, ActorRegistry};
 use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
 use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
+use crate::wasm::chain::CallChain;
 
 /// One invocation of the actor.
 pub(super) struct Turn {
@@ -24,6 +25,8 @@ pub(super) struct Turn {
     pub caller: Option<actors::ActorId>,
     /// Where the reply goes; `None` for async invocations.
     pub reply: Option<oneshot::Sender<InvokeResult>>,
+    /// The request this turn is part of: its deadline, waiting actors and hops.
+    pub chain: CallChain,
 }
 
 /// An active actor's state and what it needs to take turns.

@@ -25,4 +25,28 @@ pub struct RuntimeConfig {
     pub watch: bool,
     /// Limits on the wire.
     pub http: HttpLimits,
+    /// Limits on what calls may queue and how far they may route.
+    pub routing: RoutingLimits,
+}
+
+/// Limits on what one request may set in motion, so that every request ends and no turn
+/// can grow queues without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutingLimits {
+    /// Routing hops (pipe, forward, broadcast, side effect, async invoke) one request may
+    /// take before its chain is cut as a loop.
+    pub max_hops: u32,
+    /// Messages (of any kind above) one request may set in motion in all, so that a
+    /// broadcast or effect tree cannot grow without bound below the hop limit.
+    pub max_messages: u32,
+    /// Turns one actor's mailbox may hold; a call to a full one is refused at once.
+    pub mailbox_capacity: usize,
+    /// Side effects one turn may ask for; a turn asking for more fails.
+    pub max_effects: usize,
+}
+
+impl Default for RoutingLimits {
+    fn default() -> Self {
+        RoutingLimits { max_hops: 32, max_messages: 10_000, mailbox_capacity: 10_000, max_effects: 1024 }
+    }
 }

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::config::RoutingLimits;
 use super::failure::InvokeFailure;
 use super::store::StateStore;
 use super::table::ActiveActors;
@@ -42,6 +44,7 @@ pub(super) struct Inner {
     pub(super) draining: CancellationToken,
     /// Where guests' `invoke` and `spawn` imports go: back into this runtime.
     pub(super) dispatcher: Arc<dyn Dispatcher>,
+    pub(super) routing: RoutingLimits,
 }
 
 /// What an invocation targets once resolved.
@@ -57,6 +60,12 @@ pub(super) struct Timers {
 }
 
 impl Inner {
+    /// A new chain for a request that starts here (from a client, a timer, or a message
+    /// nobody waits for): the host's call timeout from now.
+    pub(super) fn new_deadline(&self) -> Instant {
+        Instant::now() + self.executor.engine().limits().call_timeout
+    }
+
     pub(super) fn not_found(&self, actor: &str) -> InvokeFailure {
         InvokeFailure::ActorNotFound { actor: actor.to_owned(), system: self.system.clone() }
     }

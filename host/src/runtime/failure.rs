@@ -1,6 +1,8 @@
 //! Why an invocation or a spawn failed: the runtime's typed errors, mapped to the client
 //! API's answers by the server.
 
+use crate::wasm::chain::ChainError;
+
 /// Why an invocation or spawn failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InvokeFailure {
@@ -42,6 +44,21 @@ pub enum InvokeFailure {
         /// Why.
         cause: String,
     },
+    /// The request's deadline passed before the call answered; whatever it had queued for
+    /// it is dropped, and a guest still running for it is interrupted.
+    #[error("{actor}.{action} did not answer within the request's deadline")]
+    DeadlineExceeded {
+        /// The actor.
+        actor: String,
+        /// The action.
+        action: String,
+    },
+    /// A synchronous invoke cycle or a routing loop, refused or cut.
+    #[error(transparent)]
+    Loop(#[from] ChainError),
+    /// A limit on queued work was reached; the call was refused at once.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
     /// The runtime is shutting down.
     #[error("the runtime is shutting down")]
     ShuttingDown,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::config::RoutingLimits;
 use super::core::Inner;
 use super::dispatcher::RuntimeDispatcher;
 use super::failure::{InvokeFailure, InvokeResult};
@@ -32,6 +33,7 @@ impl Runtime {
         executor: Executor,
         modules: Arc<ModuleSet>,
         store: StateStore,
+        routing: RoutingLimits,
     ) -> anyhow::Result<Runtime> {
         let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent)).collect();
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
@@ -47,6 +49,7 @@ impl Runtime {
             stopping: CancellationToken::new(),
             draining: CancellationToken::new(),
             dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
+            routing,
         });
         let runtime = Runtime { inner };
         runtime.inner.tasks.spawn(runtime.inner.clone().keep_house());

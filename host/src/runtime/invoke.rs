@@ -1,4 +1,10 @@
 //! An invocation's way in: checks, then now, later (`scheduled_to`), or fire-and-forget.
+//!
+//! Every invocation is part of a request's [`CallChain`]: one that starts here (a client's
+//! call, a timer's tick, a scheduled or async message) gets the host's call timeout; one
+//! made along a chain (a pipe, a forward, a guest's synchronous invoke) keeps its caller's
+//! deadline. A synchronous caller waits at most until that deadline; then its turn, if
+//! still queued, is dropped unrun, and if running, is interrupted (see [`super::turn`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +16,21 @@ use super::actor::Turn;
 use super::core::Inner;
 use super::failure::{InvokeFailure, InvokeResult};
 use crate::protocol::spawn as pb;
+use crate::wasm::chain::CallChain;
+
+/// How long past the deadline a caller waits for the turn's own answer.
+const ANSWER_GRACE: Duration = Duration::from_millis(100);
 
 impl Inner {
-    /// Runs an invocation with the proxy's semantics; see [`InvokeFailure`] for errors.
+    /// Runs an invocation that starts a request, with the proxy's semantics; see
+    /// [`InvokeFailure`] for errors.
     pub(super) async fn invoke(self: &Arc<Self>, request: pb::InvocationRequest) -> InvokeResult {
+        let chain = CallChain::new(self.new_deadline());
+        self.invoke_in(request, chain).await
+    }
+
+    /// Runs an invocation along `chain`.
+    pub(super) async fn invoke_in(self: &Arc<Self>, request: pb::InvocationRequest, chain: CallChain) -> InvokeResult {
         if self.stopping.is_cancelled() {
             return Err(InvokeFailure::ShuttingDown);
         }
@@ -39,6 +56,7 @@ impl Inner {
             metadata: request.metadata,
             caller: request.caller.filter(|caller| !caller.name.is_empty()),
             reply: None,
+            chain,
         };
         let now_ms = unix_ms();
         if scheduled_to > now_ms {
@@ -46,7 +64,13 @@ impl Inner {
             let inner = self.clone();
             self.tasks.spawn(async move {
                 tokio::select! {
-                    () = tokio::time::sleep(delay) => inner.deliver(&name, turn),
+                    () = tokio::time::sleep(delay) => {
+                        // A new request when it runs: its own deadline, and no hops behind it.
+                        turn.chain = CallChain::new(inner.new_deadline());
+                        if let Err(failure) = inner.deliver(&name, turn) {
+                            tracing::warn!(actor = %name, %failure, "a scheduled invocation could not be delivered");
+                        }
+                    }
                     () = inner.stopping.cancelled() => {
                         tracing::warn!(actor = %name, "shutdown dropped a scheduled invocation that had not run yet");
                     }
@@ -55,13 +79,25 @@ impl Inner {
             return Ok(None);
         }
         if asynchronous {
-            self.deliver(&name, turn);
+            turn.chain = turn.chain.detached(self.new_deadline());
+            self.deliver(&name, turn)?;
             return Ok(None);
         }
+        if turn.chain.expired() {
+            return Err(InvokeFailure::DeadlineExceeded { actor: name, action: turn.action });
+        }
+        let deadline = turn.chain.deadline();
+        let action = turn.action.clone();
         let (reply, answer) = oneshot::channel();
         turn.reply = Some(reply);
-        self.deliver(&name, turn);
-        answer.await.unwrap_or(Err(InvokeFailure::ShuttingDown))
+        self.deliver(&name, turn)?;
+        // A little past the deadline, so that a turn interrupted at the deadline answers first,
+        // with its own cause.
+        match tokio::time::timeout_at((deadline + ANSWER_GRACE).into(), answer).await {
+            Ok(result) => result.unwrap_or(Err(InvokeFailure::ShuttingDown)),
+            // Dropping `answer` tells the turn its caller is gone.
+            Err(_) => Err(InvokeFailure::DeadlineExceeded { actor: name, action }),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ mod timers;
 mod turn;
 mod workflow;
 
-pub use config::RuntimeConfig;
+pub use config::{RoutingLimits, RuntimeConfig};
 pub use failure::{InvokeFailure, InvokeResult};
 pub use handle::Runtime;
 pub use standalone::Standalone;

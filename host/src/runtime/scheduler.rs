@@ -32,8 +32,9 @@ enum Next {
 
 impl Inner {
     /// Puts `turn` in the actor's mailbox, activating the actor if needed; an idle actor
-    /// gets a task to take it at once.
-    pub(super) fn deliver(self: &Arc<Self>, name: &str, turn: Turn) {
+    /// gets a task to take it at once. Refused at once if the actor cannot be activated or
+    /// its mailbox is full.
+    pub(super) fn deliver(self: &Arc<Self>, name: &str, turn: Turn) -> Result<(), InvokeFailure> {
         let turn = Box::new(turn);
         let mut slots = self.active.slots();
         if let Some(slot) = slots.get_mut(name) {
@@ -42,18 +43,18 @@ impl Inner {
                     drop(slots);
                     self.tasks.spawn(self.clone().drive(actor, Some(turn)));
                 }
+                None if slot.mailbox.len() >= self.routing.mailbox_capacity => {
+                    return Err(InvokeFailure::Overloaded(format!(
+                        "the mailbox of `{name}` holds {} turns, its capacity",
+                        self.routing.mailbox_capacity
+                    )));
+                }
                 None => slot.mailbox.push(turn),
             }
-            return;
+            return Ok(());
         }
-        match self.start_actor(name, &mut slots) {
-            Ok(slot) => slot.mailbox.push(turn),
-            Err(failure) => {
-                if let Some(reply) = turn.reply {
-                    let _ = reply.send(Err(failure));
-                }
-            }
-        }
+        self.start_actor(name, &mut slots)?.mailbox.push(turn);
+        Ok(())
     }
 
     /// Activates `name` unless it is active.

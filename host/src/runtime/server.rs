@@ -95,7 +95,11 @@ fn classify(failure: &InvokeFailure) -> (StatusCode, pb::Status) {
             (StatusCode::BAD_REQUEST, pb::Status::Error)
         }
         InvokeFailure::Failed { .. } => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error),
-        InvokeFailure::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error),
+        InvokeFailure::DeadlineExceeded { .. } => (StatusCode::GATEWAY_TIMEOUT, pb::Status::Error),
+        InvokeFailure::Loop(_) => (StatusCode::LOOP_DETECTED, pb::Status::Error),
+        InvokeFailure::Overloaded(_) | InvokeFailure::ShuttingDown => {
+            (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error)
+        }
     }
 }
 

@@ -36,7 +36,8 @@ impl Standalone {
             .await
             .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
         let watch = if config.watch { Some(watch::watch(modules.clone())?) } else { None };
-        let runtime = Runtime::start(config.system.clone(), Executor::new(engine), modules, store).await?;
+        let runtime =
+            Runtime::start(config.system.clone(), Executor::new(engine), modules, store, config.routing).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the client API to {}", config.listen))?;

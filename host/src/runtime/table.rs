@@ -46,6 +46,11 @@ impl Mailbox {
         self.0.as_mut()?.pop_front()
     }
 
+    /// How many turns wait.
+    pub(super) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |turns| turns.len())
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|turns| turns.is_empty())
     }

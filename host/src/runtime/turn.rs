@@ -4,17 +4,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::actions::{GET_STATE_ACTIONS, INIT_ACTIONS, defines};
 use super::actor::{Actor, Turn, respond};
 use super::core::Inner;
-use super::failure::InvokeFailure;
+use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StateKey;
 use crate::modules::registry::ActorEntry;
 use crate::protocol::convert;
 use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
+use crate::wasm::chain::CallChain;
 
 impl Inner {
     /// Loads the actor's stored state (or starts it with its initial tags) and runs its
@@ -61,8 +63,14 @@ impl Inner {
     async fn init(self: &Arc<Self>, actor: &mut Actor) {
         let definition = actor.entry.definition();
         let Some(action) = INIT_ACTIONS.iter().find(|action| defines(definition, action)) else { return };
-        let turn =
-            Turn { action: (*action).to_owned(), payload: None, metadata: HashMap::new(), caller: None, reply: None };
+        let turn = Turn {
+            action: (*action).to_owned(),
+            payload: None,
+            metadata: HashMap::new(),
+            caller: None,
+            reply: None,
+            chain: CallChain::new(self.new_deadline()),
+        };
         match self.run_guest(actor, &turn).await {
             Ok(value) => actor.apply(value.state, value.tags),
             Err(cause) => tracing::warn!(actor = %actor.name(), action, %cause, "init failed; ignored"),
@@ -72,7 +80,22 @@ impl Inner {
     async fn run_guest(&self, actor: &Actor, turn: &Turn) -> Result<wit::Value, String> {
         let invocation = actor.invocation(turn);
         let dispatcher = self.dispatcher.clone();
-        self.executor.run(&actor.entry.module, invocation, dispatcher).await.map_err(|error| error.to_string())
+        let chain = turn.chain.clone();
+        self.executor.run(&actor.entry.module, invocation, dispatcher, chain).await.map_err(|error| error.to_string())
+    }
+
+    /// The guest's turn, given up (and the guest interrupted) if its caller gives up first.
+    async fn run_guest_for(
+        &self,
+        actor: &Actor,
+        turn: &Turn,
+        reply: &mut Option<oneshot::Sender<InvokeResult>>,
+    ) -> Result<wit::Value, String> {
+        let Some(waiting) = reply.as_mut() else { return self.run_guest(actor, turn).await };
+        tokio::select! {
+            value = self.run_guest(actor, turn) => value,
+            () = waiting.closed() => Err("its caller gave up (the request's deadline passed); interrupted".into()),
+        }
     }
 
     /// One turn of `actor` (see [`Inner::take_turn`]); it is idle from the end of it.
@@ -83,7 +106,17 @@ impl Inner {
 
     /// One turn: built-ins, or the guest's `handle`, then state, checkpoint, workflow and
     /// the reply (or the routed target's reply).
-    async fn take_turn(self: &Arc<Self>, actor: &mut Actor, turn: Turn) {
+    async fn take_turn(self: &Arc<Self>, actor: &mut Actor, mut turn: Turn) {
+        if turn.reply.as_ref().is_some_and(oneshot::Sender::is_closed) {
+            tracing::debug!(actor = %actor.name(), action = %turn.action, "its caller gave up: dropped unrun");
+            return;
+        }
+        if turn.chain.expired() {
+            let failure = InvokeFailure::DeadlineExceeded { actor: actor.id.name.clone(), action: turn.action };
+            tracing::debug!(%failure, "dropped unrun");
+            respond(turn.reply, Err(failure));
+            return;
+        }
         if !actor.refresh_entry(&self.modules.registry()) {
             respond(turn.reply, Err(self.not_found(&actor.id.name)));
             return;
@@ -93,12 +126,25 @@ impl Inner {
             respond(turn.reply, Ok(actor.state.clone()));
             return;
         }
-        let value = match self.run_guest(actor, &turn).await {
+        let mut reply = turn.reply.take();
+        let value = match self.run_guest_for(actor, &turn, &mut reply).await {
+            Ok(value) if value.effects.len() > self.routing.max_effects => {
+                let failure = InvokeFailure::Overloaded(format!(
+                    "{}.{} asked for {} side effects; a turn may ask for {}",
+                    actor.id.name,
+                    turn.action,
+                    value.effects.len(),
+                    self.routing.max_effects
+                ));
+                tracing::warn!(%failure, "turn refused; its state is unchanged");
+                respond(reply, Err(failure));
+                return;
+            }
             Ok(value) => value,
             Err(cause) => {
                 tracing::warn!(actor = %actor.name(), action = %turn.action, "invocation failed: {cause}");
                 let failure = InvokeFailure::Failed { actor: actor.id.name.clone(), action: turn.action, cause };
-                respond(turn.reply, Err(failure));
+                respond(reply, Err(failure));
                 return;
             }
         };
@@ -109,16 +155,18 @@ impl Inner {
         {
             // The turn failed: its state must not be saved later by a snapshot either.
             (actor.state, actor.tags, actor.revision, actor.dirty) = (state, tags, revision, dirty);
-            respond(turn.reply, Err(failure));
+            respond(reply, Err(failure));
             return;
         }
-        let reply = value.reply.map(convert::any_from_wit);
-        self.broadcast(&actor.id, value.broadcast);
-        self.side_effects(&actor.id, value.effects, &turn.metadata);
+        let answer = value.reply.map(convert::any_from_wit);
+        self.broadcast(&actor.id, &turn.chain, value.broadcast);
+        self.side_effects(&actor.id, &turn.chain, value.effects, &turn.metadata);
         match value.routing {
-            None => respond(turn.reply, Ok(reply)),
-            Some(wit::Routing::Pipe(route)) => self.route(&actor.id, route, reply, turn.metadata, turn.reply),
-            Some(wit::Routing::Forward(route)) => self.route(&actor.id, route, turn.payload, turn.metadata, turn.reply),
+            None => respond(reply, Ok(answer)),
+            Some(wit::Routing::Pipe(route)) => self.route(&actor.id, &turn.chain, route, answer, turn.metadata, reply),
+            Some(wit::Routing::Forward(route)) => {
+                self.route(&actor.id, &turn.chain, route, turn.payload, turn.metadata, reply)
+            }
         }
     }
 }

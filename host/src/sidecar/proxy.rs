@@ -7,6 +7,7 @@ use prost::Message;
 use reqwest::Url;
 
 use crate::protocol::spawn as pb;
+use crate::wasm::chain::CallChain;
 use crate::wasm::dispatch::{BoxFuture, Dispatcher};
 
 /// Why a call to the proxy failed.
@@ -161,8 +162,24 @@ impl ProxyClient {
 }
 
 impl Dispatcher for ProxyClient {
-    fn invoke(&self, request: pb::InvocationRequest) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
-        Box::pin(async move { self.invoke_actor(request).await.map_err(|error| error.to_string()) })
+    /// Through the proxy, within what is left of the calling turn's deadline; an actor
+    /// invoking itself synchronously is refused at once (it would wait for its own turn).
+    fn invoke(
+        &self,
+        request: pb::InvocationRequest,
+        chain: CallChain,
+    ) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
+        Box::pin(async move {
+            if !request.r#async && request.scheduled_to == 0 {
+                let target = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| &id.name);
+                let caller = request.caller.as_ref().map_or("", |caller| &caller.name);
+                chain.waiting_on(caller, target).map_err(|error| error.to_string())?;
+            }
+            match tokio::time::timeout_at(chain.deadline().into(), self.invoke_actor(request)).await {
+                Ok(reply) => reply.map_err(|error| error.to_string()),
+                Err(_) => Err("the request's deadline passed while the proxy was answering".into()),
+            }
+        })
     }
 
     fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>> {

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,6 +24,7 @@ use crate::modules::set::ModuleSet;
 use crate::protocol::convert;
 use crate::protocol::spawn as pb;
 use crate::protocol::wit::types as wit;
+use crate::wasm::chain::CallChain;
 use crate::wasm::executor::{Executor, GuestError, InvokeError};
 
 /// What the handlers share.
@@ -103,7 +105,8 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
     };
     let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
     let dispatcher = state.proxy.clone();
-    match state.executor.run(&entry.module, wit_invocation, dispatcher).await {
+    let chain = CallChain::new(Instant::now() + state.executor.engine().limits().call_timeout);
+    match state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await {
         Ok(value) => {
             let mut response = convert::response_from_wit(context, value);
             if response.actor_system.is_empty() {

@@ -10,7 +10,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
 use super::capabilities;
-use super::guest_output::GuestOutput;
+use super::guest_output::{GuestOutput, OutputRates};
 use super::host::{HostState, Turn};
 use super::limiter::SandboxLimiter;
 use super::limits::Limits;
@@ -32,6 +32,8 @@ pub struct ActorEngine {
     limits: Limits,
     pooling: bool,
     ticker_stop: Arc<AtomicBool>,
+    /// Each actor's output rate, across its calls and instances.
+    output_rates: Arc<OutputRates>,
 }
 
 impl ActorEngine {
@@ -64,7 +66,15 @@ impl ActorEngine {
         bindings::Actor::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
-        Ok(ActorEngine { engine, metrics: Arc::default(), linker, limits, pooling, ticker_stop })
+        Ok(ActorEngine {
+            engine,
+            metrics: Arc::default(),
+            linker,
+            limits,
+            pooling,
+            ticker_stop,
+            output_rates: Arc::default(),
+        })
     }
 
     fn config(limits: &Limits, pooling: bool) -> Config {
@@ -114,14 +124,12 @@ impl ActorEngine {
 
     /// A fresh store for a call of a module whose sandbox is `sandbox`: no files,
     /// environment, arguments, stdin or sockets unless granted; stdout and stderr to the
-    /// log; memory and tables capped; CPU deadline armed.
-    pub fn store(&self, turn: Turn, sandbox: &Sandbox) -> Store<HostState> {
-        let stdout = GuestOutput::new("stdout");
-        let stderr = GuestOutput::new("stderr");
-        let wasi = sandbox.grants.wasi_context(stdout.clone(), stderr.clone());
+    /// log; memory and tables capped; CPU deadline armed for `deadline`.
+    pub fn store(&self, turn: Turn, sandbox: &Sandbox, deadline: Instant) -> Store<HostState> {
+        let output = GuestOutput::new(self.output_rates.clone());
+        let wasi = sandbox.grants.wasi_context(&output);
         let limits = SandboxLimiter::new(sandbox.memory_bytes, sandbox.max_table_elements);
-        let deadline = Instant::now() + sandbox.call_timeout;
-        let mut store = Store::new(&self.engine, HostState::new(wasi, limits, turn, deadline, stdout, stderr));
+        let mut store = Store::new(&self.engine, HostState::new(wasi, limits, turn, deadline, output));
         if self.limits.enforce {
             store.limiter(|state| state.limiter());
             // Armed before instantiation, which runs guest code too. Each slice ends in the
@@ -140,8 +148,8 @@ impl ActorEngine {
 
     /// Prepares a warm store (kept from an earlier turn of the same actor) for `turn`: a
     /// new deadline and a new caller identity.
-    pub fn rearm(&self, store: &mut Store<HostState>, turn: Turn, sandbox: &Sandbox) {
-        store.data_mut().rearm(turn, Instant::now() + sandbox.call_timeout);
+    pub fn rearm(&self, store: &mut Store<HostState>, turn: Turn, deadline: Instant) {
+        store.data_mut().rearm(turn, deadline);
         if self.limits.enforce {
             store.set_epoch_deadline(TICKS_PER_SLICE);
         }

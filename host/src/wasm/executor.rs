@@ -13,6 +13,7 @@ use std::time::Duration;
 use lru::LruCache;
 use wasmtime::Store;
 
+use super::chain::CallChain;
 use super::dispatch::Dispatcher;
 use super::engine::ActorEngine;
 use super::host::{HostState, Turn};
@@ -95,26 +96,31 @@ impl Executor {
     }
 
     /// Runs `invocation` in `module`, on the actor's warm instance if it has one, else on
-    /// a fresh one. The guest's `invoke` and `spawn` imports go to `dispatcher`.
+    /// a fresh one, until the module's call timeout or the request's deadline (`chain`),
+    /// whichever comes first. The guest's `invoke` and `spawn` imports go to `dispatcher`.
     pub async fn run(
         &self,
         module: &ActorModule,
         invocation: wit::Invocation,
         dispatcher: Arc<dyn Dispatcher>,
+        chain: CallChain,
     ) -> Result<wit::Value, InvokeError> {
+        let started = std::time::Instant::now();
+        let sandbox = &module.sandbox;
+        let deadline = (started + sandbox.call_timeout).min(chain.deadline());
         let turn = Turn {
             self_id: convert::actor_id_from_wit(invocation.self_id.clone()),
             action: invocation.action.clone(),
             dispatcher: Some(dispatcher),
+            chain,
         };
         let key = (module.id, invocation.self_id.name.clone());
-        let sandbox = &module.sandbox;
         let (mut store, warm_actor) = match self.checkout(&key) {
             Some(mut warm) => {
-                self.engine.rearm(&mut warm.store, turn, sandbox);
+                self.engine.rearm(&mut warm.store, turn, deadline);
                 (warm.store, Some(warm.actor))
             }
-            None => (self.engine.store(turn, sandbox), None),
+            None => (self.engine.store(turn, sandbox, deadline), None),
         };
         let call = async {
             let actor = match warm_actor {
@@ -124,10 +130,9 @@ impl Executor {
             let outcome = actor.spawn_actor_handler().call_handle(&mut store, &invocation).await?;
             wasmtime::Result::Ok((actor, outcome))
         };
-        let started = std::time::Instant::now();
-        let result = tokio::time::timeout(sandbox.call_timeout, call).await;
+        let result = tokio::time::timeout_at(deadline.into(), call).await;
         store.data().finish_output();
-        let outcome = self.settle(key, store, result, sandbox);
+        let outcome = self.settle(key, store, result, sandbox, deadline - started);
         let label = match &outcome {
             Ok(_) => "ok",
             Err(InvokeError::Guest(_)) => "guest_error",
@@ -165,10 +170,11 @@ impl Executor {
         store: Store<HostState>,
         result: CallResult,
         sandbox: &Sandbox,
+        budget: Duration,
     ) -> Result<wit::Value, InvokeError> {
         match result {
-            Err(_) => Err(InvokeError::Deadline(sandbox.call_timeout)),
-            Ok(Err(trap)) => Err(classify_trap(&trap, sandbox)),
+            Err(_) => Err(InvokeError::Deadline(budget)),
+            Ok(Err(trap)) => Err(classify_trap(&trap, sandbox, budget)),
             Ok(Ok((actor, outcome))) => {
                 self.checkin(key, store, actor);
                 let value = outcome.map_err(|error| InvokeError::Guest(GuestError(error)))?;
@@ -228,9 +234,9 @@ fn returned_bytes(value: &wit::Value) -> usize {
         + value.effects.iter().map(effect).sum::<usize>()
 }
 
-fn classify_trap(error: &wasmtime::Error, sandbox: &Sandbox) -> InvokeError {
+fn classify_trap(error: &wasmtime::Error, sandbox: &Sandbox, budget: Duration) -> InvokeError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-        return InvokeError::Deadline(sandbox.call_timeout);
+        return InvokeError::Deadline(budget);
     }
     if error.downcast_ref::<MemoryCapExceeded>().is_some() {
         return InvokeError::MemoryLimit(sandbox.memory_bytes);

@@ -10,8 +10,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::capabilities::OutboundHttp;
+use super::chain::CallChain;
 use super::dispatch::Dispatcher;
-use super::guest_output::GuestOutput;
+use super::guest_output::{GuestOutput, Level};
 use super::limiter::SandboxLimiter;
 use crate::protocol::convert::{self, CallSpec};
 use crate::protocol::spawn::{self as pb, actors};
@@ -25,6 +26,8 @@ pub struct Turn {
     pub action: String,
     /// Where `invoke`/`spawn` go; `None` while a component is being described.
     pub dispatcher: Option<Arc<dyn Dispatcher>>,
+    /// The request this turn is part of: its calls inherit its deadline and chain.
+    pub chain: CallChain,
 }
 
 /// The state of one store: the WASI context (with nothing granted), resource table,
@@ -38,8 +41,7 @@ pub struct HostState {
     turn: Turn,
     /// When the current call's time is up.
     deadline: Instant,
-    stdout: GuestOutput,
-    stderr: GuestOutput,
+    output: GuestOutput,
 }
 
 impl WasiView for HostState {
@@ -55,15 +57,14 @@ impl WasiHttpView for HostState {
 }
 
 impl HostState {
-    /// The state of a new store whose guest writes `stdout` and `stderr`, which `wasi`
-    /// (built by the sandbox's capabilities) already points at.
+    /// The state of a new store whose guest writes to `output`, which `wasi` (built by the
+    /// sandbox's capabilities) already points its stdout and stderr at.
     pub(super) fn new(
         wasi: WasiCtx,
         limits: SandboxLimiter,
         turn: Turn,
         deadline: Instant,
-        stdout: GuestOutput,
-        stderr: GuestOutput,
+        output: GuestOutput,
     ) -> HostState {
         let state = HostState {
             wasi,
@@ -73,8 +74,7 @@ impl HostState {
             limits,
             turn,
             deadline,
-            stdout,
-            stderr,
+            output,
         };
         state.begin_output();
         state
@@ -98,14 +98,12 @@ impl HostState {
     }
 
     fn begin_output(&self) {
-        self.stdout.begin(&self.turn.self_id.name, &self.turn.action);
-        self.stderr.begin(&self.turn.self_id.name, &self.turn.action);
+        self.output.begin(&self.turn.self_id.name, &self.turn.action);
     }
 
     /// Ends a call: flushes the guest's output to the log.
     pub fn finish_output(&self) {
-        self.stdout.finish();
-        self.stderr.finish();
+        self.output.finish();
     }
 
     /// Forgets the turn's caller identity and dispatcher while the store waits warm.
@@ -125,15 +123,14 @@ impl bindings::types::Host for HostState {}
 
 impl bindings::runtime::Host for HostState {
     async fn log(&mut self, level: LogLevel, message: String) {
-        let actor = &self.turn.self_id.name;
-        let action = &self.turn.action;
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "guest", actor, action, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "guest", actor, action, "{message}"),
-            LogLevel::Info => tracing::info!(target: "guest", actor, action, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "guest", actor, action, "{message}"),
-            LogLevel::Error => tracing::error!(target: "guest", actor, action, "{message}"),
-        }
+        let level = match level {
+            LogLevel::Trace => Level::Trace,
+            LogLevel::Debug => Level::Debug,
+            LogLevel::Info => Level::Info,
+            LogLevel::Warn => Level::Warn,
+            LogLevel::Error => Level::Error,
+        };
+        self.output.log(level, &message);
     }
 
     async fn invoke(
@@ -142,7 +139,7 @@ impl bindings::runtime::Host for HostState {
     ) -> Result<Option<bindings::types::Any>, String> {
         let dispatcher = self.dispatcher()?;
         let request = convert::invocation_request(&self.turn.self_id, CallSpec::from(request));
-        let reply = dispatcher.invoke(request).await?;
+        let reply = dispatcher.invoke(request, self.turn.chain.clone()).await?;
         Ok(pb::non_empty(reply).map(convert::any_to_wit))
     }
 

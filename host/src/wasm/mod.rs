@@ -3,10 +3,11 @@
 //! output to the log), loading one component ([`module`], with the compiled-code
 //! [`cache`]), and the [`executor`], which runs one actor turn in a warm or fresh instance.
 //! [`host`] is a store's state and our imports as the guest sees them; [`dispatch`] is
-//! where its calls to other actors go.
+//! where its calls to other actors go, each carrying its request's [`chain`].
 
 pub mod cache;
 pub mod capabilities;
+pub mod chain;
 pub mod dispatch;
 pub mod engine;
 pub mod executor;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 
 use super::cache::CodeCache;
+use super::chain::CallChain;
 use super::engine::ActorEngine;
 use super::host::{HostState, Turn};
 use super::sandbox::Sandbox;
@@ -185,8 +186,14 @@ async fn describe(
     pre: &bindings::ActorPre<HostState>,
     sandbox: &Sandbox,
 ) -> Result<(Vec<wit::ActorDefinition>, Vec<u8>), LoadError> {
-    let turn = Turn { self_id: actors::ActorId::default(), action: "describe".into(), dispatcher: None };
-    let mut store = engine.store(turn, sandbox);
+    let deadline = std::time::Instant::now() + sandbox.call_timeout;
+    let turn = Turn {
+        self_id: actors::ActorId::default(),
+        action: "describe".into(),
+        dispatcher: None,
+        chain: CallChain::new(deadline),
+    };
+    let mut store = engine.store(turn, sandbox, deadline);
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let definitions = instance.spawn_actor_handler().call_describe(&mut store).await?;

@@ -1,5 +1,10 @@
 //! `hostile` (named, stateless): misbehaves on purpose, to prove that the host contains a
-//! guest to its own call. Never deploy it.
+//! guest to its own call and ends every request. `twin` is the other end of its loops.
+//! Never deploy them.
+
+mod loops;
+
+pub use loops::twin;
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +28,10 @@ use spawn_wasm_sdk::{Actor, Value};
 ///   (shows when the host reuses an instance between turns);
 /// - `fetch(Request{language: "http://host:port/path"})`: a GET through
 ///   `wasi:http/outgoing-handler`; replies `Reply{"status N"}` or `Reply{"refused: <error>"}`.
+///
+/// and the looping actions of [`loops::with_loops`].
 pub fn hostile() -> Actor<()> {
-    Actor::named("hostile")
+    loops::with_loops(Actor::named("hostile"), "hostile")
         .action("spin", |_: Request, _| {
             let mut counter = 0u64;
             loop {
@@ -112,4 +119,4 @@ fn recurse(depth: u64) -> u64 {
     if black_box(depth) == 0 { 0 } else { recurse(depth + 1) + u64::from(frame[0]) }
 }
 
-spawn_wasm_sdk::export_actors!(hostile(); descriptors = domain::FILE_DESCRIPTOR_SET);
+spawn_wasm_sdk::export_actors!(hostile(), loops::twin(); descriptors = domain::FILE_DESCRIPTOR_SET);

@@ -29,9 +29,13 @@ impl Grants {
 
     /// The WASI context of a new instance: the base (no files, environment, arguments,
     /// stdin or sockets; stdout and stderr to the log) plus what is granted.
-    pub fn wasi_context(&self, stdout: GuestOutput, stderr: GuestOutput) -> WasiCtx {
+    pub fn wasi_context(&self, output: &GuestOutput) -> WasiCtx {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).stdout(stdout).stderr(stderr);
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .stdout(output.stdout())
+            .stderr(output.stderr());
         self.env.grant(&mut wasi);
         self.read_only_dirs.grant(&mut wasi);
         wasi.build()
