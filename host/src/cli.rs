@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::engine::Limits;
@@ -17,8 +17,9 @@ use crate::sidecar::{Sidecar, SidecarConfig};
 /// The whole program: parses the command line, sets up logging (`RUST_LOG`, default
 /// `info`), and runs the chosen mode until it fails or gets SIGINT/SIGTERM.
 pub fn main() -> anyhow::Result<()> {
-    let args = crate::config_file::with_file_settings(std::env::args_os().collect(), &Cli::command())?;
-    let cli = Cli::parse_from(args);
+    let command = crate::config_file::without_empty_env(Cli::command());
+    let args = crate::config_file::with_file_settings(std::env::args_os().collect(), &command)?;
+    let cli = Cli::from_arg_matches(&command.get_matches_from(args)).unwrap_or_else(|error| error.exit());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match cli.log_format {
@@ -355,8 +356,9 @@ pub struct SidecarArgs {
     /// Port of the Spawn proxy's HTTP API.
     #[arg(long, env = "PROXY_HTTP_PORT", default_value_t = 9001)]
     pub proxy_port: u16,
-    /// Address to serve actor invocations on.
-    #[arg(long = "host", env = "USER_FUNCTION_HOST", default_value = "0.0.0.0")]
+    /// Address to serve actor invocations on. Loopback by default: the proxy shares the pod's
+    /// network namespace, and whoever reaches this port can read and forge actor state.
+    #[arg(long = "host", env = "USER_FUNCTION_HOST", default_value = "127.0.0.1")]
     pub user_function_host: IpAddr,
     /// Port to serve actor invocations on (0 picks a free one).
     #[arg(long = "port", env = "USER_FUNCTION_PORT", default_value_t = 8090)]
