@@ -316,7 +316,7 @@ impl StockActors {
             Ok(response) if response.updated_context.is_none() => {
                 Attempt::Retry(format!("{name}.{action}: invalid_content"))
             }
-            Ok(response) => Attempt::Answered(response),
+            Ok(response) => Attempt::Answered(Box::new(response)),
         }
     }
 }
@@ -324,7 +324,7 @@ impl StockActors {
 /// How one post to the host ended.
 enum Attempt {
     /// A decoded answer with `updated_context`.
-    Answered(pb::ActorInvocationResponse),
+    Answered(Box<pb::ActorInvocationResponse>),
     /// Retried by the caller's loop.
     Retry(String),
     /// The actor process crashed.
