@@ -100,8 +100,9 @@ fn effective_config(mode: &str, file: Option<PathBuf>) -> anyhow::Result<String>
     if let Some(file) = &file {
         args.extend(["--config".into(), file.into()]);
     }
-    let args = crate::config_file::with_file_settings(args, &Cli::command())?;
-    let matches = Cli::command().try_get_matches_from(args)?;
+    let parser = crate::config_file::without_empty_env(Cli::command());
+    let args = crate::config_file::with_file_settings(args, &parser)?;
+    let matches = parser.try_get_matches_from(args)?;
     let (_, mode_matches) = matches.subcommand().context("a mode")?;
     let command = Cli::command();
     let mode_command = command.find_subcommand(mode).context("a known mode")?;

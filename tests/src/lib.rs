@@ -117,6 +117,8 @@ impl ProxyServer {
             .route("/api/v1/system", post(register))
             .route("/api/v1/system/{system}/actors/spawn", post(spawn))
             .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
+            // The stock proxy reads bodies with Plug's default limit, 8 MB.
+            .layer(axum::extract::DefaultBodyLimit::max(8_000_000))
             .with_state(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

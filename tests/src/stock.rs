@@ -24,6 +24,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use prost::Message;
 use spawn_wasm_host::protocol::{self as pb, actors};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::ProxyState;
 
@@ -44,7 +45,6 @@ type Process = Arc<tokio::sync::Mutex<Option<actors::ActorState>>>;
 pub(crate) struct StockActors {
     registered: Mutex<HashMap<String, actors::Actor>>,
     processes: Mutex<HashMap<String, Process>>,
-    http: reqwest::Client,
 }
 
 /// Why an invocation failed, for the client's `RequestStatus.message`.
@@ -283,7 +283,9 @@ impl StockActors {
     }
 
     /// Posts an invocation to the host and reads the answer as `Interface.Http` does: the
-    /// status code is ignored.
+    /// status code is ignored. Like the proxy's HTTP client (Mint), it writes the whole request
+    /// before it reads the answer, so a host that closes the connection under a body it does
+    /// not want causes a transport error.
     async fn post(
         &self,
         state: &ProxyState,
@@ -293,25 +295,14 @@ impl StockActors {
         invocation: &pb::ActorInvocation,
     ) -> Attempt {
         state.log.lock().unwrap().host_calls.push((name.to_owned(), action.to_owned()));
-        let url = format!("http://{host}/api/v1/actors/actions");
-        let sent = self
-            .http
-            .post(url)
-            .header("content-type", "application/octet-stream")
-            .body(invocation.encode_to_vec())
-            .send()
-            .await;
-        let body = match sent {
-            Ok(response) => match response.bytes().await {
-                Ok(body) => body,
-                Err(error) => return Attempt::Retry(format!("{name}.{action}: transport error {error}")),
-            },
+        let body = match post_then_read(host, &invocation.encode_to_vec()).await {
+            Ok(body) => body,
             Err(error) => return Attempt::Retry(format!("{name}.{action}: transport error {error}")),
         };
         if body.is_empty() {
             return Attempt::Retry(format!("{name}.{action}: no_content"));
         }
-        match pb::ActorInvocationResponse::decode(body) {
+        match pb::ActorInvocationResponse::decode(body.as_slice()) {
             Err(error) => Attempt::Crashed(format!("{name}.{action}: undecodable answer ({error})")),
             Ok(response) if response.updated_context.is_none() => {
                 Attempt::Retry(format!("{name}.{action}: invalid_content"))
@@ -319,6 +310,28 @@ impl StockActors {
             Ok(response) => Attempt::Answered(Box::new(response)),
         }
     }
+}
+
+/// `POST /api/v1/actors/actions` with `body` on a new connection: the whole request is written
+/// first, then the answer is read to its end; returns the answer's body.
+async fn post_then_read(host: SocketAddr, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    let head = format!(
+        "POST /api/v1/actors/actions HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/octet-stream\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let split = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "an answer without a complete head"))?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    assert!(!head.contains("transfer-encoding: chunked"), "the host answered chunked: {head}");
+    Ok(answer.split_off(split + 4))
 }
 
 /// How one post to the host ended.

@@ -123,11 +123,12 @@ async fn wire_limits_neither_crash_the_proxy_nor_lose_state() {
     assert_eq!(client.call::<_, Counter>("counter", "increment", &one).await, Counter { value: 1 });
 
     // 413: a failure the proxy applies; the state stays.
-    let huge = Some(pack(&request(&"x".repeat(100 << 10))));
-    let status = failure(client.call_with("counter", "increment", huge, CallOptions::default()).await);
+    let huge = Some(pack(&request(&"x".repeat(6 << 20))));
+    let fail_fast = CallOptions { metadata: vec![("request-timeout".into(), "3000".into())], ..CallOptions::default() };
+    let status = failure(client.call_with("counter", "increment", huge, fail_fast).await);
     assert_eq!(status.code, 8, "google.rpc.Code RESOURCE_EXHAUSTED");
-    assert!(status.message.contains("413"), "{}", status.message);
-    assert_eq!(proxy.log().crashes, Vec::<String>::new());
+    assert!(status.message.contains("over the limit of 65536"), "{}", status.message);
+    assert_eq!((proxy.log().retries, proxy.log().crashes), (vec![], vec![]), "answered once, readable");
     assert_eq!(client.state::<Counter>("counter").await, Counter { value: 1 });
 
     // 503 while another call holds the only slot: an empty answer, which the proxy retries

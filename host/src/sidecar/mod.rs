@@ -5,6 +5,7 @@
 //! with backoff until the proxy answers. Guest `invoke`/`spawn` calls go to the proxy's
 //! HTTP API.
 
+mod body;
 mod checkpoint;
 mod failure;
 mod proxy;
@@ -80,8 +81,13 @@ impl Sidecar {
             .await
             .with_context(|| format!("binding the user-function server to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state =
-            Arc::new(server::AppState::new(Executor::new(engine), modules, proxy.clone(), config.system.clone()));
+        let state = Arc::new(server::AppState::new(
+            Executor::new(engine),
+            modules,
+            proxy.clone(),
+            config.system.clone(),
+            config.http.max_body_bytes,
+        ));
         let server = tokio::spawn(server::serve(listener, state.clone(), config.http));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
         if let Some(risk) = exposure(local_addr) {

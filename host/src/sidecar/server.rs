@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::ProxyClient;
+use super::body::{self, BodyError};
 use super::checkpoint::CheckpointWarnings;
 use super::failure::{self, Code, Failure};
 use crate::convert;
@@ -32,18 +33,26 @@ pub(super) struct AppState {
     pub(super) modules: Arc<ModuleSet>,
     proxy: Arc<ProxyClient>,
     system: String,
+    max_body_bytes: usize,
     ready: AtomicBool,
     draining: CancellationToken,
     checkpoints: CheckpointWarnings,
 }
 
 impl AppState {
-    pub(super) fn new(executor: Executor, modules: Arc<ModuleSet>, proxy: Arc<ProxyClient>, system: String) -> Self {
+    pub(super) fn new(
+        executor: Executor,
+        modules: Arc<ModuleSet>,
+        proxy: Arc<ProxyClient>,
+        system: String,
+        max_body_bytes: usize,
+    ) -> Self {
         AppState {
             executor,
             modules,
             proxy,
             system,
+            max_body_bytes,
             ready: AtomicBool::new(false),
             draining: CancellationToken::new(),
             checkpoints: CheckpointWarnings::default(),
@@ -89,7 +98,18 @@ impl http::Operations for Arc<AppState> {
     }
 }
 
-async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let body = match body::read_within(body, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error @ BodyError::TooLarge { .. }) => {
+            return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, error.to_string())
+                .answer("?", "?", None);
+        }
+        Err(error @ BodyError::Read(_)) => {
+            return Failure::new(StatusCode::BAD_REQUEST, Code::InvalidArgument, error.to_string())
+                .answer("?", "?", None);
+        }
+    };
     let invocation = match pb::ActorInvocation::decode(body) {
         Ok(invocation) => invocation,
         Err(error) => {
