@@ -147,6 +147,16 @@ async fn wire_limits_neither_crash_the_proxy_nor_lose_state() {
 }
 
 #[tokio::test]
+async fn any_other_answer_of_the_actions_route_is_readable_too() {
+    let harness = Harness::start(&["counter"]).await;
+    let url = format!("http://{}/api/v1/actors/actions", harness.host.local_addr());
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let status = assert_failure(&response.bytes().await.unwrap(), &HashMap::new());
+    assert_eq!(status.code, 3, "google.rpc.Code INVALID_ARGUMENT: {}", status.message);
+}
+
+#[tokio::test]
 async fn a_checkpoint_is_cleared_so_the_proxy_keeps_the_actor() {
     let harness = Harness::start(&["joe", "counter"]).await;
     let client = harness.proxy.client();

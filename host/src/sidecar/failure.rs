@@ -141,9 +141,9 @@ pub(super) fn answered(status: StatusCode, response: pb::ActorInvocationResponse
 /// How much of another layer's answer is kept as the failure's message.
 const MAX_MESSAGE_BYTES: usize = 1024;
 
-/// Middleware around the actions route: every answer the handler did not make itself (a wire
-/// limit's 413, a body that could not be read, ...) becomes a failure the proxy can read,
-/// and an overload's 503 loses its text body so that the proxy retries.
+/// Middleware around the actions route: every answer the handler did not make itself (a
+/// method other than POST, say) becomes a failure the proxy can read, and an overload's 503
+/// (from the in-flight bound) loses its text body so that the proxy retries.
 pub(super) async fn readable_by_the_proxy(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if response.extensions().get::<Answered>().is_some() {
@@ -156,11 +156,7 @@ pub(super) async fn readable_by_the_proxy(request: Request, next: Next) -> Respo
         return Response::from_parts(parts, Body::empty());
     }
     let text = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await.unwrap_or_default();
-    let code = match parts.status {
-        StatusCode::PAYLOAD_TOO_LARGE => Code::ResourceExhausted,
-        status if status.is_client_error() => Code::InvalidArgument,
-        _ => Code::Internal,
-    };
+    let code = if parts.status.is_client_error() { Code::InvalidArgument } else { Code::Internal };
     let message = format!("the host refused the invocation ({}): {}", parts.status, String::from_utf8_lossy(&text));
     Failure::new(parts.status, code, message).answer("?", "?", None)
 }
