@@ -65,7 +65,7 @@ COPY --from=builder /out/examples/ /opt/spawn-wasm/examples/
 # SPAWN_WASM_DATA / SPAWN_WASM_HOST: standalone defaults suited to a container (state in the
 #   volume; listen on every interface, since 127.0.0.1 would be unreachable through -p).
 #   Flags override them; sidecar mode reads neither (its listen address is USER_FUNCTION_HOST,
-#   0.0.0.0 by default).
+#   127.0.0.1 by default, which the proxy reaches from the same pod).
 ENV HOME=/data \
     XDG_CACHE_HOME=/data/cache \
     SPAWN_WASM_DATA=/data \
@@ -79,7 +79,8 @@ WORKDIR /data
 # /data:   standalone state (state.db) and the compiled-code cache.
 VOLUME ["/actors", "/data"]
 
-# 8090: sidecar mode, POST /api/v1/actors/actions for the proxy (USER_FUNCTION_PORT).
+# 8090: sidecar mode, POST /api/v1/actors/actions for the proxy (USER_FUNCTION_PORT), on
+#       127.0.0.1 unless USER_FUNCTION_HOST says otherwise: the proxy calls it from the same pod.
 # 9001: standalone mode, the proxy's client API (PROXY_HTTP_PORT).
 # Both serve /health/liveness and /health/readiness. No HEALTHCHECK: the slim image has no HTTP
 # client; use the orchestrator's HTTP probes instead (see deploy/kubernetes/standalone.yaml).

@@ -12,4 +12,5 @@ mod sandbox;
 mod scaffold;
 mod sidecar;
 mod standalone;
+mod stock_proxy;
 mod wire;

@@ -1,7 +1,11 @@
 //! Support for the end-to-end tests: a test proxy that speaks the Spawn proxy's side of the
-//! protocol over real HTTP, a client for the host's user-function route, and helpers to
-//! build real `ActorInvocation`s for the example components.
+//! protocol over real HTTP (and behaves like the stock proxy where hosts go wrong: see
+//! [`stock`]), a client for the host's user-function route, and helpers to build real
+//! `ActorInvocation`s for the example components.
 
+mod stock;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,7 +20,7 @@ use prost::{Message, Name};
 use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::runtime::RoutingLimits;
-use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
+use spawn_wasm_host::sidecar::{RpcStatus, Sidecar, SidecarConfig, failure_in};
 use spawn_wasm_host::wasm::limits::Limits;
 use tokio::sync::watch;
 
@@ -60,6 +64,14 @@ pub struct ProxyLog {
     pub warmup: Option<(StatusCode, Vec<u8>)>,
     /// The host's readiness status while its registration was being handled.
     pub readiness_during_registration: Option<StatusCode>,
+    /// Every `ActorInvocation` posted to the host while dispatching, retries and `init`
+    /// included: actor and action.
+    pub host_calls: Vec<(String, String)>,
+    /// Why each retry of a dispatched invocation happened (an empty answer, no
+    /// `updated_context`, a transport error).
+    pub retries: Vec<String>,
+    /// Why each actor process crashed, dropping its in-memory state.
+    pub crashes: Vec<String>,
 }
 
 /// How the test proxy answers guests' invocations.
@@ -69,6 +81,8 @@ pub enum InvokeAnswer {
     Ok(Option<prost_types::Any>),
     /// HTTP 500 with `InvocationResponse{ERROR, message}`.
     Error(String),
+    /// As the stock proxy: activate the target and run the action on the host (the default).
+    Dispatch,
 }
 
 struct ProxyState {
@@ -78,10 +92,12 @@ struct ProxyState {
     delay: Mutex<Duration>,
     host: watch::Receiver<Option<SocketAddr>>,
     registrations: watch::Sender<usize>,
+    actors: stock::StockActors,
 }
 
 /// A stand-in for the Spawn proxy on loopback: accepts the registration (after calling
-/// the host once, as the proxy's warm-up does), and answers guests' invoke/spawn calls.
+/// the host once, and warming up its actors as the proxy does), dispatches invocations to the
+/// host like the stock proxy (or answers them as told), and records spawns.
 pub struct TestProxy {
     addr: SocketAddr,
     state: Arc<ProxyState>,
@@ -102,6 +118,8 @@ impl ProxyServer {
             .route("/api/v1/system", post(register))
             .route("/api/v1/system/{system}/actors/spawn", post(spawn))
             .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
+            // The stock proxy reads bodies with Plug's default limit, 8 MB.
+            .layer(axum::extract::DefaultBodyLimit::max(8_000_000))
             .with_state(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -121,10 +139,11 @@ impl TestProxy {
         let (registrations, registered) = watch::channel(0);
         let state = Arc::new(ProxyState {
             log: Mutex::new(ProxyLog::default()),
-            answer: Mutex::new(InvokeAnswer::Ok(None)),
+            answer: Mutex::new(InvokeAnswer::Dispatch),
             delay: Mutex::new(Duration::ZERO),
             host: host_rx,
             registrations,
+            actors: stock::StockActors::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the test proxy");
         let addr = listener.local_addr().unwrap();
@@ -173,6 +192,17 @@ impl TestProxy {
         self.state.log.lock().unwrap().clone()
     }
 
+    /// A client of this proxy's client API.
+    pub fn client(&self) -> ClientApi {
+        ClientApi::new(self.addr)
+    }
+
+    /// The in-memory state of an actor process: `None` if it is not active (never activated,
+    /// or crashed).
+    pub async fn memory(&self, actor: &str) -> Option<actors::ActorState> {
+        self.state.actors.memory(actor).await
+    }
+
     /// Waits (at most 20 s) until `count` registrations have arrived.
     pub async fn wait_for_registrations(&self, count: usize) {
         let mut registered = self.registered.clone();
@@ -210,6 +240,10 @@ async fn register(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusC
         }
         None => None,
     };
+    state.actors.register(&request);
+    if let Some(addr) = addr {
+        state.actors.warm_up(&state, addr).await;
+    }
     {
         let mut log = state.log.lock().unwrap();
         log.registrations.push(request);
@@ -237,11 +271,16 @@ async fn invoke(
     let Ok(request) = pb::InvocationRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
-    state.log.lock().unwrap().invocations.push((actor, request));
+    state.log.lock().unwrap().invocations.push((actor, request.clone()));
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let answer = state.answer.lock().unwrap().clone();
+    let host = *state.host.borrow();
     let (status, response) = match answer {
+        InvokeAnswer::Dispatch => match host {
+            Some(host) => state.actors.invoke(&state, host, request).await,
+            None => (StatusCode::SERVICE_UNAVAILABLE, pb::InvocationResponse::default()),
+        },
         InvokeAnswer::Ok(payload) => (
             StatusCode::OK,
             pb::InvocationResponse {
@@ -265,11 +304,14 @@ async fn spawn(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusCode
     let Ok(request) = pb::SpawnRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
+    let spawned = state.actors.spawn(&request);
     state.log.lock().unwrap().spawns.push(request);
-    let response = pb::SpawnResponse {
-        status: Some(pb::RequestStatus { status: pb::Status::Ok as i32, message: "Accepted".into() }),
+    let (status, code, message) = match spawned {
+        Ok(()) => (StatusCode::OK, pb::Status::Ok, "Accepted".to_owned()),
+        Err(message) => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error, message),
     };
-    (StatusCode::OK, response.encode_to_vec())
+    let response = pb::SpawnResponse { status: Some(pb::RequestStatus { status: code as i32, message }) };
+    (status, response.encode_to_vec())
 }
 
 /// A host under test with its proxy.
@@ -403,12 +445,36 @@ impl HostClient {
         pb::ActorInvocationResponse::decode(body.as_slice()).expect("the body must be an ActorInvocationResponse")
     }
 
-    /// Posts an invocation that must fail: a non-2xx status with an empty body.
+    /// Posts an invocation that must fail (see [`HostClient::invoke_failure`]); returns the status.
     pub async fn invoke_failing(&self, invocation: &pb::ActorInvocation) -> StatusCode {
+        self.invoke_failure(invocation).await.0
+    }
+
+    /// Posts an invocation that must fail: a non-2xx status, and an answer the stock proxy
+    /// applies without retrying or crashing and that changes nothing (`updated_context` with
+    /// no state and the invocation's tags, no workflow, no checkpoint). Returns the status and
+    /// the `google.rpc.Status` replied.
+    pub async fn invoke_failure(&self, invocation: &pb::ActorInvocation) -> (StatusCode, RpcStatus) {
         let (status, body) = self.send(invocation).await;
         assert!(!status.is_success(), "{}.{} should fail", actor_name(invocation), invocation.action_name);
-        assert!(body.is_empty(), "a failure must have an empty body, got {} bytes", body.len());
-        status
+        let sent_tags = invocation.current_context.as_ref().map(|context| context.tags.clone()).unwrap_or_default();
+        (status, assert_failure(&body, &sent_tags))
+    }
+}
+
+/// Checks that `body` is a failure answer that keeps the state and the tags `tags`; returns
+/// the `google.rpc.Status` it replies.
+pub fn assert_failure(body: &[u8], tags: &HashMap<String, String>) -> RpcStatus {
+    let response = pb::ActorInvocationResponse::decode(body).expect("a failure must be an ActorInvocationResponse");
+    let context = response.updated_context.expect("a failure needs updated_context, or the proxy retries");
+    assert!(context.state.is_none(), "a failure keeps the state");
+    assert_eq!(&context.tags, tags, "a failure keeps the tags");
+    assert!(response.workflow.is_none() && !response.checkpoint, "a failure does nothing else");
+    match &response.payload {
+        Some(pb::actor_invocation_response::Payload::Value(any)) => {
+            failure_in(any).unwrap_or_else(|| panic!("the reply must be a google.rpc.Status, got {}", any.type_url))
+        }
+        other => panic!("a failure replies a google.rpc.Status, got {other:?}"),
     }
 }
 
@@ -797,6 +863,11 @@ impl StandaloneHarness {
     }
 }
 
+/// A port free on loopback right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// `spawn-wasm standalone` as a real process (the `spawn-wasm-e2e` binary), its logs in a
 /// file; killed when dropped, even when a test fails.
 pub struct HostProcess {
@@ -811,14 +882,39 @@ impl HostProcess {
     /// `actors` and `data` on a free port, with extra environment `env`, and waits until it
     /// is ready (at most 15 s).
     pub async fn standalone(binary: &str, actors: &Path, data: &Path, env: &[(&str, &str)]) -> HostProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let child = std::process::Command::new(binary)
+        let port = free_port();
+        let mut command = std::process::Command::new(binary);
+        command
             .args(["standalone", "--actors"])
             .arg(actors)
             .arg("--data")
             .arg(data)
-            .args(["--port", &port.to_string()])
+            .args(["--port", &port.to_string()]);
+        Self::run(command, port, env).await
+    }
+
+    /// Starts `binary` in sidecar mode over `actors` (no code cache), registering with `proxy`
+    /// and serving on a free port, configured only through the environment: the proxy's
+    /// `PROXY_HTTP_HOST`/`PROXY_HTTP_PORT`, `USER_FUNCTION_PORT`, then `env`. Waits until it is
+    /// ready, i.e. registered (at most 15 s).
+    pub async fn sidecar(binary: &str, actors: &Path, proxy: &TestProxy, env: &[(&str, &str)]) -> HostProcess {
+        let port = free_port();
+        proxy.set_host(format!("127.0.0.1:{port}").parse().unwrap());
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(["sidecar", "--no-cache", "--actors"])
+            .arg(actors)
+            .env("PROXY_HTTP_HOST", proxy.addr.ip().to_string())
+            .env("PROXY_HTTP_PORT", proxy.addr.port().to_string())
+            .env("USER_FUNCTION_PORT", port.to_string());
+        Self::run(command, port, env).await
+    }
+
+    /// Runs `command` with its logs in a file and extra environment `env`, and waits (at most
+    /// 15 s) until `127.0.0.1:port` reports ready.
+    async fn run(mut command: std::process::Command, port: u16, env: &[(&str, &str)]) -> HostProcess {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = command
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())

@@ -54,7 +54,8 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
         Self::new(name, Kind::Unnamed)
     }
 
-    /// A pooled actor (stateless instances; limited support in the Spawn proxy).
+    /// A pooled actor (stateless instances). Standalone serves it as named; sidecar mode
+    /// refuses it, since the Spawn proxy does not support the kind.
     pub fn pooled(name: &str) -> Self {
         Self::new(name, Kind::Pooled)
     }
@@ -78,7 +79,8 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
         self
     }
 
-    /// Deactivate the actor after `ms` milliseconds (default 10000).
+    /// Deactivate the actor after `ms` milliseconds (default 10000): of idleness standalone,
+    /// after activation whatever the activity with the Spawn proxy (see `wit/actor.wit`).
     pub fn deactivation_timeout(mut self, ms: u64) -> Self {
         self.definition.deactivation_timeout_ms = ms;
         self

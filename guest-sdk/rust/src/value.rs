@@ -122,8 +122,9 @@ impl<S: Message + Name> Value<S> {
         self
     }
 
-    /// Persist the state before the reply leaves (the embedded runtime honours it; the
-    /// Spawn proxy's checkpoint is broken in its current release).
+    /// Persist the state before the reply leaves. The embedded runtime honours it; sidecar
+    /// mode clears it, since the Spawn proxy's checkpoint is broken in its current release
+    /// (the state is saved at the next snapshot instead).
     pub fn checkpoint(mut self) -> Self {
         self.checkpoint = true;
         self

@@ -34,8 +34,9 @@ fn effective_config(mode: &str, file: Option<PathBuf>, cli: clap::Command) -> an
     if let Some(file) = &file {
         args.extend(["--config".into(), file.into()]);
     }
-    let args = config_file::with_file_settings(args, &cli)?;
-    let matches = cli.clone().try_get_matches_from(args)?;
+    let parser = config_file::without_empty_env(cli.clone());
+    let args = config_file::with_file_settings(args, &parser)?;
+    let matches = parser.try_get_matches_from(args)?;
     let (_, mode_matches) = matches.subcommand().context("a mode")?;
     let mode_command = cli.find_subcommand(mode).context("a known mode")?;
     let mut text = format!("# effective configuration of `spawn-wasm {mode}`\n[{mode}]\n");

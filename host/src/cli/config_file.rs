@@ -81,6 +81,18 @@ pub fn config_path(args: &[OsString]) -> Option<PathBuf> {
     std::env::var_os(CONFIG_ENV).filter(|path| !path.is_empty()).map(PathBuf::from)
 }
 
+/// `command` (and its subcommands) with every option whose environment variable is set but
+/// empty reading it as unset, the Spawn proxy's convention (`PROXY_ACTOR_SYSTEM_NAME=""`
+/// means the default system, not a system named ""). clap alone would use the empty value.
+pub fn without_empty_env(command: Command) -> Command {
+    command
+        .mut_args(|arg| {
+            let empty = arg.get_env().and_then(std::env::var_os).is_some_and(|value| value.is_empty());
+            if empty { arg.env(None) } else { arg }
+        })
+        .mut_subcommands(without_empty_env)
+}
+
 /// `args` with the file's settings for the chosen subcommand inserted right after it, where
 /// neither the command line (later flags win) nor an environment variable gives them.
 pub fn with_file_settings(args: Vec<OsString>, cli: &Command) -> Result<Vec<OsString>, ConfigError> {

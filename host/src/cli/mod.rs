@@ -15,7 +15,7 @@ pub mod sidecar;
 pub mod standalone;
 pub mod state;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
 pub use args::{Cli, Command, LogFormat};
@@ -23,8 +23,9 @@ pub use args::{Cli, Command, LogFormat};
 /// The whole program: parses the command line, sets up logging (`RUST_LOG`, default
 /// `info`), and runs the chosen verb until it fails or gets SIGINT/SIGTERM.
 pub fn main() -> anyhow::Result<()> {
-    let args = config_file::with_file_settings(std::env::args_os().collect(), &Cli::command())?;
-    let cli = Cli::parse_from(args);
+    let command = config_file::without_empty_env(Cli::command());
+    let args = config_file::with_file_settings(std::env::args_os().collect(), &command)?;
+    let cli = Cli::from_arg_matches(&command.get_matches_from(args)).unwrap_or_else(|error| error.exit());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match cli.log_format {

@@ -7,7 +7,12 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use prost::{Message, Name};
+
 use crate::protocol::spawn::TYPE_URL_PREFIX;
+use crate::sidecar::RpcStatus;
 
 /// One call through the client API.
 #[derive(Debug, Clone)]
@@ -79,8 +84,28 @@ impl RemoteCall {
             let message = answer["status"]["message"].as_str().unwrap_or("(no message)");
             bail!("{message} (HTTP {status})");
         }
-        Ok(answer.get("value").cloned().unwrap_or(Value::Null))
+        let reply = answer.get("value").cloned().unwrap_or(Value::Null);
+        if let Some(failure) = failure_of(&reply) {
+            bail!("the actor failed (google.rpc.Code {}): {}", failure.code, failure.message);
+        }
+        Ok(reply)
     }
+}
+
+/// The failure a JSON reply carries: a `google.rpc.Status`, which is what a failed turn of a
+/// spawn-wasm sidecar replies through the Spawn proxy (see `sidecar::failure`). It arrives as
+/// fields when a component describes the type, else as base64 bytes.
+fn failure_of(reply: &Value) -> Option<RpcStatus> {
+    let type_url = reply.get("@type")?.as_str()?;
+    if type_url.rsplit('/').next() != Some(RpcStatus::full_name().as_str()) {
+        return None;
+    }
+    if let Some(bytes) = reply.get("base64").and_then(Value::as_str) {
+        return RpcStatus::decode(BASE64.decode(bytes).ok()?.as_slice()).ok();
+    }
+    let code = reply.get("code").and_then(Value::as_i64).and_then(|code| i32::try_from(code).ok()).unwrap_or_default();
+    let message = reply.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Some(RpcStatus { code, message, details: Vec::new() })
 }
 
 #[cfg(test)]
@@ -108,6 +133,17 @@ mod tests {
         assert_eq!(body["actor"]["id"]["name"], "counter");
         assert_eq!(body["value"], json!({"by": 2, "@type": "type.googleapis.com/domain.Increment"}));
         assert_eq!(body["metadata"]["trace"], "1");
+    }
+
+    #[test]
+    fn a_google_rpc_status_reply_is_a_failure() {
+        let status = RpcStatus { code: 5, message: "gone".into(), details: Vec::new() };
+        let encoded = json!({"@type": RpcStatus::type_url(), "base64": BASE64.encode(status.encode_to_vec())});
+        assert_eq!(failure_of(&encoded), Some(status));
+        let described = json!({"@type": RpcStatus::type_url(), "code": 4, "message": "late"});
+        assert_eq!(failure_of(&described).map(|status| (status.code, status.message)), Some((4, "late".into())));
+        assert_eq!(failure_of(&json!({"@type": "type.googleapis.com/domain.Reply", "response": "ok"})), None);
+        assert_eq!(failure_of(&Value::Null), None);
     }
 
     #[test]

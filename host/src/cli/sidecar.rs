@@ -24,8 +24,9 @@ pub struct SidecarArgs {
     /// Port of the Spawn proxy's HTTP API.
     #[arg(long, env = "PROXY_HTTP_PORT", default_value_t = 9001)]
     pub proxy_port: u16,
-    /// Address to serve actor invocations on.
-    #[arg(long = "host", env = "USER_FUNCTION_HOST", default_value = "0.0.0.0")]
+    /// Address to serve actor invocations on. Loopback by default: the proxy shares the pod's
+    /// network namespace, and whoever reaches this port can read and forge actor state.
+    #[arg(long = "host", env = "USER_FUNCTION_HOST", default_value = "127.0.0.1")]
     pub user_function_host: IpAddr,
     /// Port to serve actor invocations on (0 picks a free one).
     #[arg(long = "port", env = "USER_FUNCTION_PORT", default_value_t = 8090)]

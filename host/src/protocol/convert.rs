@@ -219,7 +219,8 @@ impl From<crate::protocol::wit::runtime::InvokeRequest> for CallSpec {
 }
 
 /// The registration entry for one actor definition, with everything the proxy silently
-/// needs: `ActorState{}`, `Metadata{}`, settings with timeouts greater than zero.
+/// needs: `ActorState{}`, `Metadata{}`, settings with timeouts greater than zero, and no
+/// `state_type`.
 pub fn actor_from_definition(system: &str, definition: &wit::ActorDefinition) -> actors::Actor {
     let timeout = |ms: u64, default: u64| actors::TimeoutStrategy {
         timeout: i64::try_from(if ms == 0 { default } else { ms }).unwrap_or(i64::MAX),
@@ -247,7 +248,10 @@ pub fn actor_from_definition(system: &str, definition: &wit::ActorDefinition) ->
             min_pool_size: saturating_i32(definition.min_pool_size),
             max_pool_size: saturating_i32(definition.max_pool_size),
             projection_settings: None,
-            state_type: definition.state_type.clone().unwrap_or_default(),
+            // Always empty: a stateful actor with no stored state makes the proxy build an empty
+            // struct of this type, which it only has for Elixir actors; any other name crashes
+            // every activation. The guest decodes a missing state as its default instead.
+            state_type: String::new(),
         }),
         actions: definition.actions.iter().map(|name| actors::Action { name: name.clone() }).collect(),
         timer_actions: definition

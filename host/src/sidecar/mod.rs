@@ -5,6 +5,9 @@
 //! with backoff until the proxy answers. Guest `invoke`/`spawn` calls go to the proxy's
 //! HTTP API.
 
+mod body;
+mod checkpoint;
+mod failure;
 mod proxy;
 mod registration;
 mod server;
@@ -18,6 +21,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+pub use failure::{RpcStatus, failure_in};
 pub use proxy::{ProxyClient, ProxyError};
 pub use registration::registration_request;
 
@@ -67,7 +71,7 @@ impl Sidecar {
     /// the background (again whenever the set of actors or actions changes). Returns once
     /// the server is listening.
     pub async fn start(config: SidecarConfig) -> anyhow::Result<Sidecar> {
-        let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
+        let engine = Arc::new(ActorEngine::new(Limits { pooled_actors: false, ..config.limits.clone() })?);
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
@@ -78,10 +82,18 @@ impl Sidecar {
             .await
             .with_context(|| format!("binding the user-function server to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state =
-            Arc::new(server::AppState::new(Executor::new(engine), modules, proxy.clone(), config.system.clone()));
+        let state = Arc::new(server::AppState::new(
+            Executor::new(engine),
+            modules,
+            proxy.clone(),
+            config.system.clone(),
+            config.http.max_body_bytes,
+        ));
         let server = tokio::spawn(server::serve(listener, state.clone(), config.http));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
+        if let Some(risk) = exposure(local_addr) {
+            tracing::warn!(%local_addr, "{risk}");
+        }
         let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system, config.register_refresh));
         Ok(Sidecar { local_addr, state, server, registration, _watch: watch })
     }
@@ -109,6 +121,18 @@ impl Drop for Sidecar {
         self.server.abort();
         self.registration.abort();
     }
+}
+
+/// Why serving invocations on `addr` is a risk, unless it is loopback: the host trusts the
+/// state and tags inside every `ActorInvocation`, so whoever reaches the port can read and
+/// forge any actor's state. The proxy runs in the same pod (same network namespace) and
+/// reaches `127.0.0.1`.
+fn exposure(addr: SocketAddr) -> Option<&'static str> {
+    (!addr.ip().is_loopback()).then_some(
+        "the user-function port is reachable beyond this host: anyone who can reach it can read and forge \
+         actor state (the host trusts the state in every invocation); bind it to 127.0.0.1 (the default), \
+         which the proxy in the same pod reaches",
+    )
 }
 
 /// Registers with the proxy, then again whenever the registration would differ (actors or
@@ -154,4 +178,17 @@ fn registered_actors(
 ) -> BTreeMap<String, crate::protocol::spawn::actors::Actor> {
     let registry = request.actor_system.as_ref().and_then(|system| system.registry.as_ref());
     registry.map(|registry| registry.actors.clone().into_iter().collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_loopback_address_is_safe() {
+        assert_eq!(exposure("127.0.0.1:8090".parse().unwrap()), None);
+        assert_eq!(exposure("[::1]:8090".parse().unwrap()), None);
+        assert!(exposure("0.0.0.0:8090".parse().unwrap()).unwrap().contains("forge actor state"));
+        assert!(exposure("10.1.2.3:8090".parse().unwrap()).is_some());
+    }
 }

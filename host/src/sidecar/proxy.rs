@@ -27,6 +27,15 @@ pub enum ProxyError {
         /// The decoding error.
         error: prost::DecodeError,
     },
+    /// The invoked actor's turn failed: the proxy delivered the host's failure answer (a
+    /// `google.rpc.Status` reply, see `sidecar::failure`) as if it were a reply.
+    #[error("the invoked actor failed (google.rpc.Code {code}): {message}")]
+    Failed {
+        /// The `google.rpc.Code`.
+        code: i32,
+        /// The cause.
+        message: String,
+    },
     /// The proxy answered with an error status.
     #[error("the proxy answered HTTP {status}: {message}")]
     Rejected {
@@ -144,10 +153,14 @@ impl ProxyClient {
             let message = response.status.map(|status| status.message).unwrap_or_default();
             return Err(ProxyError::Rejected { status, message });
         }
-        Ok(match response.payload {
+        let reply = match response.payload {
             Some(pb::invocation_response::Payload::Value(any)) => pb::non_empty(Some(any)),
             Some(pb::invocation_response::Payload::Noop(_)) | None => None,
-        })
+        };
+        if let Some(failure) = reply.as_ref().and_then(super::failure::failure_in) {
+            return Err(ProxyError::Failed { code: failure.code, message: failure.message });
+        }
+        Ok(reply)
     }
 
     async fn spawn_actors(&self, request: pb::SpawnRequest) -> Result<(), ProxyError> {

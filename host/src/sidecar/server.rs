@@ -1,31 +1,33 @@
 //! The user-function HTTP server the proxy calls: `POST /api/v1/actors/actions` with an
 //! `ActorInvocation`, answered with an `ActorInvocationResponse`.
 //!
-//! Every failure answers a non-2xx status with an empty body, which the proxy reports as an
-//! error (it reads the body, not the status: a 2xx with a body would claim success).
+//! A failed turn answers a response the proxy can read and that changes nothing (see
+//! [`super::failure`]); overload answers an empty body, which the proxy retries.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::post;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::body::{self, BodyError};
+use super::checkpoint::CheckpointWarnings;
+use super::failure::{self, Code, Failure};
 use super::proxy::ProxyClient;
 use crate::http::{self, HttpLimits};
 use crate::modules::set::ModuleSet;
 use crate::protocol::convert;
 use crate::protocol::spawn as pb;
-use crate::protocol::wit::types as wit;
 use crate::wasm::chain::CallChain;
-use crate::wasm::executor::{Executor, GuestError, InvokeError};
+use crate::wasm::executor::Executor;
 
 /// What the handlers share.
 pub(super) struct AppState {
@@ -33,13 +35,30 @@ pub(super) struct AppState {
     pub(super) modules: Arc<ModuleSet>,
     proxy: Arc<ProxyClient>,
     system: String,
+    max_body_bytes: usize,
     ready: AtomicBool,
     draining: CancellationToken,
+    checkpoints: CheckpointWarnings,
 }
 
 impl AppState {
-    pub(super) fn new(executor: Executor, modules: Arc<ModuleSet>, proxy: Arc<ProxyClient>, system: String) -> Self {
-        AppState { executor, modules, proxy, system, ready: AtomicBool::new(false), draining: CancellationToken::new() }
+    pub(super) fn new(
+        executor: Executor,
+        modules: Arc<ModuleSet>,
+        proxy: Arc<ProxyClient>,
+        system: String,
+        max_body_bytes: usize,
+    ) -> Self {
+        AppState {
+            executor,
+            modules,
+            proxy,
+            system,
+            max_body_bytes,
+            ready: AtomicBool::new(false),
+            draining: CancellationToken::new(),
+            checkpoints: CheckpointWarnings::default(),
+        }
     }
 
     pub(super) fn executor(&self) -> &Executor {
@@ -62,7 +81,8 @@ impl AppState {
 
 pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
     let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
-    let app = http::with_operations(http::limited(api, limits)).with_state(state.clone());
+    let api = http::limited(api, limits).layer(axum::middleware::from_fn(failure::readable_by_the_proxy));
+    let app = http::with_operations(api).with_state(state.clone());
     http::serve(listener, app, limits, state.draining.clone()).await
 }
 
@@ -80,30 +100,36 @@ impl http::Operations for Arc<AppState> {
     }
 }
 
-/// A failure answered with a status and an empty body, after a log line naming actor,
-/// action and cause.
-fn failure(status: StatusCode, actor: &str, action: &str, cause: &dyn std::fmt::Display) -> Response {
-    tracing::warn!(actor, action, status = status.as_u16(), "invocation failed: {cause}");
-    status.into_response()
-}
-
-async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let body = match body::read_within(body, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error @ BodyError::TooLarge { .. }) => {
+            return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, error.to_string())
+                .answer("?", "?", None);
+        }
+        Err(error @ BodyError::Read(_)) => {
+            return Failure::new(StatusCode::BAD_REQUEST, Code::InvalidArgument, error.to_string())
+                .answer("?", "?", None);
+        }
+    };
     let invocation = match pb::ActorInvocation::decode(body) {
         Ok(invocation) => invocation,
         Err(error) => {
             let cause = format!("the body is not an ActorInvocation: {error}");
-            return failure(StatusCode::BAD_REQUEST, "?", "?", &cause);
+            return Failure::new(StatusCode::BAD_REQUEST, Code::InvalidArgument, cause).answer("?", "?", None);
         }
     };
     let action = invocation.action_name.clone();
     let Some(name) = convert::definition_name(&invocation).map(str::to_owned) else {
-        return failure(StatusCode::BAD_REQUEST, "?", &action, &"the invocation names no actor");
+        let failure = Failure::new(StatusCode::BAD_REQUEST, Code::InvalidArgument, "the invocation names no actor");
+        return failure.answer("?", &action, None);
     };
-    let Some(entry) = state.modules.registry().get(&name).cloned() else {
-        let cause = format!("no loaded component provides actor `{name}`");
-        return failure(StatusCode::NOT_FOUND, &name, &action, &cause);
-    };
+    let entry = state.modules.registry().get(&name).cloned();
     let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
+    let Some(entry) = entry else {
+        let cause = format!("no loaded component provides actor `{name}`");
+        return Failure::new(StatusCode::NOT_FOUND, Code::NotFound, cause).answer(&name, &action, Some(context));
+    };
     let dispatcher = state.proxy.clone();
     let chain = CallChain::new(Instant::now() + state.executor.engine().limits().call_timeout);
     match state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await {
@@ -112,20 +138,13 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
             if response.actor_system.is_empty() {
                 response.actor_system = state.system.clone();
             }
-            ([(header::CONTENT_TYPE, "application/octet-stream")], response.encode_to_vec()).into_response()
+            if response.checkpoint {
+                // Broken in the proxy (it crashes the actor call): cleared, said once per action.
+                response.checkpoint = false;
+                state.checkpoints.cleared(&name, &action);
+            }
+            failure::answered(StatusCode::OK, response)
         }
-        Err(error) => failure(status_of(&error), &name, &action, &error),
-    }
-}
-
-fn status_of(error: &InvokeError) -> StatusCode {
-    match error {
-        InvokeError::Guest(GuestError(wit::Error::UnknownAction(_))) => StatusCode::NOT_FOUND,
-        InvokeError::Guest(GuestError(wit::Error::BadPayload(_))) => StatusCode::BAD_REQUEST,
-        InvokeError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
-        InvokeError::Guest(_)
-        | InvokeError::MemoryLimit(_)
-        | InvokeError::Trap(_)
-        | InvokeError::ReplyTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(error) => Failure::of(&error).answer(&name, &action, Some(context)),
     }
 }

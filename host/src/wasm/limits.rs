@@ -21,6 +21,10 @@ pub struct Limits {
     /// Enforce the memory cap and the CPU deadline inside the guest. Only benchmarks turn
     /// this off, to measure what enforcement costs; a guest could then run forever.
     pub enforce: bool,
+    /// Accept components that define `pooled` actors. Sidecar mode turns it off: the Spawn
+    /// proxy does not support the kind (it throws on pooled calls); standalone serves them as
+    /// named.
+    pub pooled_actors: bool,
 }
 
 impl Default for Limits {
@@ -32,6 +36,7 @@ impl Default for Limits {
             pooling: true,
             warm_instances: 1024,
             enforce: true,
+            pooled_actors: true,
         }
     }
 }

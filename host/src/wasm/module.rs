@@ -121,6 +121,9 @@ impl ActorModule {
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let (definitions, descriptors) = describe(engine, &pre, &sandbox).await?;
         validate(&definitions)?;
+        if !engine.limits().pooled_actors {
+            refuse_pooled(&definitions)?;
+        }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(ActorModule { id, path: path.to_owned(), hash, cached, wit_version, definitions, sandbox, descriptors, pre })
@@ -263,6 +266,18 @@ fn validate(definitions: &[wit::ActorDefinition]) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// Rejects a `pooled` actor where the runtime cannot serve one (the Spawn proxy).
+fn refuse_pooled(definitions: &[wit::ActorDefinition]) -> Result<(), LoadError> {
+    match definitions.iter().find(|definition| definition.kind == wit::Kind::Pooled) {
+        Some(pooled) => Err(LoadError::Invalid(format!(
+            "actor `{}` is pooled, which the Spawn proxy does not support: declare it named (or unnamed), \
+             or serve it with `spawn-wasm standalone`",
+            pooled.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A joe-like definition, for unit tests across the crate.

@@ -184,7 +184,7 @@ fn registration_entries_have_safe_defaults() {
         deactivation,
         Some(actors::actor_deactivation_strategy::Strategy::Timeout(actors::TimeoutStrategy { timeout: 10_000 }))
     );
-    assert_eq!(settings.state_type, "domain.JoeState");
+    assert_eq!(settings.state_type, "", "a state type the proxy does not know crashes every activation");
     assert_eq!(actor.timer_actions[0].seconds, 1000);
     assert_eq!(actor.metadata.unwrap().channel_group[0].action, "setLanguage");
 

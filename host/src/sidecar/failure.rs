@@ -1,0 +1,172 @@
+//! What a failed turn answers in sidecar mode.
+//!
+//! The stock Spawn proxy ignores HTTP status codes and reads only the body: an empty body, or
+//! one without `updated_context`, makes it re-POST the same invocation with backoff until its
+//! request timeout (60 s), re-running the guest each time; bytes it cannot decode crash and
+//! restart the proxy's actor process, dropping its unsaved state. So a failed turn answers a
+//! valid `ActorInvocationResponse` that changes nothing: `updated_context` with the state
+//! unset (the proxy keeps it) and the tags echoed, no workflow, no checkpoint, and as payload
+//! a `google.rpc.Status` with a code and the cause. The proxy delivers it to the caller as
+//! a reply: [`failure_in`] is how our clients (the guests' `invoke` import, the CLI) tell it
+//! from one. The HTTP status (400, 404, 413, 500, 504) stays, for people and logs.
+//!
+//! The one exception is overload (503, too many requests in flight): nothing ran, so it
+//! answers an empty body and the proxy retries with backoff, which is what overload needs.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prost::{Message, Name};
+
+use crate::protocol::convert::ResponseContext;
+use crate::protocol::spawn as pb;
+use crate::protocol::wit::types as wit;
+use crate::wasm::executor::{GuestError, InvokeError};
+
+/// `google.rpc.Status`, the error shape gRPC and Google APIs use: what a failed turn replies.
+#[derive(Clone, PartialEq, Message)]
+pub struct RpcStatus {
+    /// A `google.rpc.Code` value.
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// The cause, for people.
+    #[prost(string, tag = "2")]
+    pub message: String,
+    /// Structured details (never set by the host).
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<prost_types::Any>,
+}
+
+impl Name for RpcStatus {
+    const NAME: &'static str = "Status";
+    const PACKAGE: &'static str = "google.rpc";
+
+    fn type_url() -> String {
+        format!("type.googleapis.com/{}", Self::full_name())
+    }
+}
+
+/// The `google.rpc.Code` values the host uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Code {
+    /// The actor's own code failed.
+    Unknown = 2,
+    /// The payload, state or invocation could not be decoded.
+    InvalidArgument = 3,
+    /// The turn ran past its deadline.
+    DeadlineExceeded = 4,
+    /// No such actor or action.
+    NotFound = 5,
+    /// A limit was hit: memory, reply size, body size.
+    ResourceExhausted = 8,
+    /// The guest trapped.
+    Internal = 13,
+}
+
+/// Why a turn failed: the HTTP status and `google.rpc.Code` it answers, and the cause.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Failure {
+    pub(super) status: StatusCode,
+    pub(super) code: Code,
+    pub(super) message: String,
+}
+
+impl Failure {
+    pub(super) fn new(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
+        Failure { status, code, message: message.into() }
+    }
+
+    /// The failure a guest call's error answers.
+    pub(super) fn of(error: &InvokeError) -> Self {
+        let (status, code) = match error {
+            InvokeError::Guest(GuestError(wit::Error::UnknownAction(_))) => (StatusCode::NOT_FOUND, Code::NotFound),
+            InvokeError::Guest(GuestError(wit::Error::BadPayload(_))) => {
+                (StatusCode::BAD_REQUEST, Code::InvalidArgument)
+            }
+            InvokeError::Guest(GuestError(wit::Error::Failed(_))) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Unknown),
+            InvokeError::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded),
+            InvokeError::MemoryLimit(_) | InvokeError::ReplyTooLarge { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, Code::ResourceExhausted)
+            }
+            InvokeError::Trap(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
+        };
+        Failure::new(status, code, error.to_string())
+    }
+
+    /// The answer: logged with actor and action, then the response described in the module
+    /// docs. `context` is what the invocation said (none if it could not be read: the tags
+    /// then go empty, the one thing such an answer changes).
+    pub(super) fn answer(self, actor: &str, action: &str, context: Option<ResponseContext>) -> Response {
+        tracing::warn!(actor, action, status = self.status.as_u16(), "invocation failed: {}", self.message);
+        let (self_id, tags) = context.map_or((None, HashMap::new()), |context| (Some(context.self_id), context.tags));
+        let status = RpcStatus { code: self.code as i32, message: self.message, details: Vec::new() };
+        let response = pb::ActorInvocationResponse {
+            actor_name: self_id.as_ref().map(|id| id.name.clone()).unwrap_or_default(),
+            actor_system: self_id.as_ref().map(|id| id.system.clone()).unwrap_or_default(),
+            updated_context: Some(pb::Context {
+                state: None,
+                caller: None,
+                self_: self_id,
+                metadata: HashMap::new(),
+                tags,
+            }),
+            payload: Some(pb::actor_invocation_response::Payload::Value(prost_types::Any {
+                type_url: RpcStatus::type_url(),
+                value: status.encode_to_vec(),
+            })),
+            workflow: None,
+            checkpoint: false,
+        };
+        answered(self.status, response)
+    }
+}
+
+/// Marks a response as the handler's own, so that [`readable_by_the_proxy`] leaves it alone.
+#[derive(Debug, Clone, Copy)]
+struct Answered;
+
+/// An `ActorInvocationResponse` answer with `status`.
+pub(super) fn answered(status: StatusCode, response: pb::ActorInvocationResponse) -> Response {
+    let mut answer =
+        (status, [(header::CONTENT_TYPE, "application/octet-stream")], response.encode_to_vec()).into_response();
+    answer.extensions_mut().insert(Answered);
+    answer
+}
+
+/// How much of another layer's answer is kept as the failure's message.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Middleware around the actions route: every answer the handler did not make itself (a
+/// method other than POST, say) becomes a failure the proxy can read, and an overload's 503
+/// (from the in-flight bound) loses its text body so that the proxy retries.
+pub(super) async fn readable_by_the_proxy(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<Answered>().is_some() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    if parts.status == StatusCode::SERVICE_UNAVAILABLE {
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    }
+    let text = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await.unwrap_or_default();
+    let code = if parts.status.is_client_error() { Code::InvalidArgument } else { Code::Internal };
+    let message = format!("the host refused the invocation ({}): {}", parts.status, String::from_utf8_lossy(&text));
+    Failure::new(parts.status, code, message).answer("?", "?", None)
+}
+
+/// The failure a reply carries, if it is one: how a client of the proxy tells a failed turn
+/// (see the module docs) from a reply.
+pub fn failure_in(reply: &prost_types::Any) -> Option<RpcStatus> {
+    let type_name = reply.type_url.rsplit('/').next()?;
+    if type_name != RpcStatus::full_name() {
+        return None;
+    }
+    RpcStatus::decode(reply.value.as_slice()).ok()
+}
