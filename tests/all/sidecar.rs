@@ -36,7 +36,7 @@ async fn registration_carries_everything_the_proxy_needs() {
     let registered = &system.registry.as_ref().unwrap().actors;
     let mut names: Vec<_> = registered.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["abs_actor", "caller", "clock", "counter", "counters", "hostile", "joe", "router"]);
+    assert_eq!(names, ["abs_actor", "caller", "clock", "counter", "counters", "hostile", "joe", "router", "twin"]);
 
     for (name, actor) in registered {
         let id = actor.id.as_ref().unwrap();

@@ -113,15 +113,15 @@ impl CallOutput {
         self.spent += text.len();
         let text = String::from_utf8_lossy(text);
         let text = escape(&text);
-        let (actor, action) = (&self.actor, &self.action);
+        let (actor, action) = (self.actor.as_str(), self.action.as_str());
         match source {
-            Source::Stdout => tracing::info!(target: "guest", actor, action, stream = "stdout", "{text}"),
-            Source::Stderr => tracing::info!(target: "guest", actor, action, stream = "stderr", "{text}"),
-            Source::Log(Level::Trace) => tracing::trace!(target: "guest", actor, action, "{text}"),
-            Source::Log(Level::Debug) => tracing::debug!(target: "guest", actor, action, "{text}"),
-            Source::Log(Level::Info) => tracing::info!(target: "guest", actor, action, "{text}"),
-            Source::Log(Level::Warn) => tracing::warn!(target: "guest", actor, action, "{text}"),
-            Source::Log(Level::Error) => tracing::error!(target: "guest", actor, action, "{text}"),
+            Source::Stdout => tracing::info!(target: "guest", %actor, %action, stream = "stdout", "{text}"),
+            Source::Stderr => tracing::info!(target: "guest", %actor, %action, stream = "stderr", "{text}"),
+            Source::Log(Level::Trace) => tracing::trace!(target: "guest", %actor, %action, "{text}"),
+            Source::Log(Level::Debug) => tracing::debug!(target: "guest", %actor, %action, "{text}"),
+            Source::Log(Level::Info) => tracing::info!(target: "guest", %actor, %action, "{text}"),
+            Source::Log(Level::Warn) => tracing::warn!(target: "guest", %actor, %action, "{text}"),
+            Source::Log(Level::Error) => tracing::error!(target: "guest", %actor, %action, "{text}"),
         }
     }
 
