@@ -27,6 +27,7 @@ pub mod limiter;
 pub mod metrics;
 pub mod module;
 pub mod modules;
+pub mod per_generation;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;

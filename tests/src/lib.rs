@@ -789,9 +789,22 @@ impl HostProcess {
     /// `actors` and `data` on a free port, with extra environment `env`, and waits until it
     /// is ready (at most 15 s).
     pub async fn standalone(binary: &str, actors: &Path, data: &Path, env: &[(&str, &str)]) -> HostProcess {
+        Self::standalone_in(binary, Path::new("."), actors, data, env).await
+    }
+
+    /// Like [`HostProcess::standalone`], run from the working directory `cwd` (where
+    /// relative `actors` and `data` paths start, as a user typing them would).
+    pub async fn standalone_in(
+        binary: &str,
+        cwd: &Path,
+        actors: &Path,
+        data: &Path,
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = std::process::Command::new(binary)
+            .current_dir(cwd)
             .args(["standalone", "--actors"])
             .arg(actors)
             .arg("--data")
