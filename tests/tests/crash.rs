@@ -1,6 +1,10 @@
 //! The standalone runtime as a real process: an acknowledged checkpoint survives `kill -9`,
 //! and SIGTERM persists write-behind state.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use domain::{Counter, Increment, JoeState, Reply, Request};
 use spawn_wasm_tests::*;
@@ -67,4 +71,48 @@ async fn sigterm_turns_readiness_down_and_drains_a_call_in_flight() {
 
     let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
     assert_eq!(process.client.state::<Counter>("counter").await, Counter { value: 7 }, "state persisted");
+}
+
+/// An actor whose mailbox never empties (never parked, so never seen by housekeeping) still
+/// has its state snapshotted every snapshot period: after `kill -9`, what it had reached two
+/// periods before is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_actor_is_snapshotted_while_its_mailbox_never_empties() {
+    let snapshot_period = Duration::from_millis(spawn_wasm_host::convert::DEFAULT_SNAPSHOT_TIMEOUT_MS);
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let mut process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    // Fire-and-forget increments from more senders than one actor keeps up with: a backlog
+    // that only grows, until the process is killed.
+    let stop = Arc::new(AtomicBool::new(false));
+    let increment = process.client.request(
+        "counter",
+        "increment",
+        Some(pack(&Increment { by: 1 })),
+        CallOptions { asynchronous: true, ..CallOptions::default() },
+    );
+    let mut senders = Vec::new();
+    for _ in 0..16 {
+        let (client, stop, increment) = (process.client.clone(), stop.clone(), increment.clone());
+        senders.push(tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < deadline {
+                client.try_send(&increment).await;
+            }
+        }));
+    }
+    tokio::time::sleep(snapshot_period / 2).await;
+    // Queued behind the backlog: the value the counter had when this call's turn ran.
+    let reached: Counter = process.client.state("counter").await;
+    assert!(reached.value > 0);
+    tokio::time::sleep(snapshot_period * 2 + snapshot_period / 2).await;
+    process.kill();
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let stored: Counter = process.client.state("counter").await;
+    assert!(stored.value >= reached.value, "stored {stored:?}, reached {reached:?} two periods before the kill");
 }
