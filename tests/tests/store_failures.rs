@@ -1,0 +1,94 @@
+//! The state store when SQLite fails: what a caller is told matches what is on disk. The
+//! failures are injected into the real database through a connection of the test's own,
+//! as SQLite itself would meet them: a trigger that fails or rolls back a write, a write
+//! lock held by another connection.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use spawn_wasm_host::runtime::store::{StateKey, StateStore, StoredState};
+use spawn_wasm_tests::*;
+
+/// Another connection to the store's database in `data`.
+fn database(data: &Path) -> rusqlite::Connection {
+    let connection = rusqlite::Connection::open(data.join("state.db")).unwrap();
+    connection.busy_timeout(Duration::from_secs(5)).unwrap();
+    connection
+}
+
+fn key(name: &str) -> StateKey {
+    StateKey { system: SYSTEM.into(), name: name.into(), parent: String::new() }
+}
+
+/// SQLite rolls a batch's transaction back in the middle (as on an I/O error; here a
+/// trigger's `RAISE(ROLLBACK)`): the saves before it are not on disk and are reported
+/// failed; the saves after it are stored and reported stored.
+#[tokio::test]
+async fn when_sqlite_rolls_a_batch_back_each_save_reports_what_is_on_disk() {
+    let data = tempfile::tempdir().unwrap();
+    let store = StateStore::open(data.path(), false).unwrap();
+    let db = database(data.path());
+    db.execute_batch(
+        "CREATE TRIGGER doom BEFORE INSERT ON actor_state WHEN NEW.name = 'doomed'
+         BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END;
+         BEGIN IMMEDIATE;",
+    )
+    .unwrap();
+    // The store's thread waits for the write lock on the first save, so that the next
+    // saves queue up and run in one batch, in this order.
+    let names = ["first", "before", "doomed", "after"];
+    let mut saves = Vec::new();
+    for name in names {
+        let store = store.clone();
+        let state = StoredState { revision: 1, ..StoredState::default() };
+        saves.push(tokio::spawn(async move { store.save(key(name), state).await }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.execute_batch("COMMIT").unwrap();
+    for (name, save) in names.into_iter().zip(saves) {
+        let reported = save.await.unwrap();
+        let stored = store.load(key(name)).await.unwrap().is_some();
+        assert_eq!(reported.is_ok(), stored, "`{name}`: reported {reported:?}, on disk: {stored}");
+    }
+    assert!(store.load(key("doomed")).await.unwrap().is_none());
+    assert!(store.load(key("after")).await.unwrap().is_some(), "a later save is not lost with the batch");
+}
+
+/// Two concurrent spawns of one name: the second is not answered before the first one's
+/// write is stored, and when that write fails, neither succeeds.
+#[tokio::test]
+async fn a_concurrent_spawn_is_not_answered_before_the_instance_is_stored() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let db = database(data.path());
+    // The first spawn's write waits for the test's write lock; the trigger that fails it
+    // is committed with the lock's release.
+    db.execute_batch(
+        "BEGIN IMMEDIATE;
+         CREATE TRIGGER doom BEFORE INSERT ON spawned_actor WHEN NEW.name = 'doomed'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    let spawn = || {
+        let client = harness.client.clone();
+        tokio::spawn(async move { client.spawn("doomed", "counters").await.0 })
+    };
+    let first = spawn();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = spawn();
+    // Before the first write's fate is known, the second spawn must not be answered Ok.
+    let early = tokio::time::timeout(Duration::from_millis(500), &mut second).await;
+    db.execute_batch("COMMIT").unwrap();
+    let second = match early {
+        Ok(answered) => answered.unwrap(),
+        Err(_) => second.await.unwrap(),
+    };
+    assert_ne!(first.await.unwrap(), StatusCode::OK);
+    assert_ne!(second, StatusCode::OK, "the second spawn relied on a write that failed");
+    let increment =
+        harness.client.request("doomed", "increment", Some(pack(&domain::Increment { by: 1 })), CallOptions::default());
+    assert_eq!(harness.client.send(&increment).await.0, StatusCode::NOT_FOUND, "no instance was stored");
+    harness.stop().await;
+}
