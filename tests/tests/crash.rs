@@ -2,7 +2,7 @@
 //! and SIGTERM persists write-behind state.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -79,40 +79,44 @@ async fn sigterm_turns_readiness_down_and_drains_a_call_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_actor_is_snapshotted_while_its_mailbox_never_empties() {
     let snapshot_period = Duration::from_millis(spawn_wasm_host::convert::DEFAULT_SNAPSHOT_TIMEOUT_MS);
-    let actors = actors_dir(&["counter"]);
+    let actors = actors_dir(&["joe"]);
     let data = tempfile::tempdir().unwrap();
     let mut process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
-    // Fire-and-forget increments from more senders than one actor keeps up with: a backlog
-    // that only grows, until the process is killed.
-    let stop = Arc::new(AtomicBool::new(false));
-    let increment = process.client.request(
-        "counter",
-        "increment",
-        Some(pack(&Increment { by: 1 })),
-        CallOptions { asynchronous: true, ..CallOptions::default() },
+    // Callers each waiting for their turn: while one turn runs, the others' are queued, and
+    // each turn makes joe's state (so the next turn) longer. Each reply lists every
+    // language so far: `reached` is the most any reply listed by `cutoff`.
+    let start = tokio::time::Instant::now();
+    let cutoff = start + snapshot_period / 2;
+    let kill_at = cutoff + snapshot_period * 2 + snapshot_period / 2;
+    let reached = Arc::new(AtomicUsize::new(0));
+    let append = process.client.request(
+        "joe",
+        "setLanguage",
+        Some(pack(&Request { language: "x".into() })),
+        CallOptions::default(),
     );
-    let mut senders = Vec::new();
+    let mut callers = Vec::new();
     for _ in 0..16 {
-        let (client, stop, increment) = (process.client.clone(), stop.clone(), increment.clone());
-        senders.push(tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < deadline {
-                client.try_send(&increment).await;
+        let (client, reached, append) = (process.client.clone(), reached.clone(), append.clone());
+        callers.push(tokio::spawn(async move {
+            while tokio::time::Instant::now() < kill_at {
+                let Some(reply) = client.try_send(&append).await else { continue };
+                let count = unpack::<Reply>(&reply).response.split(',').count();
+                if tokio::time::Instant::now() < cutoff {
+                    reached.fetch_max(count, Ordering::Relaxed);
+                }
             }
         }));
     }
-    tokio::time::sleep(snapshot_period / 2).await;
-    // Queued behind the backlog: the value the counter had when this call's turn ran.
-    let reached: Counter = process.client.state("counter").await;
-    assert!(reached.value > 0);
-    tokio::time::sleep(snapshot_period * 2 + snapshot_period / 2).await;
+    tokio::time::sleep_until(kill_at).await;
     process.kill();
-    stop.store(true, Ordering::Relaxed);
-    for sender in senders {
-        sender.await.unwrap();
+    for caller in callers {
+        caller.await.unwrap();
     }
+    let reached = reached.load(Ordering::Relaxed);
+    assert!(reached > 0);
 
     let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
-    let stored: Counter = process.client.state("counter").await;
-    assert!(stored.value >= reached.value, "stored {stored:?}, reached {reached:?} two periods before the kill");
+    let stored = process.client.state::<JoeState>("joe").await.languages.len();
+    assert!(stored >= reached, "{stored} languages stored, {reached} reached two periods before the kill");
 }
