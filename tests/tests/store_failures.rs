@@ -30,29 +30,43 @@ async fn when_sqlite_rolls_a_batch_back_each_save_reports_what_is_on_disk() {
     let store = StateStore::open(data.path(), false).unwrap();
     let db = database(data.path());
     db.execute_batch(
-        "CREATE TRIGGER doom BEFORE INSERT ON actor_state WHEN NEW.name = 'doomed'
-         BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END;
-         BEGIN IMMEDIATE;",
+        "CREATE TRIGGER doom BEFORE INSERT ON actor_state WHEN NEW.name LIKE 'doomed%'
+         BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END;",
     )
     .unwrap();
-    // The store's thread waits for the write lock on the first save, so that the next
-    // saves queue up and run in one batch, in this order.
-    let names = ["first", "before", "doomed", "after"];
-    let mut saves = Vec::new();
-    for name in names {
+    let save = |name: String| {
         let store = store.clone();
-        let state = StoredState { revision: 1, ..StoredState::default() };
-        saves.push(tokio::spawn(async move { store.save(key(name), state).await }));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::spawn(async move { store.save(key(&name), StoredState { revision: 1, ..StoredState::default() }).await })
+    };
+    // The store's thread waits for the test's write lock on a first save, so that the next
+    // saves queue up and run in one batch, in this order; unless SQLite answers that first
+    // save "locked" at once instead of waiting (which it sometimes does): then again.
+    for attempt in 0..10 {
+        db.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let first = save(format!("first-{attempt}"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if first.is_finished() {
+            db.execute_batch("COMMIT").unwrap();
+            continue;
+        }
+        let names = ["before", "doomed", "after"].map(|name| format!("{name}-{attempt}"));
+        let mut saves = Vec::new();
+        for name in &names {
+            saves.push(save(name.clone()));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        db.execute_batch("COMMIT").unwrap();
+        assert!(first.await.unwrap().is_ok());
+        for (name, save) in names.iter().zip(saves) {
+            let reported = save.await.unwrap();
+            let stored = store.load(key(name)).await.unwrap().is_some();
+            assert_eq!(reported.is_ok(), stored, "`{name}`: reported {reported:?}, on disk: {stored}");
+        }
+        assert!(store.load(key(&names[1])).await.unwrap().is_none());
+        assert!(store.load(key(&names[2])).await.unwrap().is_some(), "a later save is not lost with the batch");
+        return;
     }
-    db.execute_batch("COMMIT").unwrap();
-    for (name, save) in names.into_iter().zip(saves) {
-        let reported = save.await.unwrap();
-        let stored = store.load(key(name)).await.unwrap().is_some();
-        assert_eq!(reported.is_ok(), stored, "`{name}`: reported {reported:?}, on disk: {stored}");
-    }
-    assert!(store.load(key("doomed")).await.unwrap().is_none());
-    assert!(store.load(key("after")).await.unwrap().is_some(), "a later save is not lost with the batch");
+    panic!("the first save never waited for the test's lock");
 }
 
 /// Two concurrent spawns of one name: the second is not answered before the first one's
