@@ -1,6 +1,10 @@
 //! The standalone runtime as a real process: an acknowledged checkpoint survives `kill -9`,
 //! and SIGTERM persists write-behind state.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use domain::{Counter, Increment, JoeState, Reply, Request};
 use spawn_wasm_tests::*;
@@ -67,4 +71,52 @@ async fn sigterm_turns_readiness_down_and_drains_a_call_in_flight() {
 
     let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
     assert_eq!(process.client.state::<Counter>("counter").await, Counter { value: 7 }, "state persisted");
+}
+
+/// An actor whose mailbox never empties (never parked, so never seen by housekeeping) still
+/// has its state snapshotted every snapshot period: after `kill -9`, what it had reached two
+/// periods before is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_actor_is_snapshotted_while_its_mailbox_never_empties() {
+    let snapshot_period = Duration::from_millis(spawn_wasm_host::protocol::convert::DEFAULT_SNAPSHOT_TIMEOUT_MS);
+    let actors = actors_dir(&["joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let mut process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    // Callers each waiting for their turn: while one turn runs, the others' are queued, and
+    // each turn makes joe's state (so the next turn) longer. Each reply lists every
+    // language so far: `reached` is the most any reply listed by `cutoff`.
+    let start = tokio::time::Instant::now();
+    let cutoff = start + snapshot_period / 2;
+    let kill_at = cutoff + snapshot_period * 2 + snapshot_period / 2;
+    let reached = Arc::new(AtomicUsize::new(0));
+    let append = process.client.request(
+        "joe",
+        "setLanguage",
+        Some(pack(&Request { language: "x".into() })),
+        CallOptions::default(),
+    );
+    let mut callers = Vec::new();
+    for _ in 0..16 {
+        let (client, reached, append) = (process.client.clone(), reached.clone(), append.clone());
+        callers.push(tokio::spawn(async move {
+            while tokio::time::Instant::now() < kill_at {
+                let Some(reply) = client.try_send(&append).await else { continue };
+                let count = unpack::<Reply>(&reply).response.split(',').count();
+                if tokio::time::Instant::now() < cutoff {
+                    reached.fetch_max(count, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep_until(kill_at).await;
+    process.kill();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    let reached = reached.load(Ordering::Relaxed);
+    assert!(reached > 0);
+
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let stored = process.client.state::<JoeState>("joe").await.languages.len();
+    assert!(stored >= reached, "{stored} languages stored, {reached} reached two periods before the kill");
 }

@@ -13,4 +13,5 @@ mod scaffold;
 mod sidecar;
 mod standalone;
 mod stock_proxy;
+mod store_failures;
 mod wire;

@@ -2,12 +2,12 @@
 //! modes, with no call failing because of a swap.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use domain::{Counter, Increment, Reply, Request};
+use domain::{Counter, Increment, JoeState, Reply, Request};
 use spawn_wasm_host::modules::set::ModuleSet;
 use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_host::wasm::cache::CodeCache;
@@ -15,6 +15,8 @@ use spawn_wasm_host::wasm::engine::ActorEngine;
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_host::wasm::module::{content_digest, short_hash};
 use spawn_wasm_tests::*;
+
+const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
 
 fn example(name: &str) -> Vec<u8> {
     std::fs::read(examples_dir().join(format!("{name}.wasm"))).unwrap()
@@ -263,4 +265,134 @@ async fn a_configmap_style_symlink_swap_reloads() {
         StatusCode::NOT_FOUND,
         "counter left with the old version"
     );
+}
+
+/// `spawn-wasm standalone --actors actors --data data`, typed in the directory holding them:
+/// a file renamed into place replaces its previous version, a deleted file's actors go.
+#[tokio::test]
+async fn a_relative_actors_directory_follows_replacements_and_deletions() {
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = cwd.path().join("actors");
+    std::fs::create_dir(&dir).unwrap();
+    for name in ["counter", "joe"] {
+        std::fs::write(dir.join(format!("{name}.wasm")), example(name)).unwrap();
+    }
+    let process = HostProcess::standalone_in(SPAWN_WASM, cwd.path(), Path::new("actors"), Path::new("data"), &[]).await;
+    let client = &process.client;
+    let joe =
+        client.request("joe", "setLanguage", Some(pack(&Request { language: "c".into() })), CallOptions::default());
+    let counter = client.request("counter", "increment", Some(pack(&Increment { by: 1 })), CallOptions::default());
+    let router = client.request("router", "effectLanguage", Some(pack(&Request::default())), CallOptions::default());
+    assert_eq!(status_of(client, joe.clone()).await, StatusCode::OK);
+    assert_eq!(status_of(client, counter.clone()).await, StatusCode::OK);
+
+    replace_atomically(&dir, "joe.wasm", &example("router"));
+    std::fs::remove_file(dir.join("counter.wasm")).unwrap();
+    eventually(Duration::from_secs(10), "router replaced joe, and counter is gone", || async {
+        status_of(client, router.clone()).await == StatusCode::OK
+            && status_of(client, joe.clone()).await == StatusCode::NOT_FOUND
+            && status_of(client, counter.clone()).await == StatusCode::NOT_FOUND
+    })
+    .await;
+}
+
+/// `b.wasm` is rejected because `a.wasm` provides its actors; a new version of `a.wasm`
+/// without them frees their names, and `b.wasm` serves them.
+#[tokio::test]
+async fn a_name_freed_by_a_swap_unblocks_the_file_claiming_it() {
+    let actors = actors_dir(&[]);
+    let dir = actors.path();
+    std::fs::write(dir.join("a.wasm"), example("joe")).unwrap();
+    std::fs::write(dir.join("b.wasm"), new_version(example("joe"), b'b')).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(dir, data.path()).await;
+    let b = || harness.runtime.modules().status().into_iter().find(|file| file.file.ends_with("b.wasm")).unwrap();
+    assert!(b().last_error.unwrap().contains("already provided"), "b.wasm waits for joe's name");
+
+    replace_atomically(dir, "a.wasm", &example("counter"));
+    eventually(Duration::from_secs(10), "b.wasm serves", || async { b().hash.is_some() }).await;
+    let reply: Reply = harness.client.call("joe", "setLanguage", &Request { language: "go".into() }).await;
+    assert!(reply.response.ends_with("go"), "{reply:?}");
+    harness.stop().await;
+}
+
+/// Runs `hook` once, on the thread where the host logs `message`, when `hook` says it ran
+/// (returns true): a deterministic point inside the host's work, for a test to act at.
+struct AtMessage<F> {
+    message: &'static str,
+    hook: Mutex<Option<F>>,
+}
+
+impl<S: tracing::Subscriber, F: FnMut() -> bool + 'static> tracing_subscriber::Layer<S> for AtMessage<F> {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(Option<String>);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = Some(format!("{value:?}"));
+                }
+            }
+        }
+        let mut message = Message(None);
+        event.record(&mut message);
+        if message.0.as_deref() != Some(self.message) {
+            return;
+        }
+        let mut hook = self.hook.lock().unwrap();
+        if hook.as_mut().is_some_and(|hook| hook()) {
+            *hook = None;
+        }
+    }
+}
+
+/// An actor first activated while a reload rebuilds the channels' subscriptions keeps its
+/// own: joe's first call lands exactly between the reload's look at the active actors and
+/// its update of the subscriptions (the runtime runs on this test's one thread, so the
+/// hook runs there, in the middle of the reload).
+#[tokio::test]
+async fn an_actor_first_activated_during_a_reload_keeps_its_subscriptions() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let actors = actors_dir(&["router"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let runtime = harness.runtime.clone();
+    let request = harness.client.request(
+        "joe",
+        "setLanguage",
+        Some(pack(&Request { language: "early".into() })),
+        CallOptions::default(),
+    );
+    let hooked = Arc::new(AtomicBool::new(false));
+    let hook_ran = hooked.clone();
+    let hook = move || {
+        if runtime.modules().registry().get("joe").is_none() {
+            return false;
+        }
+        hook_ran.store(true, Ordering::Relaxed);
+        // Polled once: far enough to activate joe (and queue the call), not to wait.
+        let mut call = std::pin::pin!(runtime.invoke(request.clone()));
+        let _ = call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(runtime.is_active("joe"));
+        true
+    };
+    let layer = AtMessage { message: "following the reloaded modules", hook: Mutex::new(Some(hook)) };
+    let _hooked = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+
+    replace_atomically(actors.path(), "joe.wasm", &example("joe"));
+    let client = &harness.client;
+    let get = client.request("joe", "get", None, CallOptions::default());
+    let has = |language: &'static str| {
+        let get = get.clone();
+        async move {
+            let state = client.try_send(&get).await.map(|any| unpack::<JoeState>(&any)).unwrap_or_default();
+            state.languages.iter().any(|known| known == language)
+        }
+    };
+    eventually(Duration::from_secs(10), "joe took its first call", || has("early")).await;
+    assert!(hooked.load(Ordering::Relaxed), "joe was first activated in the middle of the reload");
+    let broadcast = Some(pack(&Request { language: "broadcast".into() }));
+    client.call_with("router", "broadcastLanguage", broadcast, CallOptions::default()).await;
+    eventually(Duration::from_secs(5), "joe received the broadcast", || has("broadcast")).await;
+    harness.stop().await;
 }

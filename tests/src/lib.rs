@@ -882,9 +882,22 @@ impl HostProcess {
     /// `actors` and `data` on a free port, with extra environment `env`, and waits until it
     /// is ready (at most 15 s).
     pub async fn standalone(binary: &str, actors: &Path, data: &Path, env: &[(&str, &str)]) -> HostProcess {
+        Self::standalone_in(binary, Path::new("."), actors, data, env).await
+    }
+
+    /// Like [`HostProcess::standalone`], run from the working directory `cwd` (where
+    /// relative `actors` and `data` paths start, as a user typing them would).
+    pub async fn standalone_in(
+        binary: &str,
+        cwd: &Path,
+        actors: &Path,
+        data: &Path,
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let port = free_port();
         let mut command = std::process::Command::new(binary);
         command
+            .current_dir(cwd)
             .args(["standalone", "--actors"])
             .arg(actors)
             .arg("--data")

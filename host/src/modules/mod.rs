@@ -1,9 +1,11 @@
 //! The loaded components, kept in step with the actors directory: the live [`set`] (load,
 //! validate, swap, with the last error of each rejected file), each swap's immutable
 //! [`registry`] snapshot (actor name → module and definition), the directory [`watch`],
-//! and [`inspect`], what one component provides, for people.
+//! [`inspect`], what one component provides, for people, and [`per_generation`], a value
+//! cached for one generation of the set (its JSON codec).
 
 pub mod inspect;
+pub mod per_generation;
 pub mod registry;
 pub mod set;
 pub mod watch;

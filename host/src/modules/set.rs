@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -20,6 +20,7 @@ use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::wasm::sandbox::Sandbox;
+use crate::modules::per_generation::PerGeneration;
 
 /// What the host knows about one file of the actors directory (`GET /v1/modules`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -63,7 +64,7 @@ pub struct ModuleSet {
     dir: PathBuf,
     current: ArcSwap<ActorRegistry>,
     /// Built on first use after each change: building it decodes every module's descriptors.
-    json: ArcSwapOption<JsonCodec>,
+    json: PerGeneration<JsonCodec>,
     files: Mutex<BTreeMap<PathBuf, FileStatus>>,
     changes: watch::Sender<u64>,
     /// Serializes refreshes, so that two changes never race to swap.
@@ -78,13 +79,16 @@ impl ModuleSet {
         cache: Option<CodeCache>,
         dir: &Path,
     ) -> std::io::Result<Arc<ModuleSet>> {
+        // One spelling of the directory, whichever way it was given (relative, through a
+        // symlink): the watcher reports absolute paths, and a file is known by one key.
+        let dir = &std::fs::canonicalize(dir)?;
         let files = component_files(dir)?;
         let modules = Arc::new(ModuleSet {
             engine,
             cache,
             dir: dir.to_owned(),
             current: ArcSwap::default(),
-            json: ArcSwapOption::empty(),
+            json: PerGeneration::default(),
             files: Mutex::default(),
             changes: watch::channel(0).0,
             updating: tokio::sync::Mutex::new(()),
@@ -117,7 +121,7 @@ impl ModuleSet {
         Ok(modules)
     }
 
-    /// The directory watched.
+    /// The directory watched, canonical.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -134,12 +138,10 @@ impl ModuleSet {
 
     /// JSON conversions knowing every loaded module's messages.
     pub fn json(&self) -> Arc<JsonCodec> {
-        if let Some(codec) = self.json.load_full() {
-            return codec;
-        }
-        let codec = Arc::new(JsonCodec::new(self.registry().modules().map(|module| module.as_ref())));
-        self.json.store(Some(codec.clone()));
-        codec
+        // The generation first: `swap` stores the registry before counting a new one.
+        let generation = *self.changes.borrow();
+        let registry = self.registry();
+        self.json.get(generation, || JsonCodec::new(registry.modules().map(|module| module.as_ref())))
     }
 
     /// A receiver that changes whenever the set of loaded modules does.
@@ -159,6 +161,10 @@ impl ModuleSet {
         if !is_component_file(path) {
             return Refresh::Ignored;
         }
+        // Known by its name in the canonical directory, however `path` spells it (the
+        // directory is not watched recursively: every file is in it).
+        let Some(name) = path.file_name() else { return Refresh::Ignored };
+        let path = &self.dir.join(name);
         let _updating = self.updating.lock().await;
         let started = Instant::now();
         let file = path.display().to_string();
@@ -255,16 +261,17 @@ impl ModuleSet {
     }
 
     /// Refreshes each of `paths`, removals first (so that actors moving to another file are
-    /// not refused as claimed twice); after a removal, retries the rejected files.
+    /// not refused as claimed twice); after a removal or a swap (either may free actor
+    /// names that a rejected file claims), retries the rejected files.
     pub async fn refresh_all(&self, mut paths: Vec<PathBuf>) {
         paths.sort();
         paths.dedup();
         paths.sort_by_cached_key(|path| path.exists());
-        let mut removed = false;
+        let mut freed = false;
         for path in paths {
-            removed |= matches!(self.refresh(&path).await, Refresh::Removed);
+            freed |= matches!(self.refresh(&path).await, Refresh::Removed | Refresh::Loaded { previous: Some(_), .. });
         }
-        if removed {
+        if freed {
             self.retry_rejected().await;
         }
     }
@@ -299,7 +306,6 @@ impl ModuleSet {
 
     fn swap(&self, registry: ActorRegistry) {
         self.current.store(Arc::new(registry));
-        self.json.store(None);
         self.changes.send_modify(|generation| *generation += 1);
     }
 }

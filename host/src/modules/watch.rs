@@ -8,10 +8,11 @@
 //!
 //! A Kubernetes ConfigMap or Secret volume changes no file in place: the kubelet writes a
 //! new hidden directory and re-points the `..data` symlink that the visible files link
-//! through. A change of `..data` therefore rescans the whole directory.
+//! through. A change of `..data` therefore rescans the whole directory, as does an overflow
+//! of the event queue (which loses events).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +53,29 @@ fn quiet_period(kind: &EventKind) -> Option<Duration> {
     }
 }
 
+/// What `event` asks to refresh, and after how long: its component files, or `dir` itself
+/// (for a rescan of the whole directory).
+fn refreshes(event: notify::Event, dir: &Path) -> Vec<(PathBuf, Duration)> {
+    // The event queue overflowed: changes were lost, and only a rescan finds them.
+    if event.need_rescan() {
+        return vec![(dir.to_owned(), DEBOUNCE)];
+    }
+    let Some(quiet) = quiet_period(&event.kind) else { return Vec::new() };
+    let mut refreshes = Vec::new();
+    for path in event.paths {
+        if path.file_name().is_some_and(|name| name == ATOMIC_WRITER_LINK) {
+            refreshes.push((dir.to_owned(), quiet));
+            continue;
+        }
+        // A module's settings file changes its module.
+        let path = if path.extension().is_some_and(|ext| ext == "toml") { path.with_extension("wasm") } else { path };
+        if is_component_file(&path) {
+            refreshes.push((path, quiet));
+        }
+    }
+    refreshes
+}
+
 /// Starts watching `modules`' directory.
 pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
     // Pending refreshes by path; the directory's own path stands for a rescan.
@@ -59,18 +83,8 @@ pub fn watch(modules: Arc<ModuleSet>) -> notify::Result<DirectoryWatch> {
     let dir = modules.dir().to_owned();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
         Ok(event) => {
-            let Some(quiet) = quiet_period(&event.kind) else { return };
-            for path in event.paths {
-                if path.file_name().is_some_and(|name| name == ATOMIC_WRITER_LINK) {
-                    let _ = events.send((dir.clone(), quiet));
-                    continue;
-                }
-                // A module's settings file changes its module.
-                let path =
-                    if path.extension().is_some_and(|ext| ext == "toml") { path.with_extension("wasm") } else { path };
-                if is_component_file(&path) {
-                    let _ = events.send((path, quiet));
-                }
+            for refresh in refreshes(event, &dir) {
+                let _ = events.send(refresh);
             }
         }
         Err(error) => tracing::warn!(%error, "watching the actors directory"),
@@ -107,5 +121,22 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::event::{CreateKind, Flag};
+
+    use super::*;
+
+    #[test]
+    fn an_overflow_of_the_event_queue_rescans_the_directory() {
+        let dir = Path::new("/actors");
+        // What notify sends when the kernel's queue overflowed: no paths, a rescan flag.
+        let overflow = notify::Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        assert_eq!(refreshes(overflow, dir), [(dir.to_owned(), DEBOUNCE)]);
+        let created = notify::Event::new(EventKind::Create(CreateKind::File)).add_path(dir.join("a.wasm"));
+        assert_eq!(refreshes(created, dir), [(dir.join("a.wasm"), DEBOUNCE)]);
     }
 }

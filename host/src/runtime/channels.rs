@@ -1,5 +1,7 @@
 //! Pub/sub channels: which actors receive the broadcasts of each topic.
 
+use std::collections::HashSet;
+
 use super::core::{Inner, Subscriptions, Target};
 
 impl Inner {
@@ -25,4 +27,12 @@ pub(super) fn add_subscriptions(subscriptions: &mut Subscriptions, target: &Targ
             subscribers.push(subscriber);
         }
     }
+}
+
+/// Removes every subscription of the actors `names` from `subscriptions`.
+pub(super) fn remove_subscriptions(subscriptions: &mut Subscriptions, names: &HashSet<String>) {
+    subscriptions.retain(|_, subscribers| {
+        subscribers.retain(|(actor, _)| !names.contains(actor));
+        !subscribers.is_empty()
+    });
 }

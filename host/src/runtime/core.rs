@@ -31,8 +31,10 @@ pub(super) struct Inner {
     pub(super) store: StateStore,
     /// Active actors, their mailboxes and housekeeping.
     pub(super) active: ActiveActors,
-    /// Spawned unnamed instances: name → template.
+    /// Spawned unnamed instances: name → template. Only stored ones.
     pub(super) spawned: Mutex<HashMap<String, String>>,
+    /// Held while a new instance is stored: one spawn at a time.
+    pub(super) spawning: tokio::sync::Mutex<()>,
     /// Which actors receive each channel's broadcasts.
     pub(super) subscriptions: Mutex<Subscriptions>,
     /// The running timers of each actor.

@@ -43,6 +43,7 @@ impl Runtime {
             store,
             active: ActiveActors::default(),
             spawned: Mutex::new(spawned),
+            spawning: tokio::sync::Mutex::default(),
             subscriptions: Mutex::default(),
             timers: Mutex::default(),
             tasks: TaskTracker::new(),

@@ -1,10 +1,10 @@
 //! Following the module set: after a reload, timers, subscriptions and eager activations
 //! match the new definitions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::channels::add_subscriptions;
+use super::channels::{add_subscriptions, remove_subscriptions};
 use super::core::Inner;
 use crate::protocol::wit::types as wit;
 
@@ -33,22 +33,30 @@ impl Inner {
         let mut names: HashSet<String> = self.active.names().into_iter().collect();
         names.extend(self.timers.lock().unwrap().keys().cloned());
         names.extend(self.subscriptions.lock().unwrap().values().flatten().map(|(actor, _)| actor.clone()));
-        let mut subscriptions = HashMap::new();
-        for name in names {
-            match self.resolve(&name) {
+        tracing::debug!(actors = names.len(), "following the reloaded modules");
+        let mut targets = Vec::with_capacity(names.len());
+        for name in &names {
+            match self.resolve(name) {
                 Ok(target) => {
                     self.start_timers(&target);
-                    add_subscriptions(&mut subscriptions, &target);
+                    targets.push(target);
                 }
                 Err(_) => {
-                    if let Some(timers) = self.timers.lock().unwrap().remove(&name) {
+                    if let Some(timers) = self.timers.lock().unwrap().remove(name) {
                         timers.stop.cancel();
                     }
                 }
             }
         }
-        // Swapped in one step, so that no broadcast finds the channels empty meanwhile.
-        *self.subscriptions.lock().unwrap() = subscriptions;
+        // Updated in one step, so that no broadcast finds the channels empty meanwhile, and
+        // only for the actors above: one first activated since then subscribed under the
+        // new definitions, and keeps its subscriptions.
+        let mut subscriptions = self.subscriptions.lock().unwrap();
+        remove_subscriptions(&mut subscriptions, &names);
+        for target in &targets {
+            add_subscriptions(&mut subscriptions, target);
+        }
+        drop(subscriptions);
         let loaded: HashSet<u64> = self.modules.registry().modules().map(|module| module.id).collect();
         self.executor.forget_modules_except(&loaded);
         self.activate_eager_actors();

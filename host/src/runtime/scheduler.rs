@@ -118,7 +118,14 @@ impl Inner {
                 tokio::task::coop::consume_budget().await;
             }
             match self.next_turn(actor) {
-                Next::Turn(same, turn) => (actor, first) = (same, Some(turn)),
+                Next::Turn(mut same, turn) => {
+                    // Housekeeping only sees parked actors: one whose mailbox never empties
+                    // takes its snapshots here, between turns.
+                    if same.snapshot_due(Instant::now()) {
+                        let _ = self.persist(&mut same).await;
+                    }
+                    (actor, first) = (same, Some(turn));
+                }
                 Next::Parked => return,
                 Next::Stop(mut actor) => {
                     let _ = self.persist(&mut actor).await;

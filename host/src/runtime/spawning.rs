@@ -35,29 +35,26 @@ impl Inner {
         if registry.get(name).is_some() {
             return Err(InvokeFailure::BadRequest(format!("`{name}` is the name of a loaded actor; choose another")));
         }
-        // Reserved before the write, so that a concurrent spawn of the same name with
-        // another parent is refused instead of racing it to the store.
-        match self.spawned.lock().unwrap().entry(name.to_owned()) {
-            std::collections::hash_map::Entry::Occupied(existing) if existing.get() == parent => return Ok(()),
-            std::collections::hash_map::Entry::Occupied(existing) => {
-                return Err(InvokeFailure::BadRequest(format!(
-                    "`{name}` is already an instance of `{}`, not of `{parent}`",
-                    existing.get()
-                )));
+        // One new instance at a time, and known only once stored: a concurrent spawn of the
+        // same name waits for this one's write (and fails with another parent, or tries
+        // again if this write failed), and nothing answers or invokes an instance that
+        // might not be durable.
+        let _spawning = self.spawning.lock().await;
+        if let Some(existing) = self.spawned.lock().unwrap().get(name) {
+            if existing == parent {
+                return Ok(());
             }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(parent.to_owned());
-            }
+            return Err(InvokeFailure::BadRequest(format!(
+                "`{name}` is already an instance of `{existing}`, not of `{parent}`"
+            )));
         }
         let id = actors::ActorId { name: name.to_owned(), system: self.system.clone(), parent: parent.to_owned() };
-        if let Err(error) = self.store.record_spawn(id).await {
-            self.spawned.lock().unwrap().remove(name);
-            return Err(InvokeFailure::Failed {
-                actor: name.to_owned(),
-                action: "spawn".into(),
-                cause: error.to_string(),
-            });
-        }
+        self.store.record_spawn(id).await.map_err(|error| InvokeFailure::Failed {
+            actor: name.to_owned(),
+            action: "spawn".into(),
+            cause: error.to_string(),
+        })?;
+        self.spawned.lock().unwrap().insert(name.to_owned(), parent.to_owned());
         Ok(())
     }
 }

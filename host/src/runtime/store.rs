@@ -39,6 +39,10 @@ pub enum StoreError {
         /// The cause.
         error: std::io::Error,
     },
+    /// SQLite rolled back the transaction of a batch (as it does on an I/O error, say):
+    /// none of its writes is on disk.
+    #[error("state store: the transaction was rolled back; nothing of it was stored")]
+    RolledBack,
     /// The store's thread has stopped.
     #[error("state store: closed")]
     Closed,
@@ -161,21 +165,33 @@ fn run(mut connection: Connection, queue: mpsc::Receiver<Op>) {
                 Err(_) => break,
             }
         }
-        let mut answers = Vec::with_capacity(batch.len());
-        let committed = execute(&mut connection, batch, &mut answers);
-        for answer in answers {
-            answer(committed.as_ref().map(|_| ()).map_err(|error| StoreError::Sqlite(clone_error(error))));
+        let mut ops = batch.into_iter().peekable();
+        while ops.peek().is_some() {
+            execute(&mut connection, &mut ops);
         }
     }
 }
 
 type Answer = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-/// Runs `batch` in one transaction. Reads are answered at once; writes are answered
-/// through `answers` once the transaction's fate is known.
-fn execute(connection: &mut Connection, batch: Vec<Op>, answers: &mut Vec<Answer>) -> rusqlite::Result<()> {
-    let transaction = connection.transaction()?;
-    for op in batch {
+/// Runs operations of `ops` in one transaction, until none is left or SQLite rolls the
+/// transaction back (on an I/O error, say): the writes done in it are then answered as
+/// failed, since none of them is on disk, and the next operations wait for the next
+/// transaction instead of running, and committing, outside of one. Reads are answered at
+/// once; writes once the transaction's fate is known, so that what a save reports is what
+/// is on disk.
+fn execute(connection: &mut Connection, ops: &mut impl Iterator<Item = Op>) {
+    let transaction = match connection.transaction() {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            for op in ops {
+                op.fail(&error);
+            }
+            return;
+        }
+    };
+    let mut answers: Vec<Answer> = Vec::new();
+    for op in ops.by_ref() {
         match op {
             Op::Load(key, reply) => {
                 let _ = reply.send(load(&transaction, &key));
@@ -201,8 +217,36 @@ fn execute(connection: &mut Connection, batch: Vec<Op>, answers: &mut Vec<Answer
                 }));
             }
         }
+        // Back in autocommit mode: SQLite rolled the transaction back.
+        if transaction.is_autocommit() {
+            for answer in answers {
+                answer(Err(StoreError::RolledBack));
+            }
+            return;
+        }
     }
-    transaction.commit()
+    let committed = transaction.commit();
+    for answer in answers {
+        answer(committed.as_ref().map(|_| ()).map_err(|error| StoreError::Sqlite(clone_error(error))));
+    }
+}
+
+impl Op {
+    /// Answers the operation with `error`, without running it.
+    fn fail(self, error: &rusqlite::Error) {
+        let error = || StoreError::Sqlite(clone_error(error));
+        match self {
+            Op::Load(_, reply) => {
+                let _ = reply.send(Err(error()));
+            }
+            Op::Save(_, _, reply) | Op::Spawn(_, reply) => {
+                let _ = reply.send(Err(error()));
+            }
+            Op::Spawned(_, reply) => {
+                let _ = reply.send(Err(error()));
+            }
+        }
+    }
 }
 
 fn load(connection: &Connection, key: &StateKey) -> Result<Option<StoredState>, StoreError> {
@@ -243,4 +287,21 @@ fn spawned(connection: &Connection, system: &str) -> Result<Vec<actors::ActorId>
 /// `rusqlite::Error` is not `Clone`; a batch's commit error is reported to every waiter.
 fn clone_error(error: &rusqlite::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(error.to_string().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_whose_transaction_cannot_begin_is_answered_with_the_cause() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        // A transaction already open: `BEGIN` fails.
+        connection.execute_batch("BEGIN").unwrap();
+        let (reply, mut answer) = oneshot::channel();
+        let key = StateKey { system: "s".into(), name: "a".into(), parent: String::new() };
+        execute(&mut connection, &mut [Op::Save(key, StoredState::default(), reply)].into_iter());
+        let error = answer.try_recv().expect("answered").unwrap_err();
+        assert!(matches!(error, StoreError::Sqlite(_)), "{error}");
+    }
 }
