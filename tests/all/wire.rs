@@ -53,7 +53,11 @@ async fn requests_beyond_the_in_flight_bound_get_503_at_once() {
         statuses.push(sleeper.await.unwrap());
     }
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::GATEWAY_TIMEOUT], "the sleepers hit their deadline");
+    assert_eq!(
+        statuses,
+        [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::GATEWAY_TIMEOUT],
+        "the sleepers hit their deadline"
+    );
     let counter: Counter = harness.client.call("counter", "increment", &Increment { by: 1 }).await;
     assert_eq!(counter.value, 1, "served again once calls finish");
     harness.stop().await;

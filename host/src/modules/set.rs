@@ -14,13 +14,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::modules::per_generation::PerGeneration;
 use crate::modules::registry::ActorRegistry;
 use crate::protocol::json::JsonCodec;
 use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::wasm::sandbox::Sandbox;
-use crate::modules::per_generation::PerGeneration;
 
 /// What the host knows about one file of the actors directory (`GET /v1/modules`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
