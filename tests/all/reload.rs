@@ -361,7 +361,9 @@ async fn an_actor_first_activated_during_a_reload_keeps_its_subscriptions() {
         "joe",
         "setLanguage",
         Some(pack(&Request { language: "early".into() })),
-        CallOptions::default(),
+        // Fire and forget: the hook polls the call once and drops it, and a dropped
+        // synchronous call is a caller that gave up (its turn would never run).
+        CallOptions { asynchronous: true, ..CallOptions::default() },
     );
     let hooked = Arc::new(AtomicBool::new(false));
     let hook_ran = hooked.clone();
@@ -370,7 +372,7 @@ async fn an_actor_first_activated_during_a_reload_keeps_its_subscriptions() {
             return false;
         }
         hook_ran.store(true, Ordering::Relaxed);
-        // Polled once: far enough to activate joe (and queue the call), not to wait.
+        // Polled once: enough to activate joe and queue the call.
         let mut call = std::pin::pin!(runtime.invoke(request.clone()));
         let _ = call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         assert!(runtime.is_active("joe"));
