@@ -264,9 +264,9 @@ async fn random_call_graphs_all_end_within_their_deadline() {
 }
 
 /// Runs the futures concurrently, in order of their results.
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
