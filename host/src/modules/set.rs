@@ -141,7 +141,9 @@ impl ModuleSet {
         // The generation first: `swap` stores the registry before counting a new one.
         let generation = *self.changes.borrow();
         let registry = self.registry();
-        self.json.get(generation, || JsonCodec::new(registry.modules().map(|module| module.as_ref())))
+        self.json.get(generation, || {
+            JsonCodec::new(registry.modules().map(|module| (module.path.as_path(), module.descriptors.as_slice())))
+        })
     }
 
     /// A receiver that changes whenever the set of loaded modules does.

@@ -5,13 +5,14 @@
 //! module's. An `Any` is written as `{"@type": "type.googleapis.com/pkg.Msg", ...fields}`;
 //! an `Any` whose type no module describes is written as its type URL and base64 bytes.
 
+use std::path::Path;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 use crate::protocol::spawn as pb;
-use crate::wasm::module::ActorModule;
 
 /// Why a JSON conversion failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,19 +34,20 @@ pub struct JsonCodec {
 }
 
 impl JsonCodec {
-    /// A codec knowing the Spawn protocol and every message `modules` describe. A module's
-    /// unreadable or conflicting descriptors are skipped with a warning.
-    pub fn new<'a>(modules: impl IntoIterator<Item = &'a ActorModule>) -> Self {
+    /// A codec knowing the Spawn protocol and every message the components describe: each
+    /// item is a component's file (for messages) and its encoded `FileDescriptorSet`. A
+    /// component's unreadable or conflicting descriptors are skipped with a warning.
+    pub fn new<'a>(components: impl IntoIterator<Item = (&'a Path, &'a [u8])>) -> Self {
         let mut pool =
             DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("the protocol's own descriptors are valid");
-        for module in modules {
-            if module.descriptors.is_empty() {
+        for (path, descriptors) in components {
+            if descriptors.is_empty() {
                 continue;
             }
-            let set = match prost_types::FileDescriptorSet::decode(module.descriptors.as_slice()) {
+            let set = match prost_types::FileDescriptorSet::decode(descriptors) {
                 Ok(set) => set,
                 Err(error) => {
-                    tracing::warn!(file = %module.path.display(), %error, "ignoring the component's unreadable descriptors");
+                    tracing::warn!(file = %path.display(), %error, "ignoring the component's unreadable descriptors");
                     continue;
                 }
             };
@@ -55,7 +57,7 @@ impl JsonCodec {
                 }
                 let name = file.name().to_owned();
                 if let Err(error) = pool.add_file_descriptor_proto(file) {
-                    tracing::warn!(file = %module.path.display(), proto = %name, %error, "ignoring conflicting descriptors");
+                    tracing::warn!(file = %path.display(), proto = %name, %error, "ignoring conflicting descriptors");
                 }
             }
         }

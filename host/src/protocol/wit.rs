@@ -21,3 +21,22 @@ pub use spawn::actor::{runtime, types};
 pub const WIT_PACKAGE: &str = "spawn:actor";
 /// See [`WIT_PACKAGE`].
 pub const WIT_VERSION: &str = "0.1.0";
+
+/// A joe-like definition, for unit tests across the crate.
+#[cfg(test)]
+pub(crate) fn test_definition(name: &str) -> types::ActorDefinition {
+    types::ActorDefinition {
+        name: name.into(),
+        kind: types::Kind::Named,
+        stateful: true,
+        actions: vec!["setLanguage".into()],
+        timer_actions: vec![types::TimerAction { action: "hi".into(), period_ms: 1000 }],
+        channels: vec![types::Channel { topic: "test".into(), action: "setLanguage".into() }],
+        snapshot_timeout_ms: 0,
+        deactivation_timeout_ms: 0,
+        min_pool_size: 0,
+        max_pool_size: 0,
+        state_type: None,
+        initial_tags: vec![],
+    }
+}

@@ -280,31 +280,12 @@ fn refuse_pooled(definitions: &[wit::ActorDefinition]) -> Result<(), LoadError> 
     }
 }
 
-/// A joe-like definition, for unit tests across the crate.
-#[cfg(test)]
-pub(crate) fn test_definition(name: &str) -> wit::ActorDefinition {
-    wit::ActorDefinition {
-        name: name.into(),
-        kind: wit::Kind::Named,
-        stateful: true,
-        actions: vec!["setLanguage".into()],
-        timer_actions: vec![wit::TimerAction { action: "hi".into(), period_ms: 1000 }],
-        channels: vec![wit::Channel { topic: "test".into(), action: "setLanguage".into() }],
-        snapshot_timeout_ms: 0,
-        deactivation_timeout_ms: 0,
-        min_pool_size: 0,
-        max_pool_size: 0,
-        state_type: None,
-        initial_tags: vec![],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn definition(name: &str) -> wit::ActorDefinition {
-        test_definition(name)
+        crate::protocol::wit::test_definition(name)
     }
 
     fn rejection(definitions: &[wit::ActorDefinition]) -> String {

@@ -168,7 +168,7 @@ fn registration_entries_have_safe_defaults() {
     let definition = wit::ActorDefinition {
         state_type: Some("domain.JoeState".into()),
         initial_tags: vec![("team".into(), "a".into())],
-        ..crate::wasm::module::test_definition("joe")
+        ..crate::protocol::wit::test_definition("joe")
     };
     let actor = actor_from_definition("sys", &definition);
     assert_eq!(actor.id.unwrap(), id("joe", ""));
