@@ -56,7 +56,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", effective_config(&args.mode, cli.config)?);
             Ok(())
         }
+        Command::Build(args) => crate::build_cli::run(args),
         Command::New(args) => {
+            if args.lang == crate::build_cli::Lang::Python {
+                return crate::build_cli::new_python(&args.dir, &args.name);
+            }
             let Some(sdk) = args.sdk.or_else(crate::scaffold::default_sdk_path) else {
                 anyhow::bail!("cannot find spawn-wasm-sdk: give its directory with --sdk");
             };
@@ -193,6 +197,11 @@ pub enum Command {
     ///
     /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
     Invoke(InvokeArgs),
+    /// Build a component from sources: a Python file or directory (with `main.py`), or a
+    /// Rust crate.
+    ///
+    /// Example: spawn-wasm build examples/python/joe -o actors/joe.wasm
+    Build(crate::build_cli::BuildArgs),
     /// Create a new actor crate: a stateful actor, its protobuf messages and a unit test,
     /// ready for `cargo build --release --target wasm32-wasip2`.
     ///
@@ -228,6 +237,9 @@ pub struct NewArgs {
     /// Where to create it.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
+    /// The actor's language.
+    #[arg(long, value_enum, default_value_t = crate::build_cli::Lang::Rust)]
+    pub lang: crate::build_cli::Lang,
     /// The `spawn-wasm-sdk` crate to depend on (default: this checkout's `guest-sdk`).
     #[arg(long, env = "SPAWN_WASM_SDK", value_name = "PATH")]
     pub sdk: Option<PathBuf>,

@@ -14,6 +14,7 @@
 //!   Spawn protobuf types and [`bindings`] the WIT types.
 
 pub mod bindings;
+pub mod build_cli;
 pub mod cache;
 pub mod cli;
 pub mod config_file;
