@@ -91,7 +91,7 @@ async fn eventually_has(client: &ClientApi, actor: &str, language: &str) {
 
 #[tokio::test]
 async fn python_state_reply_noreply_checkpoint_context_and_json() {
-    let Standalone { harness, .. } = standalone(&["python-bridge"]).await;
+    let Standalone { harness, actors: _actors, _data } = standalone(&["python-bridge"]).await;
     let client = &harness.client;
 
     // JSON in and out, through the descriptors the Python component exports.
@@ -137,7 +137,7 @@ async fn python_state_reply_noreply_checkpoint_context_and_json() {
 
 #[tokio::test]
 async fn the_readme_joe_ticks_broadcasts_and_spawns_unnamed_instances() {
-    let Standalone { harness, .. } = standalone(&["python-joe"]).await;
+    let Standalone { harness, actors: _actors, _data } = standalone(&["python-joe"]).await;
     let client = &harness.client;
 
     // The `hi` timer seeds the state; its broadcast on `python` comes back to `receive`.
@@ -163,7 +163,7 @@ async fn the_readme_joe_ticks_broadcasts_and_spawns_unnamed_instances() {
 
 #[tokio::test]
 async fn python_and_rust_actors_call_each_other_through_every_workflow() {
-    let Standalone { harness, .. } = standalone(&["python-bridge", "python-joe", "joe", "router"]).await;
+    let Standalone { harness, actors: _actors, _data } = standalone(&["python-bridge", "python-joe", "joe", "router"]).await;
     let client = &harness.client;
     let joe_ends_with = |reply: Reply, language: &str| {
         assert!(reply.response.ends_with(language), "joe's reply {:?} should end with {language}", reply.response);
@@ -203,7 +203,7 @@ async fn python_and_rust_actors_call_each_other_through_every_workflow() {
 #[tokio::test]
 async fn an_exception_a_loop_and_a_memory_hog_in_python_each_fail_alone() {
     let limits = Limits { call_timeout: Duration::from_secs(3), ..Limits::default() };
-    let Standalone { harness, .. } = standalone_with(&["python-hostile", "counter"], limits).await;
+    let Standalone { harness, actors: _actors, _data } = standalone_with(&["python-hostile", "counter"], limits).await;
     let client = &harness.client;
     let reply: Reply = client.call("python_hostile", "ok", &request("a")).await;
     assert_eq!(reply.response, "a");
@@ -233,7 +233,7 @@ async fn an_exception_a_loop_and_a_memory_hog_in_python_each_fail_alone() {
 
 #[tokio::test]
 async fn a_python_component_hot_reloads() {
-    let Standalone { harness, actors, .. } = standalone(&[]).await;
+    let Standalone { harness, actors, _data } = standalone(&[]).await;
     let client = &harness.client;
     let read = |name: &str| std::fs::read(examples_dir().join(format!("{name}.wasm"))).unwrap();
     let replace = |bytes: &[u8]| {
