@@ -45,17 +45,17 @@ pub fn build_rust(dir: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     let mut component = None;
     for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line?) else { continue };
-        if message["reason"] == "compiler-artifact"
-            && message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|kind| kind == "cdylib"))
+        let is_cdylib =
+            message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|kind| kind == "cdylib"));
+        if let (true, Some(files)) =
+            (message["reason"] == "compiler-artifact" && is_cdylib, message["filenames"].as_array())
         {
-            if let Some(files) = message["filenames"].as_array() {
-                component = files
-                    .iter()
-                    .filter_map(|file| file.as_str())
-                    .find(|file| file.ends_with(".wasm"))
-                    .map(PathBuf::from)
-                    .or(component);
-            }
+            component = files
+                .iter()
+                .filter_map(|file| file.as_str())
+                .find(|file| file.ends_with(".wasm"))
+                .map(PathBuf::from)
+                .or(component);
         }
     }
     let status = child.wait()?;

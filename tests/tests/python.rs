@@ -163,7 +163,8 @@ async fn the_readme_joe_ticks_broadcasts_and_spawns_unnamed_instances() {
 
 #[tokio::test]
 async fn python_and_rust_actors_call_each_other_through_every_workflow() {
-    let Standalone { harness, actors: _actors, _data } = standalone(&["python-bridge", "python-joe", "joe", "router"]).await;
+    let Standalone { harness, actors: _actors, _data } =
+        standalone(&["python-bridge", "python-joe", "joe", "router"]).await;
     let client = &harness.client;
     let joe_ends_with = |reply: Reply, language: &str| {
         assert!(reply.response.ends_with(language), "joe's reply {:?} should end with {language}", reply.response);
