@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(paths, ["domain/domain_pb2.py", "domain/other_pb2.py"]);
         assert!(modules[1].source.contains("import domain.domain_pb2 as _dependency_0"));
         assert!(modules[1].source.contains("import google.protobuf.any_pb2 as _dependency_1"));
-        assert!(modules[0].source.contains("'domain.domain_pb2'"));
+        assert!(modules[0].source.contains("\"domain.domain_pb2\""));
     }
 
     #[test]

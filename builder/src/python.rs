@@ -278,33 +278,53 @@ fn build_in(
     std::fs::read(&out).context("reading the built component")
 }
 
-/// componentize-py's failure output, without its Rust backtrace and wrappers, with the
-/// Python path entries it names `/N/` written as the real directories.
+/// componentize-py's failure output, reduced to the Python error: without its Rust
+/// backtrace, its own wrappers and the SDK's frames, with the Python path entries it names
+/// `/N/` written as the real directories.
 fn readable_failure(text: &str, python_path: &[PathBuf], entry: &str) -> String {
-    let mut lines = Vec::new();
+    let text = text.split("Stack backtrace:").next().unwrap_or_default();
+    let text = text.split("\n\nCaused by:").next().unwrap_or_default();
+    let internal = |line: &str| {
+        ["venv/bin/componentize-py", "/sdk/spawn_wasm", "spawn_wasm_entry.py", "<frozen runpy>"]
+            .iter()
+            .any(|marker| line.contains(marker))
+            || python_path.first().is_some_and(|sdk| line.contains(&format!("\"{}/", sdk.display())))
+            || line.contains("\"/0/")
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut skipping = false;
     for line in text.lines() {
-        if line.starts_with("Stack backtrace:") {
-            break;
-        }
         let trimmed = line.trim_start();
-        if trimmed.starts_with("File \"") && trimmed.contains("/venv/bin/componentize-py") {
-            continue;
-        }
-        let mut line = line.to_owned();
+        let mut line = line.replace("AssertionError: ", "");
         for (index, entry) in python_path.iter().enumerate() {
             line = line.replace(&format!("\"/{index}/"), &format!("\"{}/", entry.display()));
             line = line.replace(&format!(" /{index}/"), &format!(" {}/", entry.display()));
         }
+        if trimmed.starts_with("File \"") || line.trim_start().starts_with("File \"") {
+            skipping = internal(trimmed);
+        } else if !line.starts_with("    ") {
+            skipping = false;
+        }
+        if skipping {
+            continue;
+        }
+        if line.starts_with("Traceback (most recent call last):")
+            && lines.last().is_some_and(|last| last.starts_with("Traceback (most recent call last):"))
+        {
+            continue;
+        }
         lines.push(line);
     }
-    let text = lines.join("\n").replace("AssertionError: ", "");
-    let text = text.trim();
+    while lines.last().is_some_and(|line| line.trim().is_empty()) {
+        lines.pop();
+    }
+    let text = lines.join("\n");
     let hint = if text.contains("ModuleNotFoundError") {
         "\nhint: a module your actor imports is missing; put it next to your code (pure-Python packages only)"
     } else {
         ""
     };
-    format!("spawn-wasm build: Python failed while loading `{entry}`:\n{text}{hint}")
+    format!("spawn-wasm build: Python failed while loading `{entry}`:\n{}{hint}", text.trim())
 }
 
 #[cfg(test)]

@@ -120,15 +120,15 @@ async fn measure(subject: &Subject, actors: &Path) -> anyhow::Result<()> {
 
     println!(
         "{:<15} {:>7} KiB  cold compile {:>9}  cached load {:>8}  warm call p50 {:>9} p99 {:>9}  \
-         fresh instance p50 {:>8} p99 {:>8}  {:>8.0} KiB per warm instance",
+         fresh instance p50 {:>9} p99 {:>9}  {:>8.0} KiB per warm instance",
         subject.label,
         size.div_ceil(1024),
         millis(cold),
         millis(cached),
         micros(percentile(&mut warm, 0.5)),
         micros(percentile(&mut warm, 0.99)),
-        millis(percentile(&mut fresh, 0.5)),
-        millis(percentile(&mut fresh, 0.99)),
+        micros(percentile(&mut fresh, 0.5)),
+        micros(percentile(&mut fresh, 0.99)),
         per_instance,
     );
     Ok(())
