@@ -350,8 +350,13 @@ fn a_broken_python_build_names_the_file_and_line() {
     assert!(!output.status.success());
     assert!(stderr.contains("main.py\", line 3") && stderr.contains("NAMLESS"), "an unknown Kind: {stderr}");
 
+    let (_dir, output) = build_project(&[("main.py", "from spawn_wasm import Actor\nimport nothing_like_this\n")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("main.py\", line 2") && stderr.contains("nothing_like_this"), "a missing import: {stderr}");
+
     let (_dir, output) = build_project(&[
-        ("main.py", "import nothing_like_this\n"),
+        ("main.py", "from spawn_wasm import Actor\n"),
         ("proto/broken.proto", "syntax = \"proto3\";\nmessage Broken {\n  string = 1;\n}\n"),
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
