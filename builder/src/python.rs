@@ -178,6 +178,8 @@ fn source_files(dir: &Path, recursive: bool, found: &mut Vec<PathBuf>) -> anyhow
 /// The hash of everything a build depends on.
 fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<String> {
     let mut hasher = blake3::Hasher::new();
+    // This crate's own sources decide the generated entry point and `*_pb2.py` modules.
+    hasher.update(concat!(include_str!("python.rs"), include_str!("protos.rs")).as_bytes());
     hasher.update(format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION} {}\0", build.entry).as_bytes());
     hasher.update(WIT.as_bytes());
     for (name, text) in SDK_FILES {
