@@ -16,7 +16,6 @@ use domain::{Counter, Increment, JoeState, Reply, Request};
 use spawn_wasm_host::engine::Limits;
 use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::protocol as pb;
-use spawn_wasm_host::sidecar::{Sidecar, SidecarConfig};
 use spawn_wasm_tests::*;
 
 const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
@@ -263,25 +262,11 @@ async fn a_python_component_hot_reloads() {
 #[tokio::test]
 async fn python_actors_serve_a_spawn_proxy() {
     warm_cache();
-    init_logging();
     let actors = actors_dir(&["python-bridge"]);
-    let proxy = TestProxy::start().await;
-    let host = Sidecar::start(SidecarConfig {
-        actors_dir: actors.path().to_owned(),
-        proxy_url: proxy.url(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        system: SYSTEM.into(),
-        limits: Limits::default(),
-        cache_dir: Some(shared_cache()),
-        watch: false,
-        http: HttpLimits::default(),
-        register_refresh: Duration::ZERO,
-    })
-    .await
-    .expect("starting the sidecar");
-    proxy.set_host(host.local_addr());
-    proxy.wait_for_registrations(1).await;
-    let client = HostClient::new(host.local_addr());
+    let cache = Some(shared_cache());
+    let harness =
+        Harness::start_with_cache(actors, Limits::default(), HttpLimits::default(), Duration::ZERO, cache).await;
+    let (proxy, client) = (&harness.proxy, &harness.client);
 
     // Registered from the component alone: actors, actions, channel.
     let registration = &proxy.log().registrations[0];

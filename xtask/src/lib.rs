@@ -71,18 +71,7 @@ pub fn cargo() -> Command {
 
 /// `program` (a cargo) for a nested build, with the outer build's flags removed.
 pub fn nested_cargo(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut command = Command::new(program);
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    command
+    spawn_wasm_build::nested_cargo(program)
 }
 
 /// Builds every example for `wasm32-wasip2` in its own target directory (`target/guest`,
