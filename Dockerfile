@@ -16,6 +16,8 @@
 FROM rust:1.95-bookworm AS builder
 
 RUN rustup target add wasm32-wasip2
+# The Python examples: `spawn-wasm-build` installs componentize-py with pip into a venv.
+RUN apt-get update && apt-get install -y --no-install-recommends python3-venv && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 # The whole workspace: every member's manifest is needed to resolve it, and .cargo/config.toml

@@ -7,6 +7,7 @@ mod grants;
 mod loading;
 mod loops;
 mod operations;
+mod python;
 mod reload;
 mod sandbox;
 mod scaffold;

@@ -354,6 +354,17 @@ impl Harness {
         http: HttpLimits,
         refresh: Duration,
     ) -> Harness {
+        Self::start_with_cache(actors, limits, http, refresh, None).await
+    }
+
+    /// Like [`Harness::start_with_refresh`], keeping compiled code in `cache_dir`.
+    pub async fn start_with_cache(
+        actors: tempfile::TempDir,
+        limits: Limits,
+        http: HttpLimits,
+        refresh: Duration,
+        cache_dir: Option<PathBuf>,
+    ) -> Harness {
         init_logging();
         let proxy = TestProxy::start().await;
         let host = Sidecar::start(SidecarConfig {
@@ -362,7 +373,7 @@ impl Harness {
             listen: "127.0.0.1:0".parse().unwrap(),
             system: SYSTEM.into(),
             limits,
-            cache_dir: None,
+            cache_dir,
             watch: true,
             http,
             register_refresh: refresh,

@@ -11,6 +11,13 @@ pub const GUEST_TARGET: &str = "wasm32-wasip2";
 /// The cargo profile of actor components (see the workspace `Cargo.toml`).
 pub const GUEST_PROFILE: &str = "guest";
 
+/// The `domain` protobuf package shared by the Rust and Python examples (relative to the
+/// workspace root): the one place that names its path.
+pub const DOMAIN_PROTO: &str = "examples/proto/domain.proto";
+
+/// Where the Python examples are: one directory with a `main.py` each.
+pub const PYTHON_EXAMPLES: &str = "examples/python";
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
@@ -64,18 +71,7 @@ pub fn cargo() -> Command {
 
 /// `program` (a cargo) for a nested build, with the outer build's flags removed.
 pub fn nested_cargo(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut command = Command::new(program);
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    command
+    spawn_wasm_build::nested_cargo(program)
 }
 
 /// Builds every example for `wasm32-wasip2` in its own target directory (`target/guest`,
@@ -108,6 +104,37 @@ pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::copy(&built, &staging).with_context(|| format!("copying {}", built.display()))?;
         std::fs::rename(&staging, &dest)?;
         components.push(dest);
+    }
+    components.extend(build_python_examples(root)?);
+    Ok(components)
+}
+
+/// Builds every Python example (`examples/python/<name>/main.py`) with `spawn-wasm-build`
+/// to `target/actors/python-<name>.wasm`, compiling the shared `domain` protos into each.
+/// An example whose inputs did not change since its last build is not rebuilt.
+pub fn build_python_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join(PYTHON_EXAMPLES)).context("listing the Python examples")? {
+        let dir = entry?.path();
+        if dir.join("main.py").is_file() {
+            names.push(dir.file_name().and_then(|name| name.to_str()).context("non-UTF-8 example name")?.to_owned());
+        }
+    }
+    names.sort();
+    let tools = spawn_wasm_build::PythonTools::ensure()?;
+    let mut components = Vec::new();
+    for name in names {
+        let build = spawn_wasm_build::PythonBuild {
+            dir: root.join(PYTHON_EXAMPLES).join(&name),
+            entry: "main".into(),
+            recursive: true,
+            protos: vec![root.join(DOMAIN_PROTO)],
+            out: actors_dir(root).join(format!("python-{name}.wasm")),
+            force: false,
+        };
+        let built = spawn_wasm_build::build_python(&tools, &build)
+            .with_context(|| format!("building the Python example {name}"))?;
+        components.push(built.path);
     }
     Ok(components)
 }

@@ -68,6 +68,10 @@ fn main() -> anyhow::Result<()> {
                     bail!("benchmark {scenario:?} failed");
                 }
             }
+            let python = root.join("target/release/spawn-wasm-bench-python");
+            if !Command::new(python).current_dir(&root).env("RUST_LOG", "error").status()?.success() {
+                bail!("the Python benchmark failed");
+            }
             Ok(())
         }
         "fuzz" => {

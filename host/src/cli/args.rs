@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+use super::build::BuildArgs;
 use super::config::ConfigArgs;
 use super::inspect::InspectArgs;
 use super::invoke::InvokeArgs;
@@ -57,10 +58,16 @@ pub enum Command {
     ///
     /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
     Invoke(InvokeArgs),
-    /// Create a new actor crate: a stateful actor, its protobuf messages and a unit test,
-    /// ready for `cargo build --release --target wasm32-wasip2`.
+    /// Build a component from sources: a Python file or directory (with `main.py`), or a
+    /// Rust crate.
     ///
-    /// Example: spawn-wasm new greeter
+    /// Example: spawn-wasm build examples/python/joe -o actors/joe.wasm
+    Build(BuildArgs),
+    /// Create a new actor project: a stateful actor and its protobuf messages, in Rust (a
+    /// crate with a unit test, ready for `cargo build --release --target wasm32-wasip2`) or
+    /// in Python (`--lang python`, ready for `spawn-wasm build`).
+    ///
+    /// Example: spawn-wasm new greeter --lang python
     New(NewArgs),
     /// Show the effective configuration of a mode: each option's value and where it comes
     /// from (file, environment or default).

@@ -3,6 +3,7 @@
 //! the flags and environment variables.
 
 pub mod args;
+pub mod build;
 pub mod common;
 pub mod config;
 pub mod config_file;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sidecar(args) => sidecar::run(args).await,
         Command::Standalone(args) => standalone::run(args).await,
         Command::Invoke(args) => invoke::run(args).await,
+        Command::Build(args) => build::run(args),
         Command::Config(args) => config::run(args, cli.config, Cli::command()),
         Command::New(args) => new::run(args),
         Command::State(args) => state::run(args).await,

@@ -1,0 +1,402 @@
+//! Python components: the pinned tools (installed once with pip into a cache directory),
+//! the staging of sources, generated protobuf modules and the SDK, and componentize-py.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use crate::{Built, SDK_FILES, WIT, write_atomically};
+
+/// The componentize-py release components are built with (measured with this project's WIT).
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+/// The `protobuf` release bundled into components (its pure-Python wheel).
+pub const PROTOBUF_VERSION: &str = "7.36.2";
+
+/// Where the tools live: `$SPAWN_WASM_CACHE/python-tools/...`, else
+/// `$XDG_CACHE_HOME/spawn-wasm/python-tools/...` or `~/.cache/spawn-wasm/python-tools/...`.
+pub fn tools_dir() -> PathBuf {
+    let base = std::env::var_os("SPAWN_WASM_CACHE")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|dir| !dir.is_empty())
+                .map(|dir| PathBuf::from(dir).join("spawn-wasm"))
+        })
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("spawn-wasm")))
+        .unwrap_or_else(|| std::env::temp_dir().join("spawn-wasm"));
+    base.join("python-tools").join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}-protobuf-{PROTOBUF_VERSION}"))
+}
+
+/// The installed tools.
+#[derive(Debug, Clone)]
+pub struct PythonTools {
+    /// The `componentize-py` executable.
+    pub componentize_py: PathBuf,
+    /// The directory holding the `protobuf` package (`google/protobuf`).
+    pub site: PathBuf,
+}
+
+fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command.output().with_context(|| format!("{what}: cannot run {:?}", command.get_program()))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+impl PythonTools {
+    /// The tools, installed into [`tools_dir`] the first time (with `python3 -m venv` and pip
+    /// from the package registry; `$SPAWN_WASM_PYTHON` names another interpreter).
+    pub fn ensure() -> anyhow::Result<PythonTools> {
+        let dir = tools_dir();
+        let tools = PythonTools { componentize_py: dir.join("venv/bin/componentize-py"), site: dir.join("site") };
+        if dir.join(".ready").is_file() {
+            return Ok(tools);
+        }
+        let parent = dir.parent().expect("the tools directory has a parent");
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        eprintln!(
+            "spawn-wasm build: installing componentize-py {COMPONENTIZE_PY_VERSION} and protobuf {PROTOBUF_VERSION} \
+             into {} (first build only)",
+            dir.display()
+        );
+        // Installed in a staging directory renamed into place: concurrent first builds and
+        // interrupted installs never leave a half-installed directory behind.
+        let staging = parent.join(format!(".install-{}-{}", std::process::id(), unique()));
+        let python = std::env::var_os("SPAWN_WASM_PYTHON").unwrap_or_else(|| "python3".into());
+        let result = (|| {
+            run(Command::new(&python).arg("-m").arg("venv").arg(staging.join("venv")), "creating a Python venv")?;
+            let pip = staging.join("venv/bin/pip");
+            run(
+                Command::new(&pip)
+                    .args(["install", "--quiet", "--disable-pip-version-check"])
+                    .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
+                "installing componentize-py",
+            )?;
+            run(
+                Command::new(&pip)
+                    .args(["install", "--quiet", "--disable-pip-version-check", "--target"])
+                    .arg(staging.join("site"))
+                    .args(["--platform", "any", "--implementation", "py", "--only-binary=:all:"])
+                    .arg(format!("protobuf=={PROTOBUF_VERSION}")),
+                "installing protobuf",
+            )?;
+            std::fs::write(staging.join(".ready"), format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION}\n"))?;
+            Ok(())
+        })();
+        if let Err(error) = result {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+        // A venv's scripts name their interpreter by absolute path: rename the venv into its
+        // final place only after fixing them.
+        fix_venv_paths(&staging, &dir)?;
+        if std::fs::rename(&staging, &dir).is_err() {
+            // Another build installed it meanwhile.
+            let _ = std::fs::remove_dir_all(&staging);
+            if !dir.join(".ready").is_file() {
+                bail!("cannot install the Python tools into {}", dir.display());
+            }
+            return Ok(tools);
+        }
+        warm_up(&tools);
+        Ok(tools)
+    }
+}
+
+/// Builds a throwaway component once after installing: componentize-py's interpreter then
+/// writes the bytecode of the `protobuf` package next to it, and every later component is
+/// smaller (19.5 MB instead of 31 MB: the first build's snapshot also holds the compiler's
+/// work) and compiles twice as fast in the host.
+fn warm_up(tools: &PythonTools) {
+    let dir = std::env::temp_dir().join(format!("spawn-wasm-warm-up-{}-{}", std::process::id(), unique()));
+    let source = "import importlib\nimport pkgutil\n\nimport google.protobuf\n\n\
+                  for info in pkgutil.walk_packages(google.protobuf.__path__, \"google.protobuf.\"):\n\
+                  \x20   if \"pyext\" not in info.name and \"testdata\" not in info.name:\n\
+                  \x20       try:\n\
+                  \x20           importlib.import_module(info.name)\n\
+                  \x20       except Exception:\n\
+                  \x20           pass\n\n\
+                  from spawn_wasm import Actor, ActorSettings  # noqa: E402\n\n\
+                  Actor(settings=ActorSettings(name=\"warm_up\"))\n";
+    if std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("main.py"), source)).is_ok() {
+        let build = PythonBuild {
+            dir: dir.clone(),
+            entry: "main".into(),
+            recursive: false,
+            protos: Vec::new(),
+            out: dir.join("warm-up.wasm"),
+            force: true,
+        };
+        if let Err(error) = build_python(tools, &build) {
+            eprintln!("spawn-wasm build: warming up the Python tools failed (builds still work): {error:#}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.subsec_nanos());
+    (u64::from(nanos) << 16) | NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Rewrites the staging path to the final one in the venv's scripts and configuration.
+fn fix_venv_paths(staging: &Path, dir: &Path) -> anyhow::Result<()> {
+    let (from, to) = (staging.to_string_lossy().into_owned(), dir.to_string_lossy().into_owned());
+    let mut files: Vec<PathBuf> = vec![staging.join("venv/pyvenv.cfg")];
+    if let Ok(entries) = std::fs::read_dir(staging.join("venv/bin")) {
+        files.extend(entries.flatten().map(|entry| entry.path()));
+    }
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        if text.contains(&from) {
+            std::fs::write(&file, text.replace(&from, &to))?;
+        }
+    }
+    Ok(())
+}
+
+/// A Python build.
+#[derive(Debug, Clone)]
+pub struct PythonBuild {
+    /// The user's module directory.
+    pub dir: PathBuf,
+    /// The entry module.
+    pub entry: String,
+    /// Look for `.proto` files in subdirectories too.
+    pub recursive: bool,
+    /// More `.proto` files.
+    pub protos: Vec<PathBuf>,
+    /// The component to write.
+    pub out: PathBuf,
+    /// Rebuild even if unchanged.
+    pub force: bool,
+}
+
+const SKIPPED_DIRS: &[&str] = &["__pycache__", "target", "node_modules", "venv", "site-packages"];
+
+/// The `.py` and `.proto` files under `dir` (sorted), skipping hidden directories, caches
+/// and virtual environments.
+fn source_files(dir: &Path, recursive: bool, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            if recursive && !SKIPPED_DIRS.contains(&name.as_str()) && !path.join("pyvenv.cfg").exists() {
+                source_files(&path, recursive, found)?;
+            }
+        } else if name.ends_with(".py") || name.ends_with(".proto") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The hash of everything a build depends on.
+fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    // This crate's own sources decide the generated entry point and `*_pb2.py` modules.
+    hasher.update(concat!(include_str!("python.rs"), include_str!("protos.rs")).as_bytes());
+    hasher.update(format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION} {}\0", build.entry).as_bytes());
+    hasher.update(WIT.as_bytes());
+    for (name, text) in SDK_FILES {
+        hasher.update(name.as_bytes());
+        hasher.update(text.as_bytes());
+    }
+    for file in files.iter().chain(&build.protos) {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(&std::fs::read(file).with_context(|| format!("reading {}", file.display()))?);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Builds a Python component (skipped when `out` was built from the same inputs).
+pub fn build_python(tools: &PythonTools, build: &PythonBuild) -> anyhow::Result<Built> {
+    let dir = build.dir.canonicalize().with_context(|| format!("{} does not exist", build.dir.display()))?;
+    if !dir.join(format!("{}.py", build.entry.replace('.', "/"))).is_file()
+        && !dir.join(build.entry.replace('.', "/")).join("__init__.py").is_file()
+    {
+        bail!("{}: no module `{}` (looked for {}.py)", dir.display(), build.entry, build.entry);
+    }
+    let mut files = Vec::new();
+    source_files(&dir, build.recursive, &mut files)?;
+    let stamp = {
+        let name = build.out.file_name().context("an output file name")?.to_string_lossy().into_owned();
+        build.out.with_file_name(format!(".{name}.inputs"))
+    };
+    let hash = inputs_hash(build, &files)?;
+    if !build.force && build.out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|old| old.trim() == hash) {
+        return Ok(Built { path: build.out.clone(), rebuilt: false });
+    }
+
+    let staging = std::env::temp_dir().join(format!("spawn-wasm-build-{}-{}", std::process::id(), unique()));
+    let result = build_in(tools, build, &dir, &files, &staging);
+    let _ = std::fs::remove_dir_all(&staging);
+    let bytes = result?;
+    write_atomically(&build.out, &bytes)?;
+    std::fs::write(&stamp, hash)?;
+    Ok(Built { path: build.out.clone(), rebuilt: true })
+}
+
+fn build_in(
+    tools: &PythonTools,
+    build: &PythonBuild,
+    dir: &Path,
+    files: &[PathBuf],
+    staging: &Path,
+) -> anyhow::Result<Vec<u8>> {
+    let sdk = sdk_dir(tools)?;
+    let generated = staging.join("generated");
+    let entry_dir = staging.join("entry");
+    std::fs::create_dir_all(&entry_dir)?;
+    std::fs::write(
+        entry_dir.join("spawn_wasm_entry.py"),
+        format!(
+            "# Generated by spawn-wasm build: the component's entry point.\nimport os\n\n\
+             os.environ.setdefault(\"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION\", \"python\")\n\n\
+             from spawn_wasm.component import Handler, load_entry  # noqa: E402, F401\n\nload_entry({:?})\n",
+            build.entry
+        ),
+    )?;
+    std::fs::write(staging.join("actor.wit"), WIT)?;
+
+    // Protos under the sources (and given ones), unless their module already exists there.
+    let protos: Vec<PathBuf> = files
+        .iter()
+        .filter(|file| file.extension().is_some_and(|ext| ext == "proto"))
+        .chain(&build.protos)
+        .cloned()
+        .collect();
+    std::fs::create_dir_all(&generated)?;
+    for module in crate::generate_pb2(&protos)? {
+        if dir.join(&module.path).is_file() {
+            continue;
+        }
+        let path = generated.join(&module.path);
+        std::fs::create_dir_all(path.parent().expect("modules are in a directory"))?;
+        std::fs::write(path, module.source)?;
+    }
+
+    let out = staging.join("component.wasm");
+    // Path order matters for reading errors back: componentize-py names the N-th entry `/N/`.
+    let python_path = [sdk.clone(), dir.to_owned(), generated.clone(), tools.site.clone(), entry_dir.clone()];
+    let mut command = Command::new(&tools.componentize_py);
+    command.arg("-d").arg(staging.join("actor.wit")).args(["-w", "actor", "componentize"]);
+    for entry in &python_path {
+        command.arg("-p").arg(entry);
+    }
+    command.arg("spawn_wasm_entry").arg("-o").arg(&out).env("RUST_BACKTRACE", "0").env("RUST_LIB_BACKTRACE", "0");
+    let output = command.output().with_context(|| format!("running {}", tools.componentize_py.display()))?;
+    if !output.status.success() {
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        bail!("{}", readable_failure(&text, &python_path, &build.entry));
+    }
+    std::fs::read(&out).context("reading the built component")
+}
+
+/// The SDK's files, written once per SDK version next to the tools: a stable directory, so
+/// that the bytecode componentize-py's interpreter writes there is reused by later builds
+/// (which makes components smaller: compiling modules at build time leaves garbage in the
+/// pre-initialised heap).
+fn sdk_dir(tools: &PythonTools) -> anyhow::Result<PathBuf> {
+    let mut hasher = blake3::Hasher::new();
+    for (name, text) in SDK_FILES {
+        hasher.update(name.as_bytes());
+        hasher.update(text.as_bytes());
+    }
+    let root = tools.site.parent().expect("the site directory has a parent");
+    let dir = root.join(format!("sdk-{}", &hasher.finalize().to_hex()[..16]));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let staging = root.join(format!(".sdk-{}-{}", std::process::id(), unique()));
+    for (name, text) in SDK_FILES {
+        let path = staging.join(name);
+        std::fs::create_dir_all(path.parent().expect("SDK files are in packages"))?;
+        std::fs::write(path, text)?;
+    }
+    if std::fs::rename(&staging, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    Ok(dir)
+}
+
+/// componentize-py's failure output, reduced to the Python error: without its Rust
+/// backtrace, its own wrappers and the SDK's frames, with the Python path entries it names
+/// `/N/` written as the real directories.
+fn readable_failure(text: &str, python_path: &[PathBuf], entry: &str) -> String {
+    let text = text.split("Stack backtrace:").next().unwrap_or_default();
+    let text = text.split("\n\nCaused by:").next().unwrap_or_default();
+    let internal = |line: &str| {
+        ["venv/bin/componentize-py", "/sdk/spawn_wasm", "spawn_wasm_entry.py", "<frozen runpy>"]
+            .iter()
+            .any(|marker| line.contains(marker))
+            || python_path.first().is_some_and(|sdk| line.contains(&format!("\"{}/", sdk.display())))
+            || line.contains("\"/0/")
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let mut line = line.replace("AssertionError: ", "");
+        for (index, entry) in python_path.iter().enumerate() {
+            line = line.replace(&format!("\"/{index}/"), &format!("\"{}/", entry.display()));
+            line = line.replace(&format!(" /{index}/"), &format!(" {}/", entry.display()));
+        }
+        if trimmed.starts_with("File \"") || line.trim_start().starts_with("File \"") {
+            skipping = internal(trimmed);
+        } else if !line.starts_with("    ") {
+            skipping = false;
+        }
+        if skipping {
+            continue;
+        }
+        if line.starts_with("Traceback (most recent call last):")
+            && lines.last().is_some_and(|last| last.starts_with("Traceback (most recent call last):"))
+        {
+            continue;
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|line| line.trim().is_empty()) {
+        lines.pop();
+    }
+    let text = lines.join("\n");
+    let hint = if text.contains("ModuleNotFoundError") {
+        "\nhint: a module your actor imports is missing; put it next to your code (pure-Python packages only)"
+    } else {
+        ""
+    };
+    format!("spawn-wasm build: Python failed while loading `{entry}`:\n{}{hint}", text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_name_the_real_files() {
+        let text = "Traceback (most recent call last):\n  File \"/x/venv/bin/componentize-py\", line 8, in <module>\n\
+                    AssertionError: Traceback:\n  File \"/1/joe.py\", line 3, in <module>\nNameError: x\n\nStack backtrace:\n 0: foo\n";
+        let out = readable_failure(text, &[PathBuf::from("/sdk"), PathBuf::from("/src")], "main");
+        assert!(out.contains("File \"/src/joe.py\", line 3"), "{out}");
+        assert!(!out.contains("Stack backtrace"), "{out}");
+        assert!(!out.contains("venv/bin"), "{out}");
+    }
+}

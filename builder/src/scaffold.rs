@@ -1,0 +1,28 @@
+//! `spawn-wasm new --lang python NAME`: a Python actor project that builds and serves.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use crate::embedded::TEMPLATE_FILES;
+
+/// Writes the project `name` in `parent/name` from the template (`guest-sdk/python/template`,
+/// where `actor_name` stands for the name). Returns its directory.
+pub fn create_python_project(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        bail!("`{name}` is not a valid name: use lower-case letters, digits and `_`, starting with a letter");
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!("{} already exists", dir.display());
+    }
+    for (file, text) in TEMPLATE_FILES {
+        let path = dir.join(file.replace("actor_name", name));
+        std::fs::create_dir_all(path.parent().expect("files are inside the project"))?;
+        std::fs::write(&path, text.replace("actor_name", name))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(dir)
+}

@@ -1,0 +1,1 @@
+"""Compatibility package: the Spawn Python SDK's import paths, aliases of `spawn_wasm`."""

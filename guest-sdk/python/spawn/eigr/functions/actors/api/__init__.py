@@ -1,0 +1,1 @@
+"""The Spawn Python SDK's API, as aliases of `spawn_wasm`."""

@@ -1,0 +1,1 @@
+"""Workflows: broadcast, effect, forward, pipe."""

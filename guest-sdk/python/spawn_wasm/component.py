@@ -1,0 +1,214 @@
+"""The component's `handler` export: `describe`, `handle` and `descriptors` for the actors
+the user's entry module defined. `spawn-wasm build` generates the entry point that imports
+this module; everything at import time runs once, at build time (componentize-py
+pre-initialises the interpreter), so instances start with the actors already defined."""
+
+import runpy
+import sys
+import traceback
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import runtime, types
+
+from . import actor as _actor
+from . import protobuf as _pb
+from . import sdk as _sdk
+from .context import ActorId, Context
+from .value import Broadcast, Effect, Forward, Pipe, Value
+
+_ACTORS = {}
+_DEFINITIONS = []
+_DESCRIPTORS = b""
+
+_KINDS = {
+    _actor.Kind.NAMED: types.Kind.NAMED,
+    _actor.Kind.UNNAMED: types.Kind.UNNAMED,
+    _actor.Kind.POOLED: types.Kind.POOLED,
+    _actor.Kind.TASK: types.Kind.TASK,
+}
+
+
+def load_entry(module):
+    """Runs the user's entry module as `__main__` (so that a Spawn-style `main.py` calls
+    `Spawn()...start()`), then fixes the exported actors and descriptors."""
+    global _DESCRIPTORS
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    actors = _sdk.STARTED if _sdk.STARTED is not None else list(_actor.CREATED)
+    if not actors:
+        raise RuntimeError(f"{module} defines no actor: create one with Actor(settings=ActorSettings(name=...))")
+    for actor in actors:
+        if actor.name in _ACTORS:
+            raise ValueError(f"two actors are named {actor.name}")
+        _ACTORS[actor.name] = actor
+        _DEFINITIONS.append(_definition(actor))
+    _DESCRIPTORS = _pb.descriptor_set()
+
+
+def _definition(actor):
+    settings = actor.settings
+    state_type = settings.state_type
+    if state_type is not None and not isinstance(state_type, str):
+        state_type = state_type.DESCRIPTOR.full_name
+    timers = dict(actor.timers)
+    actions = [name for name in actor.handlers if name not in timers]
+    if _needs_receive(actor):
+        actions.append(RECEIVE)
+    return types.ActorDefinition(
+        name=settings.name,
+        kind=_KINDS[settings.kind],
+        stateful=settings.stateful,
+        actions=actions,
+        timer_actions=[types.TimerAction(action=name, period_ms=every) for name, every in actor.timers],
+        channels=[types.Channel(topic=c.topic, action=c.action) for c in settings.channels],
+        snapshot_timeout_ms=settings.snapshot_timeout,
+        deactivation_timeout_ms=settings.deactivated_timeout,
+        min_pool_size=settings.min_pool_size,
+        max_pool_size=settings.max_pool_size,
+        state_type=state_type,
+        initial_tags=sorted((str(k), str(v)) for k, v in settings.tags.items()),
+    )
+
+
+RECEIVE = "receive"
+
+
+def _needs_receive(actor):
+    return RECEIVE not in actor.handlers and any(c.action == RECEIVE for c in actor.settings.channels)
+
+
+def _receiver(actor, payload):
+    """The handler of a broadcast on a channel subscribed without an action, for an actor
+    that defines no `receive`: the action whose request type is the broadcast's message
+    (the Spawn Python SDK named it in `Broadcast.action_name`, which no proxy transmits),
+    or the actor's only action taking a request."""
+    candidates = [h for name, h in actor.handlers.items() if h.takes_request and not h.timer]
+    if payload is not None:
+        typed = [h for h in candidates if h.request_type is not None and _pb.same_type(payload.type_url, _pb.type_url(h.request_type))]
+        if len(typed) == 1:
+            return typed[0]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _pack(message):
+    return None if message is None else _pb.pack(message, types.Any)
+
+
+def _actor_id(wit_id):
+    return None if wit_id is None else ActorId(wit_id.name, wit_id.system, wit_id.parent)
+
+
+def _route(target):
+    return types.Route(actor=target.actor, action=target.action, register_ref=target.parent)
+
+
+def _effect(effect):
+    if not isinstance(effect, Effect):
+        raise TypeError(f"Value.effect takes an Effect, not {type(effect).__name__}")
+    return types.SideEffect(
+        actor=effect.actor,
+        action=effect.action,
+        payload=_pack(effect.payload),
+        register_ref=effect.parent,
+        scheduled_to=effect.scheduled_to,
+        metadata=sorted((str(k), str(v)) for k, v in effect.metadata.items()),
+    )
+
+
+def _to_wit(value):
+    if value is None:
+        value = Value().noreply()
+    if not isinstance(value, Value):
+        raise TypeError(f"a handler returns a Value, not {type(value).__name__}")
+    broadcast = None
+    if value._broadcast is not None:
+        if not isinstance(value._broadcast, Broadcast) or not value._broadcast.channel:
+            raise TypeError("Value.broadcast takes a Broadcast with a channel")
+        broadcast = types.Broadcast(channel=value._broadcast.channel, payload=_pack(value._broadcast.value))
+    routing = None
+    if isinstance(value._routing, Pipe):
+        routing = types.Routing_Pipe(_route(value._routing))
+    elif isinstance(value._routing, Forward):
+        routing = types.Routing_Forward(_route(value._routing))
+    elif value._routing is not None:
+        raise TypeError("Value.forward/pipe take a Forward or a Pipe")
+    tags = None if value._tags is None else sorted((str(k), str(v)) for k, v in value._tags.items())
+    return types.Value(
+        state=_pack(value._state),
+        reply=_pack(value._response) if value._reply else None,
+        tags=tags,
+        broadcast=broadcast,
+        effects=[_effect(effect) for effect in value._effects],
+        routing=routing,
+        checkpoint=value._checkpoint,
+    )
+
+
+def _where(error):
+    frames = traceback.extract_tb(error.__traceback__)
+    user = [frame for frame in frames if "/spawn_wasm/" not in frame.filename] or frames
+    if not user:
+        return ""
+    frame = user[-1]
+    return f" (at {frame.filename.rsplit('/', 1)[-1]}, line {frame.lineno}, in {frame.name})"
+
+
+def _run(invocation):
+    actor = _ACTORS.get(invocation.actor)
+    if actor is None:
+        raise Err(types.Error_Failed(f"this component has no actor {invocation.actor}"))
+    handler = actor.handlers.get(invocation.action)
+    if handler is None and invocation.action == RECEIVE and _needs_receive(actor):
+        handler = _receiver(actor, invocation.payload)
+    if handler is None:
+        raise Err(types.Error_UnknownAction(f"actor {actor.name} has no action {invocation.action}"))
+    try:
+        state = None if invocation.state is None else _pb.unpack(invocation.state, None)
+        request = None
+        if handler.takes_request:
+            if invocation.payload is not None:
+                request = _pb.unpack(invocation.payload, handler.request_type)
+            elif handler.request_type is not None:
+                request = handler.request_type()
+    except _pb.BadPayload as error:
+        raise Err(types.Error_BadPayload(str(error))) from None
+    caller = _actor_id(invocation.caller)
+    ctx = Context(
+        state=state,
+        caller=None if caller is None else caller.name,
+        metadata=dict(invocation.metadata),
+        tags=dict(invocation.tags),
+        self_id=_actor_id(invocation.self_id),
+        caller_id=caller,
+        action=invocation.action,
+    )
+    try:
+        result = handler.function(request, ctx) if handler.takes_request else handler.function(ctx)
+        return _to_wit(result)
+    except Err:
+        raise
+    except BaseException as error:  # noqa: BLE001 - every failure of user code is the turn's failure
+        runtime.log(
+            runtime.LogLevel.ERROR,
+            f"{actor.name}.{invocation.action} raised:\n" + "".join(traceback.format_exception(error)).rstrip(),
+        )
+        name = type(error).__name__
+        text = str(error)
+        message = f"{name}: {text}" if text else name
+        raise Err(types.Error_Failed(message + _where(error))) from None
+
+
+class Handler(exports.Handler):
+    """The `handler` export."""
+
+    def describe(self):
+        return list(_DEFINITIONS)
+
+    def handle(self, invocation):
+        return _run(invocation)
+
+    def descriptors(self):
+        return _DESCRIPTORS
+
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))

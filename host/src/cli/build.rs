@@ -1,0 +1,41 @@
+//! `spawn-wasm build`: one command for every language, the command-line side of the
+//! `spawn-wasm-build` crate.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Options of `spawn-wasm build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// A Python file, a directory with `main.py` (or `--entry`), or a Rust crate.
+    pub path: PathBuf,
+    /// The component to write (default: `<name>.wasm` here).
+    #[arg(short, long, value_name = "OUT.wasm")]
+    pub out: Option<PathBuf>,
+    /// The Python entry module (default `main`).
+    #[arg(long, value_name = "MODULE")]
+    pub entry: Option<String>,
+    /// Another `.proto` file to compile into the Python component; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub proto: Vec<PathBuf>,
+    /// Build even if nothing changed since the last build of OUT.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Builds the component and says where it is.
+pub(super) fn run(args: BuildArgs) -> anyhow::Result<()> {
+    let request = spawn_wasm_build::BuildRequest {
+        path: args.path,
+        out: args.out,
+        entry: args.entry,
+        protos: args.proto,
+        force: args.force,
+    };
+    let built = spawn_wasm_build::build(&request)?;
+    let size = std::fs::metadata(&built.path).map_or(0, |meta| meta.len());
+    let note = if built.rebuilt { "" } else { ", unchanged" };
+    println!("built {} ({} KiB{note})", built.path.display(), size.div_ceil(1024));
+    Ok(())
+}
