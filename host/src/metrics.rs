@@ -62,6 +62,7 @@ pub struct Metrics {
     active_actors: Gauge,
     module_events: Family<ModuleLabels, Counter>,
     warm_instances: Gauge,
+    warm_memory: Gauge,
 }
 
 impl Default for Metrics {
@@ -74,12 +75,14 @@ impl Default for Metrics {
         let active_actors = Gauge::default();
         let module_events = Family::<ModuleLabels, Counter>::default();
         let warm_instances = Gauge::default();
+        let warm_memory = Gauge::default();
         let mut registry = Registry::with_prefix("spawn_wasm");
         registry.register("invocations", "Actor invocations run, by outcome", invocations.clone());
         registry.register("invocation_duration_seconds", "Time to run one invocation", latency.clone());
         registry.register("active_actors", "Actors active in the standalone runtime", active_actors.clone());
         registry.register("module_events", "Component loads, swaps, rejections and removals", module_events.clone());
         registry.register("warm_instances", "Instances kept warm between their actor's turns", warm_instances.clone());
+        registry.register("warm_memory_bytes", "Linear memory the warm instances hold", warm_memory.clone());
         Metrics {
             actions: Default::default(),
             registry: Mutex::new(registry),
@@ -88,6 +91,7 @@ impl Default for Metrics {
             active_actors,
             module_events,
             warm_instances,
+            warm_memory,
         }
     }
 }
@@ -134,9 +138,10 @@ impl Metrics {
         self.active_actors.set(count as i64);
     }
 
-    /// Sets the number of warm instances.
-    pub fn set_warm_instances(&self, count: usize) {
+    /// Sets the number of warm instances and the linear memory they hold.
+    pub fn set_warm_instances(&self, count: usize, memory_bytes: usize) {
         self.warm_instances.set(count as i64);
+        self.warm_memory.set(memory_bytes as i64);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -137,3 +137,30 @@ async fn an_instance_serves_one_actor_and_is_replaced_after_a_trap() {
     assert_eq!(instance_calls(&harness, "hostile").await, "1");
     assert_eq!(instance_calls(&harness, "hostile").await, "1", "without warm instances, every call starts afresh");
 }
+
+#[tokio::test]
+async fn the_warm_pool_holds_no_more_memory_than_its_budget() {
+    let harness = Harness::start_with(actors_dir(&["hostile"]), Limits::default()).await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1");
+    let metrics = harness.client.metrics().await;
+    let held: usize = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("spawn_wasm_warm_memory_bytes "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the warm pool's memory is a metric");
+    assert!(held > 0, "{metrics}");
+
+    // A budget under one instance keeps none warm.
+    let tight = Limits { warm_memory_bytes: held - 1, ..Limits::default() };
+    let harness = Harness::start_with(actors_dir(&["hostile"]), tight).await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1");
+    assert_eq!(instance_calls(&harness, "hostile").await, "1", "an instance over the budget is not kept");
+
+    // A budget for one and a half keeps the latest of two.
+    let one = Limits { warm_memory_bytes: held + held / 2, ..Limits::default() };
+    let harness = Harness::start_with(actors_dir(&["hostile"]), one).await;
+    assert_eq!(instance_calls(&harness, "hostile").await, "1");
+    assert_eq!(instance_calls(&harness, "hostile").await, "2", "within the budget the instance stays warm");
+    assert_eq!(instance_calls(&harness, "other").await, "1");
+    assert_eq!(instance_calls(&harness, "hostile").await, "1", "the budget held one of the two: hostile's was evicted");
+}

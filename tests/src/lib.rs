@@ -414,7 +414,16 @@ impl HostClient {
 
     /// The body of `GET /v1/modules` (JSON).
     pub async fn modules(&self) -> String {
-        let response = self.http.get(format!("{}/v1/modules", self.base)).send().await.expect("the host must answer");
+        self.get_text("/v1/modules").await
+    }
+
+    /// `GET /metrics`: the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        self.get_text("/metrics").await
+    }
+
+    async fn get_text(&self, path: &str) -> String {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("the host must answer");
         assert!(response.status().is_success());
         response.text().await.unwrap()
     }

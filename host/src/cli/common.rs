@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::http::HttpLimits;
-use crate::wasm::limits::Limits;
+use crate::wasm::limits::{DEFAULT_WARM_MEMORY_MB, Limits};
 
 /// Where a running standalone runtime's client API is.
 #[derive(Debug, Args)]
@@ -41,6 +41,10 @@ pub struct LimitArgs {
     /// fresh instance every call). Each costs its guest's resident memory.
     #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
     pub warm_instances: u32,
+    /// Linear memory the warm instances may hold together, in MiB; least recently used ones
+    /// are evicted beyond it.
+    #[arg(long, env = "SPAWN_WASM_WARM_MEMORY_MB", default_value_t = DEFAULT_WARM_MEMORY_MB)]
+    pub warm_memory_mb: usize,
 }
 
 impl From<&LimitArgs> for HttpLimits {
@@ -59,6 +63,7 @@ impl From<&LimitArgs> for Limits {
             memory_bytes: (args.memory_limit_mb as usize) << 20,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
             warm_instances: args.warm_instances as usize,
+            warm_memory_bytes: args.warm_memory_mb << 20,
             max_instances: args.warm_instances + crate::wasm::limits::CONCURRENT_FRESH_INSTANCES,
             ..Limits::default()
         }

@@ -3,14 +3,13 @@
 //! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
 //! the instance of each recently active actor warm between its turns: never shared between
 //! two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
-//! [`crate::wasm::limits::Limits::warm_instances`], and never reused across module versions.
+//! [`crate::wasm::limits::Limits::warm_instances`] or past the pool's memory budget, and never reused across module versions.
 
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lru::LruCache;
 use wasmtime::Store;
 
 use super::chain::CallChain;
@@ -20,6 +19,7 @@ use super::host::{HostState, Turn};
 use super::limiter::MemoryCapExceeded;
 use super::module::ActorModule;
 use super::sandbox::Sandbox;
+use super::warm::{WarmInstance, WarmKey, WarmPool};
 use crate::protocol::convert;
 use crate::protocol::wit::{self as bindings, types as wit};
 
@@ -62,15 +62,6 @@ impl fmt::Display for GuestError {
     }
 }
 
-/// An instance waiting for its actor's next turn.
-struct WarmInstance {
-    store: Store<HostState>,
-    actor: bindings::Actor,
-}
-
-/// Which warm instance a turn may use: the module version and the actor instance.
-type WarmKey = (u64, String);
-
 /// What a call returned: timed out, trapped, or the instance and the guest's answer.
 type CallResult =
     Result<wasmtime::Result<(bindings::Actor, Result<wit::Value, wit::Error>)>, tokio::time::error::Elapsed>;
@@ -79,14 +70,16 @@ type CallResult =
 #[derive(Clone)]
 pub struct Executor {
     engine: Arc<ActorEngine>,
-    warm: Option<Arc<Mutex<LruCache<WarmKey, WarmInstance>>>>,
+    warm: Option<Arc<Mutex<WarmPool>>>,
 }
 
 impl Executor {
-    /// An executor on `engine`, keeping up to `engine.limits().warm_instances` warm.
+    /// An executor on `engine`, keeping up to `engine.limits().warm_instances` warm within
+    /// `engine.limits().warm_memory_bytes`.
     pub fn new(engine: Arc<ActorEngine>) -> Self {
-        let warm = NonZeroUsize::new(engine.limits().warm_instances)
-            .map(|capacity| Arc::new(Mutex::new(LruCache::new(capacity))));
+        let limits = engine.limits();
+        let warm = NonZeroUsize::new(limits.warm_instances)
+            .map(|capacity| Arc::new(Mutex::new(WarmPool::new(capacity, limits.warm_memory_bytes))));
         Executor { engine, warm }
     }
 
@@ -192,29 +185,25 @@ impl Executor {
     pub fn forget_modules_except(&self, loaded: &std::collections::HashSet<u64>) {
         let Some(warm) = &self.warm else { return };
         let mut warm = warm.lock().unwrap();
-        let stale: Vec<WarmKey> =
-            warm.iter().map(|(key, _)| key).filter(|key| !loaded.contains(&key.0)).cloned().collect();
-        for key in stale {
-            warm.pop(&key);
-        }
-        self.engine.metrics().set_warm_instances(warm.len());
+        warm.retain_modules(loaded);
+        self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
     }
 
     fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {
         let mut warm = self.warm.as_ref()?.lock().unwrap();
-        let instance = warm.pop(key);
-        self.engine.metrics().set_warm_instances(warm.len());
+        let instance = warm.take(key);
+        self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
         instance
     }
 
-    /// Keeps a healthy instance for the actor's next turn (the least recently used one
-    /// goes if the pool is full).
+    /// Keeps a healthy instance for the actor's next turn (the least recently used ones go
+    /// if the pool is full).
     fn checkin(&self, key: WarmKey, mut store: Store<HostState>, actor: bindings::Actor) {
         if let Some(warm) = &self.warm {
             store.data_mut().park();
             let mut warm = warm.lock().unwrap();
-            warm.put(key, WarmInstance { store, actor });
-            self.engine.metrics().set_warm_instances(warm.len());
+            warm.keep(key, WarmInstance { store, actor });
+            self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
         }
     }
 }

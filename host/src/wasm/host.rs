@@ -92,6 +92,11 @@ impl HostState {
         self.deadline
     }
 
+    /// The linear memory its guest holds, in bytes.
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.limits.memory_bytes()
+    }
+
     /// The memory and table limiter wasmtime consults.
     pub(super) fn limiter(&mut self) -> &mut SandboxLimiter {
         &mut self.limits

@@ -30,6 +30,11 @@ impl SandboxLimiter {
     pub fn new(memory_cap: usize, table_elements: usize) -> Self {
         SandboxLimiter { memory_cap, memory_total: 0, table_elements }
     }
+
+    /// The linear memory of all the instance's memories together, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_total
+    }
 }
 
 impl ResourceLimiter for SandboxLimiter {

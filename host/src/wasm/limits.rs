@@ -18,6 +18,10 @@ pub struct Limits {
     /// How many instances are kept warm between turns (one per actor, least recently used
     /// evicted); 0 instantiates afresh for every call.
     pub warm_instances: usize,
+    /// Linear memory the warm instances may hold together, in bytes: least recently used
+    /// ones are evicted beyond it (a warm Python instance holds tens of MiB, a Rust one one
+    /// or two).
+    pub warm_memory_bytes: usize,
     /// Enforce the memory cap and the CPU deadline inside the guest. Only benchmarks turn
     /// this off, to measure what enforcement costs; a guest could then run forever.
     pub enforce: bool,
@@ -35,11 +39,15 @@ impl Default for Limits {
             max_instances: 1024 + CONCURRENT_FRESH_INSTANCES,
             pooling: true,
             warm_instances: 1024,
+            warm_memory_bytes: DEFAULT_WARM_MEMORY_MB << 20,
             enforce: true,
             pooled_actors: true,
         }
     }
 }
+
+/// Default of `--warm-memory-mb`: a full pool fits in 2 GiB with room to spare.
+pub const DEFAULT_WARM_MEMORY_MB: usize = 1536;
 
 /// Room in the instance pool for calls running on fresh instances, beyond the warm ones.
 pub const CONCURRENT_FRESH_INSTANCES: u32 = 1000;

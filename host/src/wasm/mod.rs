@@ -17,3 +17,4 @@ pub mod limiter;
 pub mod limits;
 pub mod module;
 pub mod sandbox;
+mod warm;
