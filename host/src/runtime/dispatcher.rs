@@ -4,7 +4,7 @@ use std::sync::Weak;
 
 use super::core::Inner;
 use crate::protocol::spawn as pb;
-use crate::wasm::chain::CallChain;
+use crate::wasm::chain::{CallChain, is_synchronous, target_of};
 use crate::wasm::dispatch::{BoxFuture, Dispatcher};
 
 /// Guests' `invoke` and `spawn` imports, routed in-process.
@@ -20,16 +20,11 @@ impl Dispatcher for RuntimeDispatcher {
     ) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
         Box::pin(async move {
             let inner = self.0.upgrade().ok_or("the runtime has stopped")?;
-            let target = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| &id.name);
-            let caller = request.caller.as_ref().map_or("", |caller| &caller.name);
-            let chain = if request.r#async || request.scheduled_to != 0 {
-                chain.hop(
-                    &format!("{target}.{}", request.action_name),
-                    inner.routing.max_hops,
-                    inner.routing.max_messages,
-                )
+            let chain = if is_synchronous(&request) {
+                chain.invoked(&request)
             } else {
-                chain.waiting_on(caller, target)
+                let to = format!("{}.{}", target_of(&request), request.action_name);
+                chain.hop(&to, inner.routing.max_hops, inner.routing.max_messages)
             };
             let chain = chain.map_err(|error| error.to_string())?;
             inner.invoke_in(request, chain).await.map_err(|failure| failure.to_string())

@@ -7,7 +7,7 @@ use prost::Message;
 use reqwest::Url;
 
 use crate::protocol::spawn as pb;
-use crate::wasm::chain::CallChain;
+use crate::wasm::chain::{CallChain, is_synchronous};
 use crate::wasm::dispatch::{BoxFuture, Dispatcher};
 
 /// Why a call to the proxy failed.
@@ -183,10 +183,8 @@ impl Dispatcher for ProxyClient {
         chain: CallChain,
     ) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
         Box::pin(async move {
-            if !request.r#async && request.scheduled_to == 0 {
-                let target = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| &id.name);
-                let caller = request.caller.as_ref().map_or("", |caller| &caller.name);
-                chain.waiting_on(caller, target).map_err(|error| error.to_string())?;
+            if is_synchronous(&request) {
+                chain.invoked(&request).map_err(|error| error.to_string())?;
             }
             match tokio::time::timeout_at(chain.deadline().into(), self.invoke_actor(request)).await {
                 Ok(reply) => reply.map_err(|error| error.to_string()),

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
+use crate::protocol::spawn as pb;
+
 /// How many hops an error names, the latest last.
 const HOPS_NAMED: usize = 6;
 
@@ -118,6 +120,12 @@ impl CallChain {
         Ok(CallChain { waiting, ..self.clone() })
     }
 
+    /// The chain of `request`, a synchronous invoke made by a turn of this chain (see
+    /// [`CallChain::waiting_on`]).
+    pub fn invoked(&self, request: &pb::InvocationRequest) -> Result<CallChain, ChainError> {
+        self.waiting_on(caller_of(request), target_of(request))
+    }
+
     /// The chain one routing hop (to `to`, e.g. `actor.action`) further, within `max_hops`
     /// hops and `max_messages` messages for the whole request.
     pub fn hop(&self, to: &str, max_hops: u32, max_messages: u32) -> Result<CallChain, ChainError> {
@@ -138,6 +146,21 @@ impl CallChain {
     pub fn detached(&self, deadline: Instant) -> CallChain {
         CallChain { deadline, waiting: None, ..self.clone() }
     }
+}
+
+/// Whether `request` waits for its reply (neither async nor scheduled).
+pub fn is_synchronous(request: &pb::InvocationRequest) -> bool {
+    !request.r#async && request.scheduled_to == 0
+}
+
+/// The actor `request` invokes (empty if it names none).
+pub fn target_of(request: &pb::InvocationRequest) -> &str {
+    request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| &id.name)
+}
+
+/// The actor that makes `request` (empty if it names none).
+fn caller_of(request: &pb::InvocationRequest) -> &str {
+    request.caller.as_ref().map_or("", |caller| &caller.name)
 }
 
 #[cfg(test)]
