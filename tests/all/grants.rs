@@ -118,6 +118,8 @@ async fn a_component_importing_wasi_http_loads_and_its_requests_are_refused_unle
     let reply: Reply = process.client.call("hostile", "fetch", &request(&format!("http://{target}/secret"))).await;
     assert!(reply.response.contains("HttpRequestDenied"), "the guest is told it was denied: {}", reply.response);
     let log = process.log();
+    let loaded = log.lines().find(|line| line.contains("imported but not granted")).expect("a line at load");
+    assert!(loaded.contains("wasi:http/outgoing-handler") && loaded.contains("hostile.wasm"), "{loaded}");
     let line = log.lines().find(|line| line.contains("outbound HTTP request refused")).expect("a log line");
     assert!(line.contains("wasi:http/outgoing-handler") && line.contains(&target.to_string()), "{line}");
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "no connection was made");

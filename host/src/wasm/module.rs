@@ -117,6 +117,11 @@ impl ActorModule {
             .map_err(|join| LoadError::CompilerPanicked(join.to_string()))?
             .map_err(LoadError::Compile)?;
         let wit_version = check_world(engine, &component)?;
+        let component_type = component.component_type();
+        let imports = component_type.imports(engine.engine()).map(|(name, _)| name);
+        for (interface, denied) in sandbox.grants.ungranted(imports) {
+            tracing::info!(file = %path.display(), interface, "imported but not granted: {denied}");
+        }
         let pre =
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
         let (definitions, descriptors) = describe(engine, &pre, &sandbox).await?;
