@@ -14,7 +14,7 @@ use super::failure::InvokeResult;
 use crate::protocol::convert::{self, CallSpec};
 use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::types as wit;
-use crate::wasm::chain::CallChain;
+use crate::wasm::chain::{CallChain, target_of};
 
 impl Inner {
     /// Sends `broadcast` from `from` to every subscriber of its channel, asynchronously.
@@ -85,9 +85,9 @@ impl Inner {
         let inner = self.clone();
         let from = from.name.clone();
         self.tasks.spawn(async move {
-            let target = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map(|id| id.name.clone());
+            let target = target_of(&request).to_owned();
             if let Err(error) = inner.invoke_in(request, chain).await {
-                tracing::warn!(actor = %from, target = ?target, %error, "{what} failed");
+                tracing::warn!(actor = %from, %target, %error, "{what} failed");
             }
         });
     }

@@ -27,23 +27,69 @@ pub(super) enum BodyError {
     Read(#[from] axum::Error),
 }
 
-/// The whole body if it is at most `limit` bytes.
+/// The whole body if it is at most `limit` bytes. A body that arrives in one chunk (an
+/// invocation almost always does) is returned as that chunk, without a copy.
 pub(super) async fn read_within(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
-    let mut data = Vec::new();
+    let mut first: Option<Bytes> = None;
+    let mut joined = Vec::new();
     let mut received = 0usize;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let Ok(chunk) = frame?.into_data() else { continue };
         received = received.saturating_add(chunk.len());
         if received <= limit {
-            data.extend_from_slice(&chunk);
+            if first.is_none() && joined.is_empty() {
+                first = Some(chunk);
+            } else {
+                joined.extend_from_slice(&first.take().unwrap_or_default());
+                joined.extend_from_slice(&chunk);
+            }
         } else if received > DRAIN_LIMIT {
             break;
         } else {
-            data = Vec::new();
+            (first, joined) = (None, Vec::new());
         }
     }
     if received > limit {
         return Err(BodyError::TooLarge { received, limit });
     }
-    Ok(Bytes::from(data))
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::task::{Context, Poll};
+
+    use axum::body::HttpBody;
+    use hyper::body::Frame;
+
+    use super::*;
+
+    /// A body arriving in the given chunks.
+    struct Chunks(VecDeque<Bytes>);
+
+    impl HttpBody for Chunks {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+        }
+    }
+
+    fn body(chunks: &[&'static [u8]]) -> Body {
+        Body::new(Chunks(chunks.iter().map(|chunk| Bytes::from_static(chunk)).collect()))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_from_one_chunk_or_many_within_the_limit() {
+        assert_eq!(read_within(body(&[b"one"]), 8).await.unwrap(), "one");
+        assert_eq!(read_within(body(&[b"ab", b"cd", b"ef"]), 8).await.unwrap(), "abcdef");
+        assert_eq!(read_within(body(&[]), 8).await.unwrap(), "");
+        let error = read_within(body(&[b"abcd", b"efgh", b"ij"]), 8).await.unwrap_err();
+        assert!(matches!(error, BodyError::TooLarge { received: 10, limit: 8 }), "{error}");
+    }
 }

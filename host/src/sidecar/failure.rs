@@ -126,16 +126,14 @@ impl Failure {
     }
 }
 
-/// Marks a response as the handler's own, so that [`readable_by_the_proxy`] leaves it alone.
-#[derive(Debug, Clone, Copy)]
-struct Answered;
+/// The content type of the handler's own answers, and of nothing else on the route: how
+/// [`readable_by_the_proxy`] tells them from other layers' (with no per-call marker to
+/// allocate).
+const PROTOBUF: &str = "application/octet-stream";
 
 /// An `ActorInvocationResponse` answer with `status`.
 pub(super) fn answered(status: StatusCode, response: pb::ActorInvocationResponse) -> Response {
-    let mut answer =
-        (status, [(header::CONTENT_TYPE, "application/octet-stream")], response.encode_to_vec()).into_response();
-    answer.extensions_mut().insert(Answered);
-    answer
+    (status, [(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
 }
 
 /// How much of another layer's answer is kept as the failure's message.
@@ -146,7 +144,7 @@ const MAX_MESSAGE_BYTES: usize = 1024;
 /// (from the in-flight bound) loses its text body so that the proxy retries.
 pub(super) async fn readable_by_the_proxy(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    if response.extensions().get::<Answered>().is_some() {
+    if response.headers().get(header::CONTENT_TYPE).is_some_and(|content_type| content_type == PROTOBUF) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -67,9 +67,6 @@ impl OutputRates {
 
     /// Takes `spent` bytes from `actor`'s bucket.
     fn charge(&self, actor: &str, spent: usize, now: Instant) {
-        if spent == 0 {
-            return;
-        }
         let mut buckets = self.buckets.lock().unwrap();
         if buckets.len() >= RATES_KEPT && !buckets.contains_key(actor) {
             buckets.retain(|_, (tokens, at)| refill(*tokens, *at, now) < OUTPUT_BUDGET);
@@ -93,6 +90,9 @@ struct CallOutput {
     action: String,
     bytes_left: usize,
     lines_left: usize,
+    /// Whether `bytes_left` already counts the actor's rate: asked on the call's first line
+    /// only, so that a call that writes nothing never touches the shared rates.
+    rated: bool,
     spent: usize,
     dropped_bytes: usize,
     dropped_lines: usize,
@@ -103,6 +103,10 @@ struct CallOutput {
 impl CallOutput {
     /// Logs `text` as one line if the budget allows, else counts it as dropped.
     fn line(&mut self, source: Source, text: &[u8]) {
+        if !self.rated {
+            self.rated = true;
+            self.bytes_left = self.bytes_left.min(self.rates.allowance(&self.actor, Instant::now()));
+        }
         if self.lines_left == 0 || self.bytes_left < text.len() {
             self.dropped_lines += 1;
             self.dropped_bytes += text.len();
@@ -167,6 +171,7 @@ impl GuestOutput {
             action: String::new(),
             bytes_left: 0,
             lines_left: 0,
+            rated: false,
             spent: 0,
             dropped_bytes: 0,
             dropped_lines: 0,
@@ -186,15 +191,16 @@ impl GuestOutput {
     }
 
     /// Starts a call: output from now on is tagged `actor`/`action`, within this call's
-    /// budget and what the actor's rate allows.
+    /// budget and what the actor's rate allows (asked when it first writes).
     pub fn begin(&self, actor: &str, action: &str) {
         let mut call = self.call.lock().unwrap();
         call.actor.clear();
         call.actor.push_str(actor);
         call.action.clear();
         call.action.push_str(action);
-        call.bytes_left = call.rates.allowance(actor, Instant::now()).min(OUTPUT_BUDGET);
+        call.bytes_left = OUTPUT_BUDGET;
         call.lines_left = LINE_BUDGET;
+        call.rated = false;
         call.spent = 0;
         call.dropped_bytes = 0;
         call.dropped_lines = 0;
@@ -221,8 +227,10 @@ impl GuestOutput {
                 "guest output over its budget was dropped (per call: {OUTPUT_BUDGET} bytes, {LINE_BUDGET} lines; \
                  per actor: {BYTES_PER_SECOND} bytes/s)");
         }
-        call.rates.charge(&call.actor, call.spent, Instant::now());
-        call.spent = 0;
+        if call.spent > 0 {
+            call.rates.charge(&call.actor, call.spent, Instant::now());
+            call.spent = 0;
+        }
         call.dropped_bytes = 0;
         call.dropped_lines = 0;
     }
