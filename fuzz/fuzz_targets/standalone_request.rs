@@ -52,6 +52,7 @@ static HOST: LazyLock<Host> = LazyLock::new(|| {
         watch: false,
         http: Default::default(),
         routing: Default::default(),
+        token: None,
     };
     let standalone = tokio.block_on(Standalone::start(config)).expect("starting the standalone runtime");
     let runtime = standalone.runtime().clone();

@@ -4,6 +4,7 @@
 //! - [`cli`]: the command line, one module per verb;
 //! - [`sidecar`] serves a Spawn proxy (registration, the user-function HTTP server);
 //!   [`runtime`] is standalone mode, an embedded single-node Spawn runtime;
+//! - [`console`]: the web console, its page and JSON views, served by both modes;
 //! - [`http`]: what both modes' servers share (limits on the wire, draining, the
 //!   operational routes);
 //! - [`modules`]: the loaded components, kept in step with the actors directory;
@@ -12,6 +13,7 @@
 //! - [`metrics`]: the process's Prometheus metrics, recorded by every layer.
 
 pub mod cli;
+pub mod console;
 pub mod http;
 pub mod metrics;
 pub mod modules;

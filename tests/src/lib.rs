@@ -377,6 +377,7 @@ impl Harness {
             watch: true,
             http,
             register_refresh: refresh,
+            token: None,
         })
         .await
         .expect("starting the host");
@@ -864,6 +865,7 @@ impl StandaloneHarness {
             watch: true,
             http,
             routing,
+            token: None,
         })
         .await
         .expect("starting the standalone runtime");

@@ -7,15 +7,52 @@ use clap::Args;
 use crate::http::HttpLimits;
 use crate::wasm::limits::{DEFAULT_WARM_MEMORY_MB, Limits};
 
-/// Where a running standalone runtime's client API is.
+/// Where a running standalone runtime's client API is: the same settings `spawn-wasm
+/// standalone` serves with (flags, environment, the configuration file's `[standalone]`
+/// table), so that a shell that set `PROXY_HTTP_PORT` for the server reaches it too.
 #[derive(Debug, Args)]
 pub struct ApiArgs {
-    /// Base URL of the client API.
-    #[arg(long, env = "SPAWN_WASM_URL", default_value = "http://127.0.0.1:9001")]
-    pub url: String,
+    /// Base URL of the client API (e.g. `http://10.0.0.5:9001`); overrides --host and --port.
+    #[arg(long, env = "SPAWN_WASM_URL")]
+    pub url: Option<String>,
+    /// Host the runtime serves on (0.0.0.0 or :: is reached on loopback).
+    #[arg(long, env = "SPAWN_WASM_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port the runtime serves on.
+    #[arg(long, env = "PROXY_HTTP_PORT", default_value_t = 9001)]
+    pub port: u16,
     /// Actor system.
     #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
     pub system: String,
+    /// The runtime's token, if it has one.
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+impl ApiArgs {
+    /// The base URL of the client API: `--url`, else `http://HOST:PORT`, an unspecified
+    /// host (which a server binds to listen everywhere) reached on loopback.
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = match self.host.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+            Ok(ip) if ip.is_unspecified() => "[::1]".to_owned(),
+            Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+            _ => self.host.clone(),
+        };
+        format!("http://{host}:{}", self.port)
+    }
+}
+
+/// The bearer token of the client API and the console.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Bearer token: a server serving beyond loopback requires it on the client API and the
+    /// console (health and metrics stay open); a client sends it.
+    #[arg(long, env = "SPAWN_WASM_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 /// Sandbox limits.

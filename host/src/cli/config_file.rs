@@ -16,6 +16,9 @@
 //!
 //! Precedence, highest first: command-line flags, environment variables, the file, the
 //! defaults. An unknown key is an error naming the file, the table and the key.
+//!
+//! The client verbs (`invoke`, `state`) also read the `[standalone]` table's keys they
+//! share (`host`, `port`, `system`, `token`): they reach the server the file configures.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,10 @@ use clap::Command;
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "SPAWN_WASM_CONFIG";
+
+/// The verbs that call a running server, and the table of the server they call.
+const CLIENT_VERBS: [&str; 2] = ["invoke", "state"];
+const SERVER_TABLE: &str = "standalone";
 
 /// Why the configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -100,17 +107,27 @@ pub fn with_file_settings(args: Vec<OsString>, cli: &Command) -> Result<Vec<OsSt
     let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read { path: path.clone(), error })?;
     let table: toml::Table = text.parse().map_err(|error| ConfigError::Parse { path: path.clone(), error })?;
     let position = args.iter().position(|arg| cli.find_subcommand(arg.to_string_lossy().as_ref()).is_some());
+    let chosen_name = position.map(|at| args[at].to_string_lossy().into_owned());
+    let client =
+        chosen_name.as_deref().filter(|name| CLIENT_VERBS.contains(name)).and_then(|name| cli.find_subcommand(name));
+    // The server's settings a client verb shares, first: the verb's own table wins over them.
     let mut inserted = Vec::new();
+    let mut shared = Vec::new();
     for (key, value) in &table {
         if let toml::Value::Table(section) = value {
             let Some(subcommand) = cli.find_subcommand(key) else {
                 return Err(unknown(&path, "the top level", key, "--help"));
             };
-            let chosen = position.is_some_and(|at| args[at].to_string_lossy() == *key);
-            for (key, value) in section {
-                let flags = flag_args(&path, subcommand, &format!("[{}]", subcommand.get_name()), key, value)?;
+            let chosen = chosen_name.as_deref() == Some(key.as_str());
+            let table_name = format!("[{}]", subcommand.get_name());
+            for (key_in_table, value) in section {
+                let flags = flag_args(&path, subcommand, &table_name, key_in_table, value)?;
                 if chosen {
                     inserted.extend(flags);
+                } else if let Some(client) =
+                    client.filter(|client| key == SERVER_TABLE && has_flag(client, key_in_table))
+                {
+                    shared.extend(flag_args(&path, client, &table_name, key_in_table, value)?);
                 }
             }
         } else {
@@ -119,8 +136,13 @@ pub fn with_file_settings(args: Vec<OsString>, cli: &Command) -> Result<Vec<OsSt
     }
     let Some(at) = position else { return Ok(args) };
     let mut args = args;
-    args.splice(at + 1..at + 1, inserted);
+    shared.extend(inserted);
+    args.splice(at + 1..at + 1, shared);
     Ok(args)
+}
+
+fn has_flag(command: &Command, long: &str) -> bool {
+    command.get_arguments().any(|arg| arg.get_long() == Some(long))
 }
 
 fn unknown(path: &Path, table: &str, key: &str, command: &str) -> ConfigError {

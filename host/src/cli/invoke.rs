@@ -43,7 +43,8 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
 pub(super) async fn run(args: InvokeArgs) -> anyhow::Result<()> {
     let data = args.data.as_deref().map(serde_json::from_str).transpose().context("--data is not valid JSON")?;
     let call = RemoteCall {
-        url: args.api.url,
+        url: args.api.base_url(),
+        token: args.api.token.token,
         system: args.api.system,
         actor: args.actor,
         action: args.action,

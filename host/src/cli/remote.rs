@@ -19,6 +19,8 @@ use crate::sidecar::RpcStatus;
 pub struct RemoteCall {
     /// Base URL of the API, e.g. `http://127.0.0.1:9001`.
     pub url: String,
+    /// The bearer token, if the runtime requires one.
+    pub token: Option<String>,
     /// Actor system.
     pub system: String,
     /// Target actor.
@@ -69,19 +71,22 @@ impl RemoteCall {
     pub async fn send(&self) -> anyhow::Result<Value> {
         let url =
             format!("{}/api/v1/system/{}/actors/{}/invoke", self.url.trim_end_matches('/'), self.system, self.actor);
-        let response = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(self.body()?.to_string())
-            .send()
-            .await
-            .with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
+            .body(self.body()?.to_string());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response =
+            request.send().await.with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
         let status = response.status();
         let text = response.text().await?;
         let answer: Value = serde_json::from_str(&text)
             .with_context(|| format!("the runtime answered HTTP {status} with a body that is not JSON: {text}"))?;
         if !status.is_success() {
-            let message = answer["status"]["message"].as_str().unwrap_or("(no message)");
+            // The runtime's own failures carry a `RequestStatus`; a refused token, an `error`.
+            let message = answer["status"]["message"].as_str().or(answer["error"].as_str()).unwrap_or("(no message)");
             bail!("{message} (HTTP {status})");
         }
         let reply = answer.get("value").cloned().unwrap_or(Value::Null);
@@ -115,6 +120,7 @@ mod tests {
     fn call() -> RemoteCall {
         RemoteCall {
             url: "http://127.0.0.1:9001".into(),
+            token: None,
             system: "spawn-system".into(),
             actor: "counter".into(),
             action: "increment".into(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{LimitArgs, shutdown_signal};
+use super::common::{LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::sidecar::{Sidecar, SidecarConfig};
 use crate::wasm::limits::Limits;
@@ -48,6 +48,9 @@ pub struct SidecarArgs {
     /// Load the actors directory once; do not follow its changes.
     #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
     pub no_watch: bool,
+    /// The token of the console and `/v1/modules` (off beyond loopback without one).
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -66,6 +69,7 @@ impl SidecarArgs {
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             register_refresh: Duration::from_secs(self.register_refresh_secs),
+            token: self.token.token.clone(),
         }
     }
 }

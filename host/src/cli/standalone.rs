@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{LimitArgs, shutdown_signal};
+use super::common::{LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::runtime::{RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
@@ -34,6 +34,9 @@ pub struct StandaloneArgs {
     /// Load the actors directory once; do not follow its changes.
     #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
     pub no_watch: bool,
+    /// The token required beyond loopback (required to serve beyond loopback).
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -84,6 +87,7 @@ impl StandaloneArgs {
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             routing: RoutingLimits::from(&self.routing),
+            token: self.token.token.clone(),
         }
     }
 }

@@ -18,7 +18,8 @@ pub struct StateArgs {
 /// Asks for the state (the built-in `get` action) and prints it.
 pub(super) async fn run(args: StateArgs) -> anyhow::Result<()> {
     let call = RemoteCall {
-        url: args.api.url,
+        url: args.api.base_url(),
+        token: args.api.token.token,
         system: args.api.system,
         actor: args.actor,
         action: "get".into(),

@@ -80,7 +80,8 @@ pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
     })
 }
 
-fn actor_report(definition: &wit::ActorDefinition) -> ActorReport {
+/// What one actor definition provides, defaults applied (also the console's actor list).
+pub fn actor_report(definition: &wit::ActorDefinition) -> ActorReport {
     let or_default = |ms: u64, default: u64| if ms == 0 { default } else { ms };
     ActorReport {
         name: definition.name.clone(),

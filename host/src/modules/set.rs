@@ -33,6 +33,10 @@ pub struct FileStatus {
     pub actors: Vec<String>,
     /// When the serving version was loaded (Unix ms).
     pub loaded_at_ms: Option<i64>,
+    /// The serving version's size on disk, in bytes.
+    pub size_bytes: Option<u64>,
+    /// How long loading the serving version took (compiling, or reading the code cache), in ms.
+    pub load_ms: Option<u64>,
     /// Why the latest version of the file was rejected, if it was.
     pub last_error: Option<String>,
 }
@@ -226,6 +230,8 @@ impl ModuleSet {
                         hash: Some(module.hash.clone()),
                         actors: actors.clone(),
                         loaded_at_ms: Some(unix_ms()),
+                        size_bytes: std::fs::metadata(path).ok().map(|metadata| metadata.len()),
+                        load_ms: Some(elapsed_ms),
                         last_error: None,
                     },
                 );
@@ -247,6 +253,8 @@ impl ModuleSet {
                     hash: None,
                     actors: Vec::new(),
                     loaded_at_ms: None,
+                    size_bytes: None,
+                    load_ms: None,
                     last_error: None,
                 });
                 status.last_error = Some(error.to_string());

@@ -64,6 +64,12 @@ impl JsonCodec {
         JsonCodec { pool }
     }
 
+    /// Every message the codec knows (the protocol's and the components'), for what
+    /// describes messages to people (the console's invoke form).
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
     fn descriptor<M: ReflectDescriptor>(&self) -> MessageDescriptor {
         self.pool.get_message_by_name(M::NAME).expect("the protocol's messages are in the pool")
     }

@@ -27,6 +27,8 @@ pub struct RuntimeConfig {
     pub http: HttpLimits,
     /// Limits on what calls may queue and how far they may route.
     pub routing: RoutingLimits,
+    /// The bearer token the client API and the console require; `None` serves only loopback.
+    pub token: Option<String>,
 }
 
 /// Limits on what one request may set in motion, so that every request ends and no turn

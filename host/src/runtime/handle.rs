@@ -1,5 +1,6 @@
 //! [`Runtime`]: the handle by which the server (and tests) use a running runtime.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -97,6 +98,19 @@ impl Runtime {
     /// Whether the actor instance `name` is active (in memory, with its mailbox).
     pub fn is_active(&self, name: &str) -> bool {
         self.inner.active.contains(name)
+    }
+
+    /// The active instances (in memory, with their mailboxes) of each actor definition:
+    /// a named actor's instance is itself, an unnamed one's are those spawned from it.
+    pub fn active_instances(&self) -> BTreeMap<String, Vec<String>> {
+        let mut active = BTreeMap::<String, Vec<String>>::new();
+        let spawned = self.inner.spawned.lock().unwrap();
+        for name in self.inner.active.names() {
+            let definition = spawned.get(&name).cloned().unwrap_or_else(|| name.clone());
+            active.entry(definition).or_default().push(name);
+        }
+        active.values_mut().for_each(|instances| instances.sort());
+        active
     }
 
     /// Whether the runtime still accepts calls (readiness): not once shutdown has begun.

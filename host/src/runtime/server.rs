@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use super::failure::InvokeFailure;
 use super::handle::Runtime;
-use crate::http::{self, HttpLimits};
+use crate::console::{self, Console};
+use crate::http::{self, Access, HttpLimits};
 use crate::protocol::json::{JsonCodec, ReflectDescriptor};
 use crate::protocol::spawn::{self as pb, actors};
 
@@ -25,12 +26,14 @@ pub(super) async fn serve(
     listener: TcpListener,
     runtime: Runtime,
     limits: HttpLimits,
+    access: Access,
     draining: CancellationToken,
 ) -> std::io::Result<()> {
     let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn));
-    let app = http::with_operations(http::limited(api, limits)).with_state(runtime);
+    let api = http::guarded(http::limited(api, limits), access.clone()).merge(console::routes(access.clone()));
+    let app = http::with_operations(api, access).with_state(runtime);
     http::serve(listener, app, limits, draining).await
 }
 
@@ -45,6 +48,18 @@ impl http::Operations for Runtime {
 
     fn ready(&self) -> bool {
         self.is_running()
+    }
+}
+
+impl Console for Runtime {
+    const MODE: &'static str = "standalone";
+
+    fn system(&self) -> &str {
+        Runtime::system(self)
+    }
+
+    fn active_instances(&self) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
+        Some(Runtime::active_instances(self))
     }
 }
 

@@ -11,6 +11,7 @@ use super::config::RuntimeConfig;
 use super::handle::Runtime;
 use super::server;
 use super::store::StateStore;
+use crate::http::Access;
 use crate::modules::set::ModuleSet;
 use crate::modules::watch::{self, DirectoryWatch};
 use crate::wasm::cache::CodeCache;
@@ -27,8 +28,18 @@ pub struct Standalone {
 
 impl Standalone {
     /// Loads the components, opens the store, activates the stateful named actors and
-    /// starts serving the client API. Returns once the server listens.
+    /// starts serving the client API. Returns once the server listens. Refuses, before
+    /// anything else, to serve beyond loopback without a token.
     pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
+        let access = Access::new(config.listen.ip(), config.token.as_deref());
+        if access == Access::Closed {
+            anyhow::bail!(
+                "refusing to serve the client API on {} without a token: anyone who reaches it could read and \
+                 change every actor. Set one with --token, SPAWN_WASM_TOKEN or `token` in the configuration \
+                 file, or serve on 127.0.0.1",
+                config.listen
+            );
+        }
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
         let store = StateStore::open(&config.data_dir, config.fsync)?;
         let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
@@ -43,7 +54,7 @@ impl Standalone {
             .with_context(|| format!("binding the client API to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
         let draining = runtime.inner.draining.clone();
-        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, draining));
+        let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, access, draining));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
         Ok(Standalone { runtime, local_addr, server, _watch: watch })
     }

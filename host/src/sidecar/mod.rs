@@ -55,6 +55,9 @@ pub struct SidecarConfig {
     /// How often the registration is sent again (so that a restarted proxy gets it back);
     /// zero registers only at start and when the actors change.
     pub register_refresh: Duration,
+    /// The bearer token the console and `/v1/modules` require (the proxy's route needs
+    /// none); without one they are open on loopback and off elsewhere.
+    pub token: Option<String>,
 }
 
 /// A running sidecar host.
@@ -89,7 +92,8 @@ impl Sidecar {
             config.system.clone(),
             config.http.max_body_bytes,
         ));
-        let server = tokio::spawn(server::serve(listener, state.clone(), config.http));
+        let access = crate::http::Access::new(config.listen.ip(), config.token.as_deref());
+        let server = tokio::spawn(server::serve(listener, state.clone(), config.http, access));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
         if let Some(risk) = exposure(local_addr) {
             tracing::warn!(%local_addr, "{risk}");

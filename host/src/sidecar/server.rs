@@ -22,7 +22,8 @@ use super::body::{self, BodyError};
 use super::checkpoint::CheckpointWarnings;
 use super::failure::{self, Code, Failure};
 use super::proxy::ProxyClient;
-use crate::http::{self, HttpLimits};
+use crate::console::{self, Console};
+use crate::http::{self, Access, HttpLimits};
 use crate::modules::set::ModuleSet;
 use crate::protocol::convert;
 use crate::protocol::spawn as pb;
@@ -79,10 +80,15 @@ impl AppState {
     }
 }
 
-pub(super) async fn serve(listener: TcpListener, state: Arc<AppState>, limits: HttpLimits) -> std::io::Result<()> {
+pub(super) async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    limits: HttpLimits,
+    access: Access,
+) -> std::io::Result<()> {
     let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
     let api = http::limited(api, limits).layer(axum::middleware::from_fn(failure::readable_by_the_proxy));
-    let app = http::with_operations(api).with_state(state.clone());
+    let app = http::with_operations(api.merge(console::routes(access.clone())), access).with_state(state.clone());
     http::serve(listener, app, limits, state.draining.clone()).await
 }
 
@@ -97,6 +103,18 @@ impl http::Operations for Arc<AppState> {
 
     fn ready(&self) -> bool {
         self.is_ready()
+    }
+}
+
+impl Console for Arc<AppState> {
+    const MODE: &'static str = "sidecar";
+
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    fn active_instances(&self) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
+        None
     }
 }
 

@@ -1,0 +1,45 @@
+//! The console's page, script and style, embedded in the binary: nothing to build or
+//! download, and the console always matches the host serving it.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+/// One embedded file: its name under `/console/`, content type and content.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+const ASSETS: [Asset; 3] = [
+    Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_str!("assets/index.html") },
+    Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/console.js"),
+    },
+    Asset { name: "console.css", content_type: "text/css; charset=utf-8", body: include_str!("assets/console.css") },
+];
+
+/// `/console` (redirected to `/console/`, so that the page's relative links resolve) and
+/// `/console/{file}`.
+pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route("/console/", get(|| async { serve("index.html") }))
+        .route("/console/{file}", get(|Path(file): Path<String>| async move { serve(&file) }))
+}
+
+fn serve(name: &str) -> Response {
+    match ASSETS.iter().find(|asset| asset.name == name) {
+        Some(asset) => {
+            // Revalidated every load: an upgraded host serves its own assets at once.
+            let headers = [(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, "no-cache")];
+            (headers, asset.body).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, format!("the console has no file `{name}`")).into_response(),
+    }
+}

@@ -1,0 +1,41 @@
+//! The web console at `/console`: a page for people to see and steer a running host
+//! (modules, actors, state, invocations, live charts), served from assets embedded in the
+//! binary, over small JSON views of what the host knows.
+//!
+//! The page itself holds no data and is open to all; the JSON it reads is behind the same
+//! [`Access`] as the client API, so beyond loopback it needs the token. Standalone mode
+//! serves it in full; sidecar mode read-only (modules and metrics: the proxy owns actors).
+
+mod assets;
+mod schema;
+mod views;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::http::{self, Access, Operations};
+
+/// What the console needs from a mode's server state, beyond the operational routes'.
+pub trait Console: Operations {
+    /// `standalone` (full console) or `sidecar` (read-only).
+    const MODE: &'static str;
+    /// The actor system served.
+    fn system(&self) -> &str;
+    /// The active instances of each actor definition, where this mode knows them
+    /// (standalone); `None` where the proxy does (sidecar).
+    fn active_instances(&self) -> Option<BTreeMap<String, Vec<String>>>;
+}
+
+/// The console's routes: its page and assets (open), and its JSON views (`access`):
+/// `/v1/console` (mode and system), `/v1/actors`, `/v1/messages` and
+/// `/v1/messages/{name}` (a message's fields, for the invoke form).
+pub fn routes<S: Console>(access: Access) -> Router<S> {
+    let views = Router::new()
+        .route("/v1/console", get(views::about::<S>))
+        .route("/v1/actors", get(views::actors::<S>))
+        .route("/v1/messages", get(views::messages::<S>))
+        .route("/v1/messages/{name}", get(views::message::<S>));
+    http::guarded(views, access).merge(assets::routes())
+}

@@ -1,0 +1,63 @@
+//! The console's JSON views: what the page shows that no other route answers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Console;
+use super::schema;
+use crate::modules::inspect::{ActorReport, actor_report};
+
+/// `GET /v1/console`: the mode (what the console may offer) and the system.
+pub(super) async fn about<S: Console>(State(state): State<S>) -> Response {
+    Json(json!({ "mode": S::MODE, "system": state.system(), "version": env!("CARGO_PKG_VERSION") })).into_response()
+}
+
+/// One actor definition as the console lists it.
+#[derive(Serialize)]
+struct ActorView {
+    #[serde(flatten)]
+    report: ActorReport,
+    /// The component providing it.
+    file: String,
+    /// Its short content hash.
+    hash: String,
+    /// Its active instances, where the mode knows them.
+    active: Option<Vec<String>>,
+}
+
+/// `GET /v1/actors`: every actor definition, with its active instances in standalone mode.
+pub(super) async fn actors<S: Console>(State(state): State<S>) -> Response {
+    let mut active = state.active_instances();
+    let registry = state.modules().registry();
+    let views: Vec<ActorView> = registry
+        .modules()
+        .flat_map(|module| module.definitions.iter().map(move |definition| (module, definition)))
+        .map(|(module, definition)| ActorView {
+            report: actor_report(definition),
+            file: module.path.display().to_string(),
+            hash: module.hash.clone(),
+            active: active.as_mut().map(|active| active.remove(&definition.name).unwrap_or_default()),
+        })
+        .collect();
+    Json(views).into_response()
+}
+
+/// `GET /v1/messages`: the messages components describe (inputs an action may take).
+pub(super) async fn messages<S: Console>(State(state): State<S>) -> Response {
+    Json(schema::user_messages(state.modules().json().pool())).into_response()
+}
+
+/// `GET /v1/messages/{name}`: a message's fields; 404 naming it if no component describes it.
+pub(super) async fn message<S: Console>(State(state): State<S>, Path(name): Path<String>) -> Response {
+    match schema::message_schema(state.modules().json().pool(), &name) {
+        Some(schema) => Json(schema).into_response(),
+        None => {
+            let error = format!("no loaded component describes the message `{name}`");
+            (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response()
+        }
+    }
+}
