@@ -11,6 +11,7 @@ mod python;
 mod reload;
 mod sandbox;
 mod scaffold;
+mod settings;
 mod sidecar;
 mod standalone;
 mod stock_proxy;

@@ -886,7 +886,7 @@ impl StandaloneHarness {
 }
 
 /// A port free on loopback right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -942,6 +942,13 @@ impl HostProcess {
             .env("PROXY_HTTP_HOST", proxy.addr.ip().to_string())
             .env("PROXY_HTTP_PORT", proxy.addr.port().to_string())
             .env("USER_FUNCTION_PORT", port.to_string());
+        Self::run(command, port, env).await
+    }
+
+    /// Runs `command` (the binary with its arguments) as configured by the caller, e.g.
+    /// through the environment or a configuration file only, and waits until it is ready on
+    /// `127.0.0.1:port` (at most 15 s).
+    pub async fn started(command: std::process::Command, port: u16, env: &[(&str, &str)]) -> HostProcess {
         Self::run(command, port, env).await
     }
 
