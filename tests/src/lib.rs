@@ -834,7 +834,7 @@ impl StandaloneHarness {
 
     /// Like [`StandaloneHarness::start_with`], with limits on the wire.
     pub async fn start_with_http(actors: &Path, data: &Path, limits: Limits, http: HttpLimits) -> StandaloneHarness {
-        Self::start_configured(actors, data, limits, http, RoutingLimits::default()).await
+        Self::start_configured(actors, data, limits, http, RoutingLimits::default(), None).await
     }
 
     /// Like [`StandaloneHarness::start_with`], with limits on what a request may set in motion.
@@ -844,7 +844,13 @@ impl StandaloneHarness {
         limits: Limits,
         routing: RoutingLimits,
     ) -> StandaloneHarness {
-        Self::start_configured(actors, data, limits, HttpLimits::default(), routing).await
+        Self::start_configured(actors, data, limits, HttpLimits::default(), routing, None).await
+    }
+
+    /// Like [`StandaloneHarness::start`], requiring `token` on the client API and the console.
+    pub async fn start_with_token(actors: &Path, data: &Path, token: &str) -> StandaloneHarness {
+        let (limits, http, routing) = (Limits::default(), HttpLimits::default(), RoutingLimits::default());
+        Self::start_configured(actors, data, limits, http, routing, Some(token.to_owned())).await
     }
 
     async fn start_configured(
@@ -853,6 +859,7 @@ impl StandaloneHarness {
         limits: Limits,
         http: HttpLimits,
         routing: RoutingLimits,
+        token: Option<String>,
     ) -> StandaloneHarness {
         init_logging();
         let standalone = spawn_wasm_host::runtime::Standalone::start(spawn_wasm_host::runtime::RuntimeConfig {
@@ -865,7 +872,7 @@ impl StandaloneHarness {
             watch: true,
             http,
             routing,
-            token: None,
+            token,
         })
         .await
         .expect("starting the standalone runtime");

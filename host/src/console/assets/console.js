@@ -192,14 +192,14 @@ function renderModules() {
     h("div", { class: "card" },
       page.modules.length === 0 ? h("p", { class: "muted" }, "No component files.") :
       h("table", {},
-        h("tr", {}, ["file", "hash", "size", "loaded", "load time", "actors", "last error"].map((name) => h("th", {}, name))),
+        h("tr", {}, ["file", "hash", "size", "loaded", "load time", "actors", "last error"].map((name) => h("th", { class: "nowrap" }, name))),
         page.modules.map((module) =>
           h("tr", {},
             h("td", { class: "mono", title: module.file }, module.file.split("/").pop()),
             h("td", { class: "mono" }, module.hash ?? "–"),
-            h("td", {}, size(module.size_bytes)),
-            h("td", {}, when(module.loaded_at_ms)),
-            h("td", {}, module.load_ms == null ? "" : `${module.load_ms} ms`),
+            h("td", { class: "nowrap" }, size(module.size_bytes)),
+            h("td", { class: "nowrap" }, when(module.loaded_at_ms)),
+            h("td", { class: "nowrap" }, module.load_ms == null ? "" : `${module.load_ms} ms`),
             h("td", {}, module.actors.map((name) => h("a", { class: "tag", href: `#/actor/${encodeURIComponent(name)}` }, name))),
             h("td", { class: "error" }, module.last_error ?? ""))))),
   );
@@ -547,8 +547,8 @@ function drawChart(canvas, series, names) {
   const context = canvas.getContext("2d");
   context.scale(ratio, ratio);
   const styles = getComputedStyle(document.documentElement);
-  const max = Math.max(1e-9, ...series.flat().filter((value) => value !== null));
-  const top = max * 1.15;
+  const max = Math.max(0, ...series.flat().filter((value) => value !== null));
+  const top = max > 0 ? max * 1.15 : 1;
   context.strokeStyle = styles.getPropertyValue("--line");
   context.fillStyle = styles.getPropertyValue("--muted");
   context.font = "11px system-ui";
@@ -558,6 +558,7 @@ function drawChart(canvas, series, names) {
     context.beginPath(); context.moveTo(36, y); context.lineTo(width, y); context.stroke();
     context.fillText(formatTick(top * fraction), 0, y + 4);
   }
+  const at = (i, value) => [36 + ((width - 40) * i) / Math.max(1, POINTS - 1), height - 14 - ((height - 24) * value) / top];
   series.forEach((values, index) => {
     context.strokeStyle = COLORS[index % COLORS.length];
     context.lineWidth = 1.8;
@@ -565,12 +566,18 @@ function drawChart(canvas, series, names) {
     let drawing = false;
     values.forEach((value, i) => {
       if (value === null) { drawing = false; return; }
-      const x = 36 + ((width - 40) * i) / Math.max(1, POINTS - 1);
-      const y = height - 14 - ((height - 24) * value) / top;
+      const [x, y] = at(i, value);
       if (drawing) context.lineTo(x, y); else context.moveTo(x, y);
       drawing = true;
     });
     context.stroke();
+    // Dots too, so that a lone sample between gaps shows.
+    context.fillStyle = COLORS[index % COLORS.length];
+    values.forEach((value, i) => {
+      if (value === null) return;
+      const [x, y] = at(i, value);
+      context.beginPath(); context.arc(x, y, 2.2, 0, 2 * Math.PI); context.fill();
+    });
   });
   if (names.length === 0) context.fillText("waiting for calls", width / 2 - 40, height / 2);
 }
