@@ -57,7 +57,8 @@ RUN set -eux; \
 
 COPY --from=builder /out/spawn-wasm /usr/local/bin/spawn-wasm
 # The example components (joe, router, counter, clock, caller, hostile), to try the image out:
-#   docker run -p 9001:9001 spawn-wasm standalone --actors /opt/spawn-wasm/examples
+#   docker run -p 9001:9001 -e SPAWN_WASM_TOKEN=choose-one spawn-wasm standalone --actors /opt/spawn-wasm/examples
+# (standalone refuses to serve beyond loopback without a token; the console is at /console)
 # `hostile` misbehaves on purpose (see the README); leave it out of real deployments.
 COPY --from=builder /out/examples/ /opt/spawn-wasm/examples/
 
@@ -65,7 +66,8 @@ COPY --from=builder /out/examples/ /opt/spawn-wasm/examples/
 #   lands in the /data volume and restarts skip compilation (standalone mode keeps its cache in
 #   <data>/code-cache, also under /data).
 # SPAWN_WASM_DATA / SPAWN_WASM_HOST: standalone defaults suited to a container (state in the
-#   volume; listen on every interface, since 127.0.0.1 would be unreachable through -p).
+#   volume; listen on every interface, since 127.0.0.1 would be unreachable through -p, which
+#   needs SPAWN_WASM_TOKEN: the client API and the console then require it as a bearer token).
 #   Flags override them; sidecar mode reads neither (its listen address is USER_FUNCTION_HOST,
 #   127.0.0.1 by default, which the proxy reaches from the same pod).
 ENV HOME=/data \

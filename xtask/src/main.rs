@@ -8,11 +8,14 @@
 //!   standalone throughput, memory per idle actor, reload latency, start-up time.
 //! - `cargo xtask fuzz [SECONDS] [TARGET]`: run the fuzz targets (`fuzz/`, nightly), each
 //!   for SECONDS (default 60), and report the inputs each ran.
+//! - `cargo xtask install-browser`: install Chromium and chromedriver (Debian packages) for
+//!   the console's browser tests.
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
+mod browser;
 mod fuzz;
 
 fn main() -> anyhow::Result<()> {
@@ -81,9 +84,10 @@ fn main() -> anyhow::Result<()> {
             };
             fuzz::run(&root, seconds, args.next().as_deref())
         }
+        "install-browser" => browser::install(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench | fuzz [SECONDS] [TARGET]>"
+                "usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench | fuzz [SECONDS] [TARGET] | install-browser>"
             );
             bail!("unknown task `{task}`")
         }

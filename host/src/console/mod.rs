@@ -8,25 +8,15 @@
 
 mod assets;
 mod schema;
+mod source;
 mod views;
 
-use std::collections::BTreeMap;
+pub use source::Console;
 
 use axum::Router;
 use axum::routing::get;
 
-use crate::http::{self, Access, Operations};
-
-/// What the console needs from a mode's server state, beyond the operational routes'.
-pub trait Console: Operations {
-    /// `standalone` (full console) or `sidecar` (read-only).
-    const MODE: &'static str;
-    /// The actor system served.
-    fn system(&self) -> &str;
-    /// The active instances of each actor definition, where this mode knows them
-    /// (standalone); `None` where the proxy does (sidecar).
-    fn active_instances(&self) -> Option<BTreeMap<String, Vec<String>>>;
-}
+use crate::http::{self, Access};
 
 /// The console's routes: its page and assets (open), and its JSON views (`access`):
 /// `/v1/console` (mode and system), `/v1/actors`, `/v1/messages` and

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::Console;
 use super::schema;
+use super::source::Console;
 use crate::modules::inspect::{ActorReport, actor_report};
 
 /// `GET /v1/console`: the mode (what the console may offer) and the system.
