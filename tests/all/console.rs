@@ -242,3 +242,57 @@ async fn the_console_asks_for_the_token_and_keeps_it_for_the_tab() {
     browser.close().await;
     harness.stop().await;
 }
+
+async fn get_json(client: &ClientApi, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{}{path}", client.base_url())).await.unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_str(&response.text().await.unwrap()).unwrap())
+}
+
+fn actor<'a>(actors: &'a Value, name: &str) -> &'a Value {
+    actors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|actor| actor["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {actors}"))
+}
+
+#[tokio::test]
+async fn the_console_s_views_list_active_instances_and_the_fields_of_messages() {
+    let (actors, data) = (actors_dir(&["counter"]), tempfile::tempdir().unwrap());
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let client = &harness.client;
+    assert_eq!(client.spawn("c1", "counters").await.0.as_u16(), 200);
+    let _: domain::Counter = client.call("c1", "increment", &domain::Increment { by: 1 }).await;
+
+    let (_, listed) = get_json(client, "/v1/actors").await;
+    assert_eq!(actor(&listed, "counter")["active"], json!(["counter"]), "a stateful named actor starts active");
+    assert_eq!(actor(&listed, "counters")["active"], json!(["c1"]), "a spawned instance under its template");
+    assert_eq!(actor(&listed, "counters")["kind"], "unnamed");
+    assert!(actor(&listed, "counter")["file"].as_str().unwrap().ends_with("counter.wasm"));
+
+    let (_, messages) = get_json(client, "/v1/messages").await;
+    let messages: Vec<&str> = messages.as_array().unwrap().iter().map(|name| name.as_str().unwrap()).collect();
+    assert!(messages.contains(&"domain.Increment") && messages.contains(&"domain.Counter"), "{messages:?}");
+    assert!(messages.iter().all(|name| name.starts_with("domain.")), "the components' messages only: {messages:?}");
+    let (_, increment) = get_json(client, "/v1/messages/domain.Increment").await;
+    assert_eq!(increment["fields"], json!([{"name": "by", "json": "by", "list": false, "type": "integer"}]));
+    let (status, missing) = get_json(client, "/v1/messages/domain.Nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"], "no loaded component describes the message `domain.Nope`");
+    let (_, about) = get_json(client, "/v1/console").await;
+    assert_eq!(about["mode"], "standalone");
+    assert_eq!(about["system"], SYSTEM);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn the_sidecar_serves_the_console_read_only() {
+    let harness = Harness::start(&["counter"]).await;
+    let json = |text: String| serde_json::from_str::<Value>(&text).unwrap();
+    assert_eq!(json(harness.client.get_text("/v1/console").await)["mode"], "sidecar");
+    let listed = json(harness.client.get_text("/v1/actors").await);
+    assert!(actor(&listed, "counter")["active"].is_null(), "the proxy, not the sidecar, knows active instances");
+    assert!(harness.client.get_text("/console/").await.contains("console.js"));
+}

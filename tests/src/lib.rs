@@ -423,7 +423,8 @@ impl HostClient {
         self.get_text("/metrics").await
     }
 
-    async fn get_text(&self, path: &str) -> String {
+    /// The body of `GET path`, which must succeed.
+    pub async fn get_text(&self, path: &str) -> String {
         let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("the host must answer");
         assert!(response.status().is_success());
         response.text().await.unwrap()
