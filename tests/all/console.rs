@@ -191,6 +191,10 @@ async fn a_first_time_user_invokes_counter_through_the_form_and_sees_its_new_sta
         // The new revision is listed; restoring the previous one brings its value back.
         let rows = browser.wait_text("#history", "two revisions", |text| text.matches("Restore").count() >= 1).await;
         assert!(rows.contains("current"), "{rows}");
+        // The diff of the previous revision against the current one shows the change.
+        browser.wait_text("#diff .add", "the diff's new line", |text| text.contains("\"value\": 42")).await;
+        browser.wait_text("#diff .del", "the diff's old line", |text| text.contains("\"value\": 1")).await;
+        browser.run("document.querySelector('#history-card').scrollIntoView()").await;
         browser.screenshot("history").await;
         browser.click("#history .restore").await;
         browser.client.accept_alert().await.unwrap();
