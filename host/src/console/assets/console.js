@@ -339,8 +339,8 @@ function diffLines(before, after) {
   let i = 0, j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) { rows.push(h("div", {}, `  ${a[i]}`)); i++; j++; }
-    else if (j < b.length && (i === a.length || lengths[i][j + 1] >= lengths[i + 1][j])) { rows.push(h("div", { class: "add" }, `+ ${b[j]}`)); j++; }
-    else { rows.push(h("div", { class: "del" }, `- ${a[i]}`)); i++; }
+    else if (i < a.length && (j === b.length || lengths[i + 1][j] >= lengths[i][j + 1])) { rows.push(h("div", { class: "del" }, `- ${a[i]}`)); i++; }
+    else { rows.push(h("div", { class: "add" }, `+ ${b[j]}`)); j++; }
   }
   return rows;
 }
