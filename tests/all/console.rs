@@ -156,7 +156,14 @@ async fn a_first_time_user_invokes_counter_through_the_form_and_sees_its_new_sta
     browser.wait_text("#actor-list", "the actor list", |text| text.contains("counter")).await;
     let paint =
         browser.run("return performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null").await;
-    let paint = format!("first contentful paint of /console: {paint} ms (headless Chromium, loopback)\n");
+    // Again, with the browser warm (the first load also starts the renderer).
+    browser.client.refresh().await.unwrap();
+    browser.wait_text("#actor-list", "the actor list", |text| text.contains("counter")).await;
+    let again =
+        browser.run("return performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null").await;
+    let paint = format!(
+        "first contentful paint of /console: {paint} ms on the first load, {again} ms reloaded (headless Chromium, loopback)\n"
+    );
     std::fs::write(screenshots_dir().join("first-paint.txt"), &paint).unwrap();
     eprint!("{paint}");
 

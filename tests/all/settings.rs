@@ -163,3 +163,22 @@ async fn the_token_is_shown_as_set_never_printed() {
     assert!(said.contains("token = \"(set)\"  # environment"), "{said}");
     assert!(!said.contains("s3cret"), "{said}");
 }
+
+#[tokio::test]
+async fn a_sidecar_beyond_loopback_keeps_its_console_off_without_a_token_and_serves_the_proxy() {
+    let actors = actors_dir(&["counter"]);
+    let proxy = TestProxy::start().await;
+    let host = HostProcess::sidecar(SPAWN_WASM, actors.path(), &proxy, &[("USER_FUNCTION_HOST", "0.0.0.0")]).await;
+    let base = host.client.base_url().to_owned();
+    let refused = reqwest::get(format!("{base}/v1/actors")).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("without a token, so this route is off"), "{body}");
+    assert_eq!(reqwest::get(format!("{base}/metrics")).await.unwrap().status().as_u16(), 200);
+    // The proxy's route needs no token: the registration went through, and a call is served.
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let user_function = HostClient::new(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let invocation = InvocationBuilder::new("counter", "increment").payload(&domain::Increment { by: 2 }).build();
+    let counter: domain::Counter = new_state(&user_function.invoke(&invocation).await);
+    assert_eq!(counter.value, 2);
+}
