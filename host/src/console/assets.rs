@@ -14,15 +14,23 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 3] = [
-    Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_str!("assets/index.html") },
-    Asset {
-        name: "console.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("assets/console.js"),
-    },
-    Asset { name: "console.css", content_type: "text/css; charset=utf-8", body: include_str!("assets/console.css") },
+/// The page, its style, and its JavaScript modules (`console.js` imports the others).
+const ASSETS: [Asset; 8] = [
+    asset("index.html", "text/html; charset=utf-8", include_str!("assets/index.html")),
+    asset("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
+    asset("console.js", JAVASCRIPT, include_str!("assets/console.js")),
+    asset("actor.js", JAVASCRIPT, include_str!("assets/actor.js")),
+    asset("api.js", JAVASCRIPT, include_str!("assets/api.js")),
+    asset("charts.js", JAVASCRIPT, include_str!("assets/charts.js")),
+    asset("dom.js", JAVASCRIPT, include_str!("assets/dom.js")),
+    asset("form.js", JAVASCRIPT, include_str!("assets/form.js")),
 ];
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
+    Asset { name, content_type, body }
+}
 
 /// `/console` (redirected to `/console/`, so that the page's relative links resolve) and
 /// `/console/{file}`.
