@@ -3,6 +3,7 @@
 //! and a keep-alive HTTP load generator.
 
 pub mod load;
+pub mod usage;
 
 use std::sync::Arc;
 

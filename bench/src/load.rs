@@ -14,6 +14,8 @@ use hyper_util::rt::TokioIo;
 /// What a run measured.
 #[derive(Debug, Clone)]
 pub struct LoadReport {
+    /// Successful requests.
+    pub requests: u64,
     /// Successful requests per second.
     pub requests_per_second: f64,
     /// Median latency, in microseconds.
@@ -90,6 +92,7 @@ where
     }
     let elapsed = started.elapsed().as_secs_f64();
     Ok(LoadReport {
+        requests: ok,
         requests_per_second: ok as f64 / elapsed,
         p50_us: histogram.value_at_quantile(0.5),
         p99_us: histogram.value_at_quantile(0.99),

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use domain::{Counter, Increment};
 use prost::{Message, Name};
+use spawn_wasm_bench::usage::{PerRequest, Usage};
 use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 
@@ -31,8 +32,6 @@ struct Cli {
 enum Scenario {
     /// Sidecar over HTTP against a native axum server doing the same work, alternating.
     Http {
-        #[arg(long, default_value_t = 16)]
-        connections: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
         #[arg(long, default_value_t = 2)]
@@ -77,8 +76,14 @@ enum Scenario {
         addr: SocketAddr,
         #[arg(long, default_value_t = 16)]
         connections: usize,
+        /// Distinct actor instances the requests go to, round-robin.
+        #[arg(long, default_value_t = 1)]
+        actors: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Send the standalone scenario's client-API requests instead of the proxy's.
+        #[arg(long)]
+        standalone: bool,
     },
 }
 
@@ -91,22 +96,25 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
                 Ok(spawn_wasm_bench::serve_native(listener).await?)
             }
-            Scenario::Drive { addr, connections, seconds } => {
-                let bodies = sidecar_bodies(connections);
-                let report = load::run(
-                    addr,
-                    "/api/v1/actors/actions",
-                    connections,
-                    Duration::from_secs(seconds),
-                    move |c, _| bodies[c].clone(),
-                )
-                .await?;
+            Scenario::Drive { addr, connections, actors, seconds, standalone } => {
+                let duration = Duration::from_secs(seconds);
+                let report = if standalone {
+                    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+                    load::run(addr, path, connections, duration, move |c, i| {
+                        counter_request((c * 7919 + i as usize) % actors, "increment")
+                    })
+                    .await?
+                } else {
+                    let bodies = sidecar_bodies(actors);
+                    load::run(addr, "/api/v1/actors/actions", connections, duration, move |c, i| {
+                        bodies[(c * 7919 + i as usize) % bodies.len()].clone()
+                    })
+                    .await?
+                };
                 println!("{report}");
                 Ok(())
             }
-            Scenario::Http { connections, seconds, rounds } => {
-                http(&cli.binary, &cli.actors, connections, seconds, rounds).await
-            }
+            Scenario::Http { seconds, rounds } => http(&cli.binary, &cli.actors, seconds, rounds).await,
             Scenario::Standalone { actors, connections, seconds } => {
                 standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
             }
@@ -140,7 +148,7 @@ async fn start(program: &Path, args: &[String], port: u16, ready_path: &str) -> 
     let started = Instant::now();
     let child = Command::new(program)
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {} (build it with `cargo build --release`)", program.display()))?;
@@ -174,68 +182,113 @@ fn args(words: &[&str]) -> Vec<String> {
     words.iter().map(|word| word.to_string()).collect()
 }
 
-async fn http(binary: &Path, actors: &Path, connections: usize, seconds: u64, rounds: usize) -> anyhow::Result<()> {
-    let bodies = sidecar_bodies(connections);
-    let duration = Duration::from_secs(seconds);
-    let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let port = free_port()?;
-        let sidecar_args = [
-            "sidecar",
-            "--actors",
-            &actors.display().to_string(),
-            "--port",
-            &port.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--proxy-port",
-            "9",
-            "--no-cache",
-        ];
-        let (server, _) = start(binary, &args(&sidecar_args), port, "/health/liveness").await?;
-        let requests = bodies.clone();
-        let report =
-            load::run(server.addr, "/api/v1/actors/actions", connections, duration, move |c, _| requests[c].clone())
-                .await?;
-        println!("round {round}: wasm sidecar   {report}");
-        wasm_runs.push(report);
-        drop(server);
+/// The sidecar's load configurations: (keep-alive connections, distinct actors).
+const HTTP_CONFIGURATIONS: [(usize, usize); 4] = [(1, 1), (1, 64), (16, 1), (16, 64)];
 
-        let port = free_port()?;
-        let me = std::env::current_exe()?;
-        let native_args = ["--binary", &binary.display().to_string(), "native-server", &port.to_string()];
-        let native = Command::new(&me).args(native_args).stdin(Stdio::null()).spawn()?;
-        let server = Server { child: native, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
-        wait_for_port(server.addr).await?;
-        let requests = bodies.clone();
-        let report =
-            load::run(server.addr, "/api/v1/actors/actions", connections, duration, move |c, _| requests[c].clone())
-                .await?;
-        println!("round {round}: native axum    {report}");
-        native_runs.push(report);
+/// One load run against a server process: its throughput and what each request cost it.
+#[derive(Debug, Clone)]
+struct Measured {
+    load: load::LoadReport,
+    cost: PerRequest,
+}
+
+impl std::fmt::Display for Measured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}  {}", self.load, self.cost)
     }
-    let median = |runs: &mut Vec<load::LoadReport>| {
-        runs.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
-        runs[runs.len() / 2].clone()
-    };
-    let (wasm, native) = (median(&mut wasm_runs), median(&mut native_runs));
-    println!(
-        "HTTP sidecar, {connections} keep-alive connections: wasm {:.0} req/s (p50 {} µs, p99 {} µs), native {:.0} req/s (p50 {} µs, p99 {} µs); wasm/native = {:.2} (target ≥ 0.80)",
-        wasm.requests_per_second,
-        wasm.p50_us,
-        wasm.p99_us,
-        native.requests_per_second,
-        native.p50_us,
-        native.p99_us,
-        wasm.requests_per_second / native.requests_per_second
-    );
+}
+
+/// Runs `load` against `server` and reads what the server process spent meanwhile.
+async fn measure(
+    server: &Server,
+    path: &str,
+    connections: usize,
+    duration: Duration,
+    body: impl Fn(usize, u64) -> Bytes + Send + Sync + Clone + 'static,
+) -> anyhow::Result<Measured> {
+    let before = Usage::of(server.child.id())?;
+    let load = load::run(server.addr, path, connections, duration, body).await?;
+    let cost = Usage::of(server.child.id())?.since(before).per_request(load.requests);
+    Ok(Measured { load, cost })
+}
+
+/// The median run by throughput.
+fn median(mut runs: Vec<Measured>) -> Measured {
+    runs.sort_by(|a, b| a.load.requests_per_second.total_cmp(&b.load.requests_per_second));
+    runs.swap_remove(runs.len() / 2)
+}
+
+/// The sidecar against the native user function, alternating run by run in each load
+/// configuration; reported as ratios, the only figures that carry across machines.
+async fn http(binary: &Path, actors: &Path, seconds: u64, rounds: usize) -> anyhow::Result<()> {
+    let duration = Duration::from_secs(seconds);
+    let port = free_port()?;
+    let sidecar_args = [
+        "sidecar",
+        "--actors",
+        &actors.display().to_string(),
+        "--port",
+        &port.to_string(),
+        "--host",
+        "127.0.0.1",
+        "--proxy-port",
+        "9",
+        "--no-cache",
+    ];
+    let (sidecar, _) = start(binary, &args(&sidecar_args), port, "/health/liveness").await?;
+    let native = start_native(binary).await?;
+    let path = "/api/v1/actors/actions";
+    let mut summary = Vec::new();
+    for (connections, actors) in HTTP_CONFIGURATIONS {
+        let bodies = sidecar_bodies(actors);
+        let body = move |c: usize, i: u64| bodies[(c * 7919 + i as usize) % bodies.len()].clone();
+        // Warm-up: every actor's instance, the servers' connections and allocators.
+        measure(&sidecar, path, connections, Duration::from_secs(1), body.clone()).await?;
+        measure(&native, path, connections, Duration::from_secs(1), body.clone()).await?;
+        let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let wasm = measure(&sidecar, path, connections, duration, body.clone()).await?;
+            println!("{connections:>2} conn, {actors:>2} actors, round {round}: wasm sidecar  {wasm}");
+            wasm_runs.push(wasm);
+            let baseline = measure(&native, path, connections, duration, body.clone()).await?;
+            println!("{connections:>2} conn, {actors:>2} actors, round {round}: native axum   {baseline}");
+            native_runs.push(baseline);
+        }
+        summary.push((connections, actors, median(wasm_runs), median(native_runs)));
+    }
+    println!("HTTP sidecar against the native user function (medians of {rounds} alternating runs):");
+    println!("conn actors   req/s wasm/native (≥0.80)   CPU/req wasm/native   ctx sw/req wasm, native");
+    for (connections, actors, wasm, native) in summary {
+        let cpu_target = if connections > 1 { " (≤1.25)" } else { "" };
+        println!(
+            "{connections:>4} {actors:>6}   {:>6.0}/{:<6.0} = {:.2}     {:>5.1}/{:<5.1} µs = {:.2}{cpu_target}   {:.2}, {:.2}",
+            wasm.load.requests_per_second,
+            native.load.requests_per_second,
+            wasm.load.requests_per_second / native.load.requests_per_second,
+            wasm.cost.cpu_us,
+            native.cost.cpu_us,
+            wasm.cost.cpu_us / native.cost.cpu_us,
+            wasm.cost.context_switches,
+            native.cost.context_switches,
+        );
+    }
     Ok(())
 }
 
-/// One `ActorInvocation` per connection, each for its own actor instance: the proxy runs
-/// one turn at a time per actor.
-fn sidecar_bodies(connections: usize) -> Vec<Bytes> {
-    (0..connections).map(|c| Bytes::from(increment_invocation(&format!("c-{c}"), 41).encode_to_vec())).collect()
+/// The native baseline server, as a process of its own like the host.
+async fn start_native(binary: &Path) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let me = std::env::current_exe()?;
+    let native_args = ["--binary", &binary.display().to_string(), "native-server", &port.to_string()];
+    let native = Command::new(&me).args(native_args).stdin(Stdio::null()).spawn()?;
+    let server = Server { child: native, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+    wait_for_port(server.addr).await?;
+    Ok(server)
+}
+
+/// One `ActorInvocation` for each of `actors` instances of `counters`.
+fn sidecar_bodies(actors: usize) -> Vec<Bytes> {
+    (0..actors).map(|c| Bytes::from(increment_invocation(&format!("c-{c}"), 41).encode_to_vec())).collect()
 }
 
 async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
@@ -271,23 +324,32 @@ async fn standalone(
 ) -> anyhow::Result<()> {
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
+    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+    let duration = Duration::from_secs(seconds);
+    let mut write_behind = None;
     for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
         let data = tempfile::tempdir()?;
         let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
-        let path = "/api/v1/system/spawn-system/actors/counter/invoke";
+        let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
         // Warm-up: activate every actor once.
-        load::run(server.addr, path, connections, Duration::from_secs(1), move |c, i| {
-            counter_request((c * 7919 + i as usize) % count, action)
-        })
-        .await?;
-        let report = load::run(server.addr, path, connections, Duration::from_secs(seconds), move |c, i| {
-            counter_request((c * 7919 + i as usize) % count, action)
-        })
-        .await?;
-        println!(
-            "standalone counters.{action} across {count} actors, {label}: {report} (target ≥ 40000 req/s write-behind)"
-        );
+        measure(&server, path, connections, Duration::from_secs(1), body).await?;
+        let run = measure(&server, path, connections, duration, body).await?;
+        println!("standalone counters.{action} across {count} actors, {label}: {run}");
+        write_behind.get_or_insert(run);
     }
+    // The native user function doing the same work per request, in the same run.
+    let native = start_native(binary).await?;
+    let bodies = sidecar_bodies(count);
+    let body = move |c: usize, i: u64| bodies[(c * 7919 + i as usize) % bodies.len()].clone();
+    measure(&native, "/api/v1/actors/actions", connections, Duration::from_secs(1), body.clone()).await?;
+    let baseline = measure(&native, "/api/v1/actors/actions", connections, duration, body).await?;
+    println!("native user function across {count} actors:                 {baseline}");
+    let wasm = write_behind.expect("measured above");
+    println!(
+        "standalone write-behind / native: {:.2} req/s (target ≥ 0.80), {:.2} CPU per request",
+        wasm.load.requests_per_second / baseline.load.requests_per_second,
+        wasm.cost.cpu_us / baseline.cost.cpu_us
+    );
     Ok(())
 }
 

@@ -138,6 +138,34 @@ async fn an_instance_serves_one_actor_and_is_replaced_after_a_trap() {
     assert_eq!(instance_calls(&harness, "hostile").await, "1", "without warm instances, every call starts afresh");
 }
 
+/// Two turns of `hostile` that overlap (each sleeps half a second in the guest), as the
+/// proxy sends them to pooled and stateless actors: each reply is its instance's call count.
+async fn overlapping_instance_calls(harness: &Harness) -> [String; 2] {
+    let call = || {
+        let client = harness.client.clone();
+        let invocation = InvocationBuilder::new("hostile", "instanceCallsAfter")
+            .payload(&Request { language: "500".into(), ..Request::default() })
+            .build();
+        async move { reply::<Reply>(&client.invoke(&invocation).await).response }
+    };
+    let (first, second) = tokio::join!(call(), call());
+    let mut counts = [first, second];
+    counts.sort();
+    counts
+}
+
+#[tokio::test]
+async fn overlapping_turns_of_one_actor_each_keep_a_warm_instance() {
+    let harness = Harness::start_with(actors_dir(&["hostile"]), Limits::default()).await;
+    assert_eq!(overlapping_instance_calls(&harness).await, ["1", "1"], "one instance per turn in flight");
+    assert_eq!(overlapping_instance_calls(&harness).await, ["2", "2"], "both stayed warm, none instantiated");
+
+    let one = Limits { warm_per_actor: 1, ..Limits::default() };
+    let harness = Harness::start_with(actors_dir(&["hostile"]), one).await;
+    assert_eq!(overlapping_instance_calls(&harness).await, ["1", "1"]);
+    assert_eq!(overlapping_instance_calls(&harness).await, ["1", "2"], "one warm instance per actor at most");
+}
+
 #[tokio::test]
 async fn the_warm_pool_holds_no_more_memory_than_its_budget() {
     let harness = Harness::start_with(actors_dir(&["hostile"]), Limits::default()).await;

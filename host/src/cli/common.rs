@@ -78,6 +78,10 @@ pub struct LimitArgs {
     /// fresh instance every call). Each costs its guest's resident memory.
     #[arg(long, env = "SPAWN_WASM_WARM_INSTANCES", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(0..=8192))]
     pub warm_instances: u32,
+    /// Warm instances one actor may have, for its turns that overlap (the proxy sends
+    /// overlapping turns to pooled and stateless actors).
+    #[arg(long, env = "SPAWN_WASM_WARM_PER_ACTOR", default_value_t = crate::wasm::limits::DEFAULT_WARM_PER_ACTOR as u32, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub warm_per_actor: u32,
     /// Linear memory the warm instances may hold together, in MiB; least recently used ones
     /// are evicted beyond it.
     #[arg(long, env = "SPAWN_WASM_WARM_MEMORY_MB", default_value_t = DEFAULT_WARM_MEMORY_MB)]
@@ -100,6 +104,7 @@ impl From<&LimitArgs> for Limits {
             memory_bytes: (args.memory_limit_mb as usize) << 20,
             call_timeout: Duration::from_millis(args.call_timeout_ms),
             warm_instances: args.warm_instances as usize,
+            warm_per_actor: args.warm_per_actor as usize,
             warm_memory_bytes: args.warm_memory_mb << 20,
             max_instances: args.warm_instances + crate::wasm::limits::CONCURRENT_FRESH_INSTANCES,
             ..Limits::default()

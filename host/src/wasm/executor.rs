@@ -1,8 +1,8 @@
 //! Runs one turn of one actor in a sandboxed instance, and types the outcome.
 //!
 //! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
-//! the instance of each recently active actor warm between its turns: never shared between
-//! two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
+//! the instances of recently active actors warm between their turns (one per turn that
+//! overlaps another of the same actor, up to a bound): never shared between two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
 //! [`crate::wasm::limits::Limits::warm_instances`] or past the pool's memory budget, and never reused across module versions.
 
 use std::fmt;
@@ -78,8 +78,9 @@ impl Executor {
     /// `engine.limits().warm_memory_bytes`.
     pub fn new(engine: Arc<ActorEngine>) -> Self {
         let limits = engine.limits();
+        let per_actor = NonZeroUsize::new(limits.warm_per_actor).unwrap_or(NonZeroUsize::MIN);
         let warm = NonZeroUsize::new(limits.warm_instances)
-            .map(|capacity| Arc::new(Mutex::new(WarmPool::new(capacity, limits.warm_memory_bytes))));
+            .map(|capacity| Arc::new(Mutex::new(WarmPool::new(capacity, per_actor, limits.warm_memory_bytes))));
         Executor { engine, warm }
     }
 

@@ -15,9 +15,12 @@ pub struct Limits {
     pub max_instances: u32,
     /// Use wasmtime's pooling allocator (when the address space allows it).
     pub pooling: bool,
-    /// How many instances are kept warm between turns (one per actor, least recently used
-    /// evicted); 0 instantiates afresh for every call.
+    /// How many instances are kept warm between turns (least recently used actors' evicted);
+    /// 0 instantiates afresh for every call.
     pub warm_instances: usize,
+    /// How many of them one actor may have: as many as its turns that overlap (the proxy
+    /// sends overlapping turns to pooled and stateless actors). At least 1.
+    pub warm_per_actor: usize,
     /// Linear memory the warm instances may hold together, in bytes: least recently used
     /// ones are evicted beyond it (a warm Python instance holds tens of MiB, a Rust one one
     /// or two).
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_instances: 1024 + CONCURRENT_FRESH_INSTANCES,
             pooling: true,
             warm_instances: 1024,
+            warm_per_actor: DEFAULT_WARM_PER_ACTOR,
             warm_memory_bytes: DEFAULT_WARM_MEMORY_MB << 20,
             enforce: true,
             pooled_actors: true,
@@ -48,6 +52,10 @@ impl Default for Limits {
 
 /// Default of `--warm-memory-mb`: a full pool fits in 2 GiB with room to spare.
 pub const DEFAULT_WARM_MEMORY_MB: usize = 1536;
+
+/// Default of `--warm-per-actor`: enough for the turns of one actor that overlap on a
+/// few cores, without letting one busy actor fill the pool.
+pub const DEFAULT_WARM_PER_ACTOR: usize = 4;
 
 /// Room in the instance pool for calls running on fresh instances, beyond the warm ones.
 pub const CONCURRENT_FRESH_INSTANCES: u32 = 1000;

@@ -24,22 +24,38 @@ pub(super) struct WarmInstance {
 /// Which warm instance a turn may use: the module version and the actor instance.
 pub(super) type WarmKey = (u64, String);
 
-/// Warm instances by key, with the linear memory each holds.
+/// Warm instances by key, each with the linear memory it holds; the most recently used
+/// key last.
+///
+/// An actor may have several: overlapping turns of one actor (which the proxy sends for
+/// pooled and stateless actors) each take one, instead of all but the first instantiating
+/// afresh and being dropped after.
 pub(super) struct WarmPool {
-    instances: LruCache<WarmKey, (WarmInstance, usize)>,
+    instances: LruCache<WarmKey, Vec<(WarmInstance, usize)>>,
+    count: usize,
+    capacity: usize,
+    per_actor: usize,
     memory: usize,
     memory_budget: usize,
 }
 
 impl WarmPool {
-    /// A pool of at most `capacity` instances holding at most `memory_budget` bytes.
-    pub(super) fn new(capacity: NonZeroUsize, memory_budget: usize) -> Self {
-        WarmPool { instances: LruCache::new(capacity), memory: 0, memory_budget }
+    /// A pool of at most `capacity` instances, `per_actor` of them for any one actor,
+    /// holding at most `memory_budget` bytes.
+    pub(super) fn new(capacity: NonZeroUsize, per_actor: NonZeroUsize, memory_budget: usize) -> Self {
+        WarmPool {
+            instances: LruCache::unbounded(),
+            count: 0,
+            capacity: capacity.get(),
+            per_actor: per_actor.get(),
+            memory: 0,
+            memory_budget,
+        }
     }
 
     /// How many instances are warm.
     pub(super) fn len(&self) -> usize {
-        self.instances.len()
+        self.count
     }
 
     /// The linear memory the warm instances hold, in bytes.
@@ -47,27 +63,39 @@ impl WarmPool {
         self.memory
     }
 
-    /// Takes the warm instance of `key`, if there is one.
+    /// Takes a warm instance of `key`, if there is one.
     pub(super) fn take(&mut self, key: &WarmKey) -> Option<WarmInstance> {
-        let (instance, memory) = self.instances.pop(key)?;
+        let parked = self.instances.get_mut(key)?;
+        let (instance, memory) = parked.pop()?;
+        if parked.is_empty() {
+            self.instances.pop(key);
+        }
+        self.count -= 1;
         self.memory -= memory;
         Some(instance)
     }
 
-    /// Keeps `instance` for `key`'s next turn, evicting the least recently used ones while
-    /// the pool is over its count or memory; an instance alone over the budget is dropped.
+    /// Keeps `instance` for `key`'s next turn, evicting the least recently used actors'
+    /// instances while the pool is over its count or memory; an instance alone over the
+    /// budget, or beyond the actor's own bound, is dropped.
     pub(super) fn keep(&mut self, key: WarmKey, instance: WarmInstance) {
         let memory = instance.store.data().memory_bytes();
         if memory > self.memory_budget {
             return;
         }
-        if let Some((_, (_, evicted))) = self.instances.push(key, (instance, memory)) {
-            self.memory -= evicted;
+        match self.instances.get_mut(&key) {
+            Some(parked) if parked.len() >= self.per_actor => return,
+            Some(parked) => parked.push((instance, memory)),
+            None => {
+                self.instances.push(key, vec![(instance, memory)]);
+            }
         }
+        self.count += 1;
         self.memory += memory;
-        while self.memory > self.memory_budget {
-            let Some((_, (_, evicted))) = self.instances.pop_lru() else { break };
-            self.memory -= evicted;
+        while self.count > self.capacity || self.memory > self.memory_budget {
+            let Some((_, evicted)) = self.instances.pop_lru() else { break };
+            self.count -= evicted.len();
+            self.memory -= evicted.iter().map(|(_, memory)| memory).sum::<usize>();
         }
     }
 
@@ -76,7 +104,10 @@ impl WarmPool {
         let stale: Vec<WarmKey> =
             self.instances.iter().map(|(key, _)| key).filter(|key| !loaded.contains(&key.0)).cloned().collect();
         for key in stale {
-            self.take(&key);
+            if let Some(evicted) = self.instances.pop(&key) {
+                self.count -= evicted.len();
+                self.memory -= evicted.iter().map(|(_, memory)| memory).sum::<usize>();
+            }
         }
     }
 }

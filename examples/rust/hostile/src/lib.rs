@@ -26,6 +26,8 @@ use spawn_wasm_sdk::{Actor, Value};
 /// - `env`: replies `Reply{<number of environment variables>}`;
 /// - `instanceCalls`: replies how many calls this instance has served, itself included
 ///   (shows when the host reuses an instance between turns);
+/// - `instanceCallsAfter(Request{language: ms})`: the same after sleeping `ms` milliseconds
+///   (so that turns of one actor overlap);
 /// - `fetch(Request{language: "http://host:port/path"})`: a GET through
 ///   `wasi:http/outgoing-handler`; replies `Reply{"status N"}` or `Reply{"refused: <error>"}`.
 ///
@@ -77,11 +79,17 @@ pub fn hostile() -> Actor<()> {
             Ok(Value::new().reply(&Reply { response: "y".repeat(1000) }))
         })
         .action("fetch", |request: Request, _| Ok(Value::new().reply(&Reply { response: fetch(&request.language) })))
-        .action("instanceCalls", |_: Request, _| {
-            static CALLS: AtomicU64 = AtomicU64::new(0);
-            let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-            Ok(Value::new().reply(&Reply { response: calls.to_string() }))
+        .action("instanceCalls", |_: Request, _| Ok(Value::new().reply(&Reply { response: count_call() })))
+        .action("instanceCallsAfter", |request: Request, _| {
+            std::thread::sleep(std::time::Duration::from_millis(request.language.parse().unwrap_or(0)));
+            Ok(Value::new().reply(&Reply { response: count_call() }))
         })
+}
+
+/// Counts a call of this instance; returns the count, this call included.
+fn count_call() -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    (CALLS.fetch_add(1, Ordering::Relaxed) + 1).to_string()
 }
 
 /// A GET of `url` (`scheme://authority/path`) through `wasi:http`, as a toolchain's
