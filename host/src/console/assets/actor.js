@@ -112,10 +112,11 @@ async function showHistory(actor, host) {
           h("td", {}, `${revision.size} B`),
           h("td", {}, index === 0 ? h("span", { class: "muted" }, "current")
             : h("button", { class: "secondary restore", onclick: () => restore(actor, revision.revision, host) }, "Restore"))))),
-    h("div", { class: "row" }, "Diff", left, "→", right),
-    diffBox,
+    ...(revisions.length > 1
+      ? [h("div", { class: "row" }, "Diff", left, "→", right), diffBox]
+      : [h("p", { class: "muted small" }, "Each change of the state adds a revision; with two, their diff shows here.")]),
   );
-  await showDiff();
+  if (revisions.length > 1) await showDiff();
 }
 
 async function restore(actor, revision, host) {
