@@ -87,7 +87,10 @@ impl Stamp {
 }
 
 /// Hashes each file's path and contents.
-pub(crate) fn hash_files<'a>(hasher: &mut blake3::Hasher, files: impl IntoIterator<Item = &'a PathBuf>) -> anyhow::Result<()> {
+pub(crate) fn hash_files<'a>(
+    hasher: &mut blake3::Hasher,
+    files: impl IntoIterator<Item = &'a PathBuf>,
+) -> anyhow::Result<()> {
     for file in files {
         hasher.update(file.to_string_lossy().as_bytes());
         hasher.update(&std::fs::read(file).with_context(|| format!("reading {}", file.display()))?);

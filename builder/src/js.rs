@@ -71,7 +71,8 @@ impl JsTools {
 /// `npm ci` of the pinned tools in a staging directory renamed into `dir`: concurrent first
 /// builds and interrupted installs never leave a half-installed directory behind.
 fn install(dir: &Path) -> anyhow::Result<()> {
-    let npm: OsString = std::env::var_os("SPAWN_WASM_NPM").filter(|npm| !npm.is_empty()).unwrap_or_else(|| "npm".into());
+    let npm: OsString =
+        std::env::var_os("SPAWN_WASM_NPM").filter(|npm| !npm.is_empty()).unwrap_or_else(|| "npm".into());
     require(&npm, "npm")?;
     let parent = dir.parent().expect("the tools directory has a parent");
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -119,8 +120,10 @@ pub struct JsBuild {
     pub force: bool,
 }
 
-/// Extensions of the files a JavaScript build reads.
-const SOURCE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "json", "proto"];
+/// Extensions of JavaScript and TypeScript modules.
+const MODULE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
+/// Extensions of the other files a JavaScript build reads.
+const OTHER_EXTENSIONS: &[&str] = &["json", "proto"];
 /// Directories never part of the sources.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "dist", "target", "build", "coverage"];
 /// Entry modules looked for in a project directory whose `package.json` names no `main`.
@@ -129,7 +132,7 @@ const ENTRY_CANDIDATES: &[&str] =
 
 /// Whether `path` names a JavaScript or TypeScript module.
 pub fn is_js_file(path: &Path) -> bool {
-    path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| SOURCE_EXTENSIONS[..8].contains(&ext))
+    path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| MODULE_EXTENSIONS.contains(&ext))
 }
 
 /// The entry module of the project in `dir`: `entry` (relative to `dir`), else the
@@ -180,7 +183,10 @@ pub fn build_js(tools: &JsTools, build: &JsBuild) -> anyhow::Result<Built> {
     let dir = build.dir.canonicalize().with_context(|| format!("{} does not exist", build.dir.display()))?;
     let entry = build.entry.canonicalize().with_context(|| format!("{} does not exist", build.entry.display()))?;
     let mut files = Vec::new();
-    let wanted = |name: &str| SOURCE_EXTENSIONS.iter().any(|ext| name.rsplit_once('.').is_some_and(|(_, e)| e == *ext));
+    let wanted = |name: &str| {
+        name.rsplit_once('.')
+            .is_some_and(|(_, ext)| MODULE_EXTENSIONS.contains(&ext) || OTHER_EXTENSIONS.contains(&ext))
+    };
     source_files(&dir, build.recursive, SKIPPED_DIRS, &wanted, &mut files)?;
     let stamp = Stamp::new(&build.out, &inputs_hash(build, &entry, &files)?)?;
     if !build.force && stamp.is_current(&build.out) {

@@ -112,7 +112,10 @@ pub fn detect(path: &Path, entry: Option<&str>) -> anyhow::Result<Sources> {
         if path.file_name().is_some_and(|name| name == "Cargo.toml") {
             return Ok(Sources::Rust(path.parent().unwrap_or(Path::new(".")).to_owned()));
         }
-        bail!("{}: expected a Python file (.py), a JavaScript or TypeScript file, a directory, or a Cargo.toml", path.display());
+        bail!(
+            "{}: expected a Python file (.py), a JavaScript or TypeScript file, a directory, or a Cargo.toml",
+            path.display()
+        );
     }
     if !path.is_dir() {
         bail!("{} does not exist", path.display());
@@ -159,7 +162,10 @@ pub fn build(request: &BuildRequest) -> anyhow::Result<Built> {
         }
         Sources::Js { dir, entry, recursive } => {
             let tools = JsTools::ensure()?;
-            build_js(&tools, &JsBuild { dir, entry, recursive, protos: request.protos.clone(), out, force: request.force })
+            build_js(
+                &tools,
+                &JsBuild { dir, entry, recursive, protos: request.protos.clone(), out, force: request.force },
+            )
         }
         Sources::Rust(dir) => {
             if !request.protos.is_empty() {

@@ -69,7 +69,10 @@ impl Names {
                 messages(&mut names, package, &prefix, "", message);
             }
             for enumeration in &file.enum_type {
-                names.types.insert(format!("{prefix}.{}", enumeration.name()), (package.to_owned(), enumeration.name().to_owned(), false));
+                names.types.insert(
+                    format!("{prefix}.{}", enumeration.name()),
+                    (package.to_owned(), enumeration.name().to_owned(), false),
+                );
             }
         }
         names
@@ -100,11 +103,12 @@ fn scalar(field: &FieldDescriptorProto, names: &Names, package: &str) -> String 
 
 fn field_type(field: &FieldDescriptorProto, names: &Names, package: &str, set: &FileDescriptorSet) -> String {
     let repeated = field.label() == Label::Repeated;
-    if repeated && field.r#type() == Type::Message {
-        if let Some(entry) = map_entry(set, field.type_name()) {
-            let value = scalar(&entry.field[1], names, package);
-            return format!("{{ [key: string]: {value} }}");
-        }
+    if repeated
+        && field.r#type() == Type::Message
+        && let Some(entry) = map_entry(set, field.type_name())
+    {
+        let value = scalar(&entry.field[1], names, package);
+        return format!("{{ [key: string]: {value} }}");
     }
     let base = scalar(field, names, package);
     if repeated {
@@ -177,7 +181,13 @@ fn write_message(out: &mut String, context: &Context, full: &str, local: &str, m
     }
     let _ = writeln!(out, "}}\nexport const {local} = messageType<{local}>(\"{type_name}\");\n");
     for nested in &message.nested_type {
-        write_message(out, context, &format!("{full}.{}", nested.name()), &format!("{local}_{}", nested.name()), nested);
+        write_message(
+            out,
+            context,
+            &format!("{full}.{}", nested.name()),
+            &format!("{local}_{}", nested.name()),
+            nested,
+        );
     }
     for enumeration in &message.enum_type {
         let full = format!("{type_name}.{}", enumeration.name());
@@ -191,7 +201,9 @@ pub fn generate_ts(set: &FileDescriptorSet) -> Vec<TsModule> {
     let mut modules: BTreeMap<String, (Vec<String>, String)> = BTreeMap::new();
     for file in set.file.iter().filter(|file| !file.name().starts_with("google/protobuf/")) {
         let package = match file.package() {
-            "" => std::path::Path::new(file.name()).file_stem().map_or("messages".into(), |s| s.to_string_lossy().into_owned()),
+            "" => std::path::Path::new(file.name())
+                .file_stem()
+                .map_or("messages".into(), |s| s.to_string_lossy().into_owned()),
             package => package.to_owned(),
         };
         let (files, out) = modules.entry(package.clone()).or_default();

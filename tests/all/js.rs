@@ -111,7 +111,8 @@ async fn a_js_actor_calls_rust_and_python_actors() {
     let reply: Reply = client.call("js_bridge", "effectToRust", &request("eff")).await;
     assert_eq!(reply.response, "ok");
     eventually_has(client, "joe", "eff").await;
-    let reply = client.call_with("js_bridge", "broadcastToRust", Some(pack(&request("all"))), CallOptions::default()).await;
+    let reply =
+        client.call_with("js_bridge", "broadcastToRust", Some(pack(&request("all"))), CallOptions::default()).await;
     assert!(reply.is_none(), "noReply replies nothing, got {reply:?}");
     eventually_has(client, "joe", "all").await;
     eventually_has(client, "js_bridge", "all").await;
@@ -129,23 +130,27 @@ async fn a_js_actor_calls_rust_and_python_actors() {
 #[test]
 fn a_broken_js_build_says_where() {
     let package = ("package.json", r#"{"name": "broken", "main": "src/main.ts"}"#);
-    let (dir, output) = build_project(&[package, ("src/main.ts", "import spawn from \"spawn-wasm\";\n\nconst x = (;\n")]);
+    let (dir, output) =
+        build_project(&[package, ("src/main.ts", "import spawn from \"spawn-wasm\";\n\nconst x = (;\n")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "a syntax error fails the build");
     assert!(stderr.contains("src/main.ts:3:"), "a syntax error names the file and line: {stderr}");
     assert!(!dir.path().join("out.wasm").exists());
 
-    let (_dir, output) = build_project(&[package, ("src/main.ts", "import { Valeu } from \"spawn-wasm\";\nValeu.of();\n")]);
+    let (_dir, output) =
+        build_project(&[package, ("src/main.ts", "import { Valeu } from \"spawn-wasm\";\nValeu.of();\n")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("No matching export") && stderr.contains("Valeu"), "a missing export: {stderr}");
 
-    let (_dir, output) = build_project(&[package, ("src/main.ts", "import { Nope } from \"@proto/nowhere\";\nNope.create();\n")]);
+    let (_dir, output) =
+        build_project(&[package, ("src/main.ts", "import { Nope } from \"@proto/nowhere\";\nNope.create();\n")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("no .proto file of package `nowhere`"), "an unknown proto package: {stderr}");
 
-    let (_dir, output) = build_project(&[package, ("src/main.ts", "import spawn from \"spawn-wasm\";\nspawn.createSystem();\n")]);
+    let (_dir, output) =
+        build_project(&[package, ("src/main.ts", "import spawn from \"spawn-wasm\";\nspawn.createSystem();\n")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("declares no actor"), "a module without actors: {stderr}");

@@ -35,13 +35,8 @@ pub fn data_dir() -> tempfile::TempDir {
 /// the same set wait for the first.
 pub fn warm(components: &'static [&'static str]) {
     static SETS: OnceLock<Mutex<HashMap<usize, Arc<OnceLock<()>>>>> = OnceLock::new();
-    let once = SETS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap()
-        .entry(components.as_ptr() as usize)
-        .or_default()
-        .clone();
+    let once =
+        SETS.get_or_init(Default::default).lock().unwrap().entry(components.as_ptr() as usize).or_default().clone();
     once.get_or_init(|| {
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -80,11 +75,8 @@ pub fn build_project(files: &[(&str, &str)]) -> (tempfile::TempDir, std::process
 /// `greet` answers over JSON (through the descriptors the component exports).
 pub async fn a_new_project_builds_and_serves(lang: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(SPAWN_WASM)
-        .args(["new", "--lang", lang, "greeter", "--dir"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
+    let status =
+        Command::new(SPAWN_WASM).args(["new", "--lang", lang, "greeter", "--dir"]).arg(dir.path()).status().unwrap();
     assert!(status.success());
     let project = dir.path().join("greeter");
     let actors = dir.path().join("actors");

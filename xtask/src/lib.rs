@@ -149,8 +149,8 @@ pub fn build_js_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
             out: actors_dir(root).join(format!("js-{name}.wasm")),
             force: false,
         };
-        let built =
-            spawn_wasm_build::build_js(&tools, &build).with_context(|| format!("building the JavaScript example {name}"))?;
+        let built = spawn_wasm_build::build_js(&tools, &build)
+            .with_context(|| format!("building the JavaScript example {name}"))?;
         components.push(built.path);
     }
     Ok(components)

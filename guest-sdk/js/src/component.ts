@@ -7,8 +7,8 @@
 import { type ActionEntry, type ActorContext, type ActorEntry, type ActorId, CREATED, REGISTERED } from "./actor.js";
 import { type Any, BadPayload, descriptorSet, pack, unpack } from "./protobuf.js";
 import { pairs, unixMillis } from "./runtime.js";
-import { Value } from "./value.js";
 import { describeError } from "./stack.js";
+import { Value } from "./value.js";
 
 interface WitActorId {
   name: string;
@@ -116,7 +116,7 @@ function toWit(actor: ActorEntry, action: ActionEntry, value: unknown) {
   };
 }
 
-function failed(actor: ActorEntry, action: string, error: unknown): WitError {
+function failed(error: unknown): WitError {
   if (error instanceof BadPayload) {
     return { tag: "bad-payload", val: error.message };
   }
@@ -148,10 +148,10 @@ function run(invocation: Invocation) {
         ? unpack(invocation.payload, action.opts.payloadType)
         : action.opts.payloadType?.create();
   } catch (error) {
-    throw failed(actor, invocation.action, error);
+    throw failed(error);
   }
   const fail = (error: unknown) => {
-    throw failed(actor, invocation.action, error);
+    throw failed(error);
   };
   try {
     const result = action.callback(context, payload);

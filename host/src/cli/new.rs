@@ -36,7 +36,9 @@ pub enum Lang {
 /// Creates the project and says how to build it.
 pub(super) fn run(args: NewArgs) -> anyhow::Result<()> {
     match args.lang {
-        Lang::Python => return new_project(spawn_wasm_build::create_python_project(&args.dir, &args.name)?, &args.name),
+        Lang::Python => {
+            return new_project(spawn_wasm_build::create_python_project(&args.dir, &args.name)?, &args.name);
+        }
         Lang::Js => return new_project(spawn_wasm_build::create_js_project(&args.dir, &args.name)?, &args.name),
         Lang::Rust => {}
     }
