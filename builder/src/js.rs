@@ -269,3 +269,28 @@ fn build_in(tools: &JsTools, dir: &Path, entry: &Path, protos: &[PathBuf], stagi
     }
     std::fs::read(&out).context("reading the built component")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_node_says_what_to_install() {
+        let error = require(&"/nonexistent/node".into(), "Node.js").unwrap_err().to_string();
+        assert!(error.contains("need Node.js") && error.contains("install Node.js 18 or later with npm"), "{error}");
+    }
+
+    #[test]
+    fn the_entry_is_found_in_a_project() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("package.json"), r#"{"name": "x"}"#).unwrap();
+        assert!(js_entry(dir.path(), None).unwrap_err().to_string().contains("no entry module"));
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/index.ts"), "").unwrap();
+        assert_eq!(js_entry(dir.path(), None).unwrap(), dir.path().join("src/index.ts"));
+        std::fs::write(dir.path().join("package.json"), r#"{"name": "x", "main": "lib/actor.js"}"#).unwrap();
+        assert!(js_entry(dir.path(), None).unwrap_err().to_string().contains("lib/actor.js does not exist"));
+        assert_eq!(js_entry(dir.path(), Some("src/index.ts")).unwrap(), dir.path().join("src/index.ts"));
+        assert!(is_js_file(Path::new("a/main.mts")) && !is_js_file(Path::new("a/main.py")));
+    }
+}

@@ -34,9 +34,8 @@ pub fn data_dir() -> tempfile::TempDir {
 /// Compiles `components` into the shared cache, once per test run; concurrent callers for
 /// the same set wait for the first.
 pub fn warm(components: &'static [&'static str]) {
-    static SETS: OnceLock<Mutex<HashMap<usize, Arc<OnceLock<()>>>>> = OnceLock::new();
-    let once =
-        SETS.get_or_init(Default::default).lock().unwrap().entry(components.as_ptr() as usize).or_default().clone();
+    static SETS: OnceLock<Mutex<HashMap<String, Arc<OnceLock<()>>>>> = OnceLock::new();
+    let once = SETS.get_or_init(Default::default).lock().unwrap().entry(components.join(",")).or_default().clone();
     once.get_or_init(|| {
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
