@@ -74,6 +74,12 @@ async fn a_js_counter_keeps_its_state_speaks_json_and_fails_alone() {
     let counter: Counter = client.call("js_counter", "increment", &Increment { by: 1 }).await;
     assert_eq!(counter.value, 7, "the failures changed nothing");
 
+    // A timer action runs by itself.
+    eventually(Duration::from_secs(15), "js_ticker ticked twice", || async {
+        client.state::<Counter>("js_ticker").await.value >= 2
+    })
+    .await;
+
     // The state survives a restart of the host.
     harness.stop().await;
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;

@@ -3,6 +3,9 @@
  * - `increment(Increment)`: adds `by` and replies the new `Counter`;
  * - `incrementDurably(Increment)`: the same, persisted before the reply (checkpoint);
  * - `fail(Request)`: throws, to show an error reaching the caller with its stack.
+ *
+ * `js_ticker` (named, stateful, state `domain.Counter`): the timer action `tick` counts every
+ * 200 ms while the actor is active (it is activated at start, being named and stateful).
  */
 import spawn, { type ActorContext, Value } from "spawn-wasm";
 import { Counter, Increment, Request } from "@proto/domain";
@@ -25,5 +28,11 @@ system
     increment(context, request).checkpoint(),
   )
   .addAction({ name: "fail", payloadType: Request }, (_context, request: Request) => refuse(request.language));
+
+system
+  .buildActor({ name: "js_ticker", stateType: Counter, stateful: true })
+  .addAction({ name: "tick", timer: 200 }, (context: ActorContext<Counter | undefined>) =>
+    Value.of<Counter>().state(Counter.create({ value: (context.state?.value ?? 0n) + 1n })),
+  );
 
 system.register();
