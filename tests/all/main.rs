@@ -4,9 +4,11 @@
 
 mod crash;
 mod grants;
+mod js;
 mod loading;
 mod loops;
 mod operations;
+mod polyglot;
 mod python;
 mod reload;
 mod sandbox;
