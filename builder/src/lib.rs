@@ -6,6 +6,14 @@
 //!   are bundled; [componentize-py](https://github.com/bytecodealliance/componentize-py)
 //!   builds the component. The tools are installed once, pinned, with pip into a cache
 //!   directory ([`tools_dir`]).
+//! - **JavaScript / TypeScript**: a `.js`/`.ts` file, or a directory with `package.json`.
+//!   Its `.proto` files are compiled with protox into a descriptor set (embedded, and
+//!   exported for the host's JSON API) and one TypeScript module per package
+//!   (`@proto/<package>`); esbuild bundles the entry with its dependencies and the JS SDK
+//!   (`guest-sdk/js`, embedded in this crate), and
+//!   [componentize-js](https://github.com/bytecodealliance/ComponentizeJS) builds the
+//!   component. The tools are installed once, pinned by a lock file, with npm into a cache
+//!   directory ([`js_tools_dir`]).
 //! - **Rust**: a crate (a directory with `Cargo.toml`), built with cargo for `wasm32-wasip2`.
 //!
 //! The crate does not depend on wasmtime: `xtask` and the tests' build script use it too.
@@ -14,31 +22,42 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
+mod cache;
+mod js;
+mod js_files;
 mod protos;
 mod python;
 mod rust;
 mod scaffold;
+mod ts_protos;
 
-pub use protos::{GeneratedModule, generate_pb2};
+pub use cache::cache_root;
+pub use js::{COMPONENTIZE_JS_VERSION, JsBuild, JsTools, build_js, is_js_file, js_entry, js_tools_dir};
+pub use protos::{GeneratedModule, compile_protos, generate_pb2};
 pub use python::{COMPONENTIZE_PY_VERSION, PROTOBUF_VERSION, PythonBuild, PythonTools, build_python, tools_dir};
 pub use rust::{GUEST_TARGET, build_rust, nested_cargo};
-pub use scaffold::create_python_project;
+pub use scaffold::{create_js_project, create_python_project};
+pub use ts_protos::{TsModule, generate_ts};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub use embedded::{SDK_FILES, WIT};
+pub use js_files::JS_SDK_FILES;
 
 /// What to build and where.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
-    /// A Python file, a directory with `main.py` (or `entry`), or a Rust crate's directory.
+    /// A Python file, a directory with `main.py` (or `entry`), a JavaScript or TypeScript
+    /// file, a directory with `package.json`, or a Rust crate's directory.
     pub path: PathBuf,
     /// The component to write; default `<name>.wasm` in the current directory.
     pub out: Option<PathBuf>,
-    /// The Python entry module (default `main`, or the file's stem).
+    /// The Python entry module (default `main`, or the file's stem), or the JavaScript entry
+    /// file relative to the project (default: `package.json`'s `main`, or `src/main.ts`...).
     pub entry: Option<String>,
-    /// More `.proto` files to compile for a Python build (besides those under `path`).
+    /// More `.proto` files to compile for a Python or JavaScript build (besides those under
+    /// `path`).
     pub protos: Vec<PathBuf>,
     /// Rebuild even if the inputs did not change since the last build of `out`.
     pub force: bool,
@@ -65,6 +84,15 @@ pub enum Sources {
         /// Whether to look for `.proto` files in subdirectories too.
         recursive: bool,
     },
+    /// JavaScript or TypeScript: the project directory and the entry module.
+    Js {
+        /// The project directory (sources and `.proto` files are looked for there).
+        dir: PathBuf,
+        /// The entry module.
+        entry: PathBuf,
+        /// Whether to look for sources in subdirectories too (a project, not a lone file).
+        recursive: bool,
+    },
     /// A Rust crate's directory.
     Rust(PathBuf),
 }
@@ -77,13 +105,23 @@ pub fn detect(path: &Path, entry: Option<&str>) -> anyhow::Result<Sources> {
             let stem = path.file_stem().and_then(|stem| stem.to_str()).context("a non-UTF-8 file name")?;
             return Ok(Sources::Python { dir: dir.to_owned(), entry: stem.to_owned(), recursive: false });
         }
+        if is_js_file(path) {
+            let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            return Ok(Sources::Js { dir: dir.to_owned(), entry: path.to_owned(), recursive: false });
+        }
         if path.file_name().is_some_and(|name| name == "Cargo.toml") {
             return Ok(Sources::Rust(path.parent().unwrap_or(Path::new(".")).to_owned()));
         }
-        bail!("{}: expected a Python file (.py), a directory, or a Cargo.toml", path.display());
+        bail!(
+            "{}: expected a Python file (.py), a JavaScript or TypeScript file, a directory, or a Cargo.toml",
+            path.display()
+        );
     }
     if !path.is_dir() {
         bail!("{} does not exist", path.display());
+    }
+    if path.join("package.json").is_file() {
+        return Ok(Sources::Js { dir: path.to_owned(), entry: js_entry(path, entry)?, recursive: true });
     }
     if let Some(entry) = entry {
         return Ok(Sources::Python { dir: path.to_owned(), entry: entry.to_owned(), recursive: true });
@@ -94,7 +132,7 @@ pub fn detect(path: &Path, entry: Option<&str>) -> anyhow::Result<Sources> {
     if path.join("Cargo.toml").is_file() {
         return Ok(Sources::Rust(path.to_owned()));
     }
-    bail!("{}: no main.py (give the entry module with --entry) and no Cargo.toml", path.display())
+    bail!("{}: no main.py (give the entry module with --entry), no package.json and no Cargo.toml", path.display())
 }
 
 /// The name a component gets by default: the directory's or the file's.
@@ -122,9 +160,16 @@ pub fn build(request: &BuildRequest) -> anyhow::Result<Built> {
                 &PythonBuild { dir, entry, recursive, protos: request.protos.clone(), out, force: request.force },
             )
         }
+        Sources::Js { dir, entry, recursive } => {
+            let tools = JsTools::ensure()?;
+            build_js(
+                &tools,
+                &JsBuild { dir, entry, recursive, protos: request.protos.clone(), out, force: request.force },
+            )
+        }
         Sources::Rust(dir) => {
             if !request.protos.is_empty() {
-                bail!("--proto is for Python builds: a Rust crate compiles its own protos in build.rs");
+                bail!("--proto is for Python and JavaScript builds: a Rust crate compiles its own protos in build.rs");
             }
             build_rust(&dir, &out).map(|path| Built { path, rebuilt: true })
         }

@@ -1,5 +1,5 @@
-//! `.proto` files to `*_pb2.py` modules without `protoc`: protox parses and checks them, and
-//! each module embeds its serialized `FileDescriptorProto` and builds its classes with
+//! `.proto` files compiled without `protoc` (protox parses and checks them), and turned into
+//! `*_pb2.py` modules for Python: each module embeds its serialized `FileDescriptorProto` and builds its classes with
 //! `google.protobuf.internal.builder`, as modern protoc output does.
 //!
 //! A file of package `a.b` named `x.proto` becomes module `a/b/x_pb2.py` (importable as
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use prost::Message as _;
-use prost_types::FileDescriptorProto;
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
 
 /// A generated module: its path relative to the module root, and its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,12 +115,10 @@ fn located(error: &protox::Error, includes: &[PathBuf]) -> String {
     lines.join("\n")
 }
 
-/// Compiles `files` and returns one module per file (well-known types excluded: the
-/// `protobuf` package has them).
-pub fn generate_pb2(files: &[PathBuf]) -> anyhow::Result<Vec<GeneratedModule>> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
+/// Compiles `files` (each with its include root: see [`include_root`]) into a descriptor
+/// set holding them and everything they import, dependencies first. A syntax or type error
+/// names the file, line and column.
+pub fn compile_protos(files: &[PathBuf]) -> anyhow::Result<FileDescriptorSet> {
     let mut includes: Vec<PathBuf> = Vec::new();
     let mut relative = Vec::new();
     for file in files {
@@ -135,7 +133,16 @@ pub fn generate_pb2(files: &[PathBuf]) -> anyhow::Result<Vec<GeneratedModule>> {
     let mut compiler = protox::Compiler::new(&includes).context("setting up the protobuf compiler")?;
     compiler.include_imports(true).include_source_info(false);
     compiler.open_files(&relative).map_err(|error| anyhow::anyhow!("{}", located(&error, &includes)))?;
-    let set = compiler.file_descriptor_set();
+    Ok(compiler.file_descriptor_set())
+}
+
+/// Compiles `files` and returns one module per file (well-known types excluded: the
+/// `protobuf` package has them).
+pub fn generate_pb2(files: &[PathBuf]) -> anyhow::Result<Vec<GeneratedModule>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let set = compile_protos(files)?;
     let mut modules = Vec::new();
     for file in &set.file {
         if file.name().starts_with("google/protobuf/") {

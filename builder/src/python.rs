@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
+use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, staging_path};
 use crate::{Built, SDK_FILES, WIT, write_atomically};
 
 /// The componentize-py release components are built with (measured with this project's WIT).
@@ -13,20 +14,11 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The `protobuf` release bundled into components (its pure-Python wheel).
 pub const PROTOBUF_VERSION: &str = "7.36.2";
 
-/// Where the tools live: `$SPAWN_WASM_CACHE/python-tools/...`, else
-/// `$XDG_CACHE_HOME/spawn-wasm/python-tools/...` or `~/.cache/spawn-wasm/python-tools/...`.
+/// Where the tools live: `python-tools/...` under [`cache_root`].
 pub fn tools_dir() -> PathBuf {
-    let base = std::env::var_os("SPAWN_WASM_CACHE")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|dir| !dir.is_empty())
-                .map(|dir| PathBuf::from(dir).join("spawn-wasm"))
-        })
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("spawn-wasm")))
-        .unwrap_or_else(|| std::env::temp_dir().join("spawn-wasm"));
-    base.join("python-tools").join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}-protobuf-{PROTOBUF_VERSION}"))
+    cache_root()
+        .join("python-tools")
+        .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}-protobuf-{PROTOBUF_VERSION}"))
 }
 
 /// The installed tools.
@@ -36,19 +28,6 @@ pub struct PythonTools {
     pub componentize_py: PathBuf,
     /// The directory holding the `protobuf` package (`google/protobuf`).
     pub site: PathBuf,
-}
-
-fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
-    let output = command.output().with_context(|| format!("{what}: cannot run {:?}", command.get_program()))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
 }
 
 impl PythonTools {
@@ -69,7 +48,7 @@ impl PythonTools {
         );
         // Installed in a staging directory renamed into place: concurrent first builds and
         // interrupted installs never leave a half-installed directory behind.
-        let staging = parent.join(format!(".install-{}-{}", std::process::id(), unique()));
+        let staging = staging_path(parent, "install");
         let python = std::env::var_os("SPAWN_WASM_PYTHON").unwrap_or_else(|| "python3".into());
         let result = (|| {
             run(Command::new(&python).arg("-m").arg("venv").arg(staging.join("venv")), "creating a Python venv")?;
@@ -98,15 +77,11 @@ impl PythonTools {
         // A venv's scripts name their interpreter by absolute path: rename the venv into its
         // final place only after fixing them.
         fix_venv_paths(&staging, &dir)?;
-        if std::fs::rename(&staging, &dir).is_err() {
-            // Another build installed it meanwhile.
-            let _ = std::fs::remove_dir_all(&staging);
-            if !dir.join(".ready").is_file() {
-                bail!("cannot install the Python tools into {}", dir.display());
-            }
-            return Ok(tools);
+        let fresh = !dir.exists();
+        install_dir(&staging, &dir)?;
+        if fresh {
+            warm_up(&tools);
         }
-        warm_up(&tools);
         Ok(tools)
     }
 }
@@ -116,7 +91,7 @@ impl PythonTools {
 /// smaller (19.5 MB instead of 31 MB: the first build's snapshot also holds the compiler's
 /// work) and compiles twice as fast in the host.
 fn warm_up(tools: &PythonTools) {
-    let dir = std::env::temp_dir().join(format!("spawn-wasm-warm-up-{}-{}", std::process::id(), unique()));
+    let dir = staging_path(&std::env::temp_dir(), "spawn-wasm-warm-up");
     let source = "import importlib\nimport pkgutil\n\nimport google.protobuf\n\n\
                   for info in pkgutil.walk_packages(google.protobuf.__path__, \"google.protobuf.\"):\n\
                   \x20   if \"pyext\" not in info.name and \"testdata\" not in info.name:\n\
@@ -140,14 +115,6 @@ fn warm_up(tools: &PythonTools) {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.subsec_nanos());
-    (u64::from(nanos) << 16) | NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Rewrites the staging path to the final one in the venv's scripts and configuration.
@@ -187,29 +154,12 @@ const SKIPPED_DIRS: &[&str] = &["__pycache__", "target", "node_modules", "venv",
 
 /// The `.py` and `.proto` files under `dir` (sorted), skipping hidden directories, caches
 /// and virtual environments.
-fn source_files(dir: &Path, recursive: bool, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let mut entries: Vec<_> =
-        std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.flatten().collect();
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            if recursive && !SKIPPED_DIRS.contains(&name.as_str()) && !path.join("pyvenv.cfg").exists() {
-                source_files(&path, recursive, found)?;
-            }
-        } else if name.ends_with(".py") || name.ends_with(".proto") {
-            found.push(path);
-        }
-    }
-    Ok(())
+fn python_files(dir: &Path, recursive: bool, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    source_files(dir, recursive, SKIPPED_DIRS, &|name| name.ends_with(".py") || name.ends_with(".proto"), found)
 }
 
 /// The hash of everything a build depends on.
-fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<String> {
+fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<blake3::Hasher> {
     let mut hasher = blake3::Hasher::new();
     // This crate's own sources decide the generated entry point and `*_pb2.py` modules.
     hasher.update(concat!(include_str!("python.rs"), include_str!("protos.rs")).as_bytes());
@@ -219,11 +169,8 @@ fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<String>
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
     }
-    for file in files.iter().chain(&build.protos) {
-        hasher.update(file.to_string_lossy().as_bytes());
-        hasher.update(&std::fs::read(file).with_context(|| format!("reading {}", file.display()))?);
-    }
-    Ok(hasher.finalize().to_hex().to_string())
+    hash_files(&mut hasher, files.iter().chain(&build.protos))?;
+    Ok(hasher)
 }
 
 /// Builds a Python component (skipped when `out` was built from the same inputs).
@@ -235,22 +182,18 @@ pub fn build_python(tools: &PythonTools, build: &PythonBuild) -> anyhow::Result<
         bail!("{}: no module `{}` (looked for {}.py)", dir.display(), build.entry, build.entry);
     }
     let mut files = Vec::new();
-    source_files(&dir, build.recursive, &mut files)?;
-    let stamp = {
-        let name = build.out.file_name().context("an output file name")?.to_string_lossy().into_owned();
-        build.out.with_file_name(format!(".{name}.inputs"))
-    };
-    let hash = inputs_hash(build, &files)?;
-    if !build.force && build.out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|old| old.trim() == hash) {
+    python_files(&dir, build.recursive, &mut files)?;
+    let stamp = Stamp::new(&build.out, &inputs_hash(build, &files)?)?;
+    if !build.force && stamp.is_current(&build.out) {
         return Ok(Built { path: build.out.clone(), rebuilt: false });
     }
 
-    let staging = std::env::temp_dir().join(format!("spawn-wasm-build-{}-{}", std::process::id(), unique()));
+    let staging = staging_path(&std::env::temp_dir(), "spawn-wasm-build");
     let result = build_in(tools, build, &dir, &files, &staging);
     let _ = std::fs::remove_dir_all(&staging);
     let bytes = result?;
     write_atomically(&build.out, &bytes)?;
-    std::fs::write(&stamp, hash)?;
+    stamp.write()?;
     Ok(Built { path: build.out.clone(), rebuilt: true })
 }
 
@@ -325,7 +268,7 @@ fn sdk_dir(tools: &PythonTools) -> anyhow::Result<PathBuf> {
     if dir.is_dir() {
         return Ok(dir);
     }
-    let staging = root.join(format!(".sdk-{}-{}", std::process::id(), unique()));
+    let staging = staging_path(root, "sdk");
     for (name, text) in SDK_FILES {
         let path = staging.join(name);
         std::fs::create_dir_all(path.parent().expect("SDK files are in packages"))?;

@@ -1,14 +1,27 @@
-//! `spawn-wasm new --lang python NAME`: a Python actor project that builds and serves.
+//! `spawn-wasm new --lang python|js NAME`: a Python or JavaScript/TypeScript actor project
+//! that builds and serves.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
 use crate::embedded::TEMPLATE_FILES;
+use crate::js_files::JS_TEMPLATE_FILES;
 
-/// Writes the project `name` in `parent/name` from the template (`guest-sdk/python/template`,
-/// where `actor_name` stands for the name). Returns its directory.
+/// Writes the Python project `name` in `parent/name` from the template
+/// (`guest-sdk/python/template`, where `actor_name` stands for the name). Returns its
+/// directory.
 pub fn create_python_project(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    create_project(parent, name, TEMPLATE_FILES)
+}
+
+/// Writes the TypeScript project `name` in `parent/name` from the template
+/// (`guest-sdk/js/template`, where `actor_name` stands for the name). Returns its directory.
+pub fn create_js_project(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    create_project(parent, name, JS_TEMPLATE_FILES)
+}
+
+fn create_project(parent: &Path, name: &str, template: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
@@ -18,7 +31,7 @@ pub fn create_python_project(parent: &Path, name: &str) -> anyhow::Result<PathBu
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    for (file, text) in TEMPLATE_FILES {
+    for (file, text) in template {
         let path = dir.join(file.replace("actor_name", name));
         std::fs::create_dir_all(path.parent().expect("files are inside the project"))?;
         std::fs::write(&path, text.replace("actor_name", name))

@@ -5,9 +5,11 @@
 mod console;
 mod crash;
 mod grants;
+mod js;
 mod loading;
 mod loops;
 mod operations;
+mod polyglot;
 mod python;
 mod reload;
 mod sandbox;

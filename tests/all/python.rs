@@ -2,13 +2,10 @@
 //! `spawn-wasm-build`: componentize-py, the Python SDK, the shared `domain` protos) served
 //! by the real host in both modes, next to Rust actors.
 //!
-//! A Python component is 20–30 MB of WebAssembly: compiling one takes tens of seconds in a
-//! debug host. Every test shares one compiled-code cache (`target/tmp/python-code-cache`),
-//! filled once by the first test that needs it while the others wait.
+//! A Python component is 20–30 MB of WebAssembly: every test shares one compiled-code cache
+//! (see [`crate::polyglot`]), filled once by the first test that needs it while the others
+//! wait.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -18,41 +15,14 @@ use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
-const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+use crate::polyglot::{a_new_project_builds_and_serves, build_project, data_dir, shared_cache, warm};
 
 /// The Python example components.
-const PYTHON_EXAMPLES: &[&str] = &["python-bridge", "python-hostile", "python-joe"];
+pub const PYTHON_EXAMPLES: &[&str] = &["python-bridge", "python-hostile", "python-joe"];
 
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-code-cache")
-}
-
-/// A fresh data directory whose compiled-code cache is the shared one.
-fn data_dir() -> tempfile::TempDir {
-    let data = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(shared_cache()).unwrap();
-    std::os::unix::fs::symlink(shared_cache(), data.path().join("code-cache")).unwrap();
-    data
-}
-
-/// Compiles every Python example once into the shared cache (by loading them all in a
-/// runtime); concurrent callers wait for the first.
+/// Compiles every Python example once into the shared cache.
 fn warm_cache() {
-    static WARM: OnceLock<()> = OnceLock::new();
-    WARM.get_or_init(|| {
-        std::thread::spawn(|| {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            runtime.block_on(async {
-                let started = Instant::now();
-                let actors = actors_dir(PYTHON_EXAMPLES);
-                let data = data_dir();
-                StandaloneHarness::start(actors.path(), data.path()).await.stop().await;
-                eprintln!("python components loaded (compiled or cached) in {:?}", started.elapsed());
-            })
-        })
-        .join()
-        .expect("loading the Python components");
-    });
+    warm(PYTHON_EXAMPLES);
 }
 
 struct Standalone {
@@ -301,24 +271,6 @@ async fn python_actors_serve_a_spawn_proxy() {
     assert!(matches!(workflow.routing, Some(pb::workflow::Routing::Pipe(pipe)) if pipe.actor == "joe"));
 }
 
-/// Writes a Python project `files` into a fresh directory and runs `spawn-wasm build` on it.
-fn build_project(files: &[(&str, &str)]) -> (tempfile::TempDir, std::process::Output) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let output = Command::new(SPAWN_WASM)
-        .arg("build")
-        .arg(dir.path())
-        .arg("-o")
-        .arg(dir.path().join("out.wasm"))
-        .output()
-        .expect("running spawn-wasm build");
-    (dir, output)
-}
-
 #[test]
 fn a_broken_python_build_names_the_file_and_line() {
     let (dir, output) = build_project(&[("main.py", "from spawn_wasm import Actor\n\nx = (\n")]);
@@ -351,33 +303,5 @@ fn a_broken_python_build_names_the_file_and_line() {
 
 #[tokio::test]
 async fn a_new_python_project_builds_and_serves() {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(SPAWN_WASM)
-        .args(["new", "--lang", "python", "greeter", "--dir"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let project = dir.path().join("greeter");
-    let actors = dir.path().join("actors");
-    let output = Command::new(SPAWN_WASM)
-        .arg("build")
-        .arg(&project)
-        .arg("-o")
-        .arg(actors.join("greeter.wasm"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-
-    let data = data_dir();
-    let harness = StandaloneHarness::start(&actors, data.path()).await;
-    let body = serde_json::json!({
-        "actor": {"id": {"name": "greeter"}},
-        "actionName": "greet",
-        "value": {"@type": "type.googleapis.com/greeter.Greet", "name": "Ada"}
-    });
-    let (status, answer) = harness.client.invoke_json("greeter", &body.to_string()).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["value"]["text"], "Hello, Ada! (1 greetings so far)");
-    harness.stop().await;
+    a_new_project_builds_and_serves("python").await;
 }

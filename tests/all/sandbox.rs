@@ -144,7 +144,7 @@ async fn overlapping_instance_calls(harness: &Harness) -> [String; 2] {
     let call = || {
         let client = harness.client.clone();
         let invocation = InvocationBuilder::new("hostile", "instanceCallsAfter")
-            .payload(&Request { language: "500".into(), ..Request::default() })
+            .payload(&Request { language: "500".into() })
             .build();
         async move { reply::<Reply>(&client.invoke(&invocation).await).response }
     };

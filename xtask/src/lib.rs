@@ -18,6 +18,9 @@ pub const DOMAIN_PROTO: &str = "examples/proto/domain.proto";
 /// Where the Python examples are: one directory with a `main.py` each.
 pub const PYTHON_EXAMPLES: &str = "examples/python";
 
+/// Where the JavaScript and TypeScript examples are: one directory with a `package.json` each.
+pub const JS_EXAMPLES: &str = "examples/js";
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
@@ -105,7 +108,51 @@ pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         std::fs::rename(&staging, &dest)?;
         components.push(dest);
     }
-    components.extend(build_python_examples(root)?);
+    // The JavaScript builds (one componentize-js process at a time) run beside the Python
+    // ones: each is mostly one core's work, and the machine may have two.
+    let (python, js) = std::thread::scope(|scope| {
+        let js = scope.spawn(|| build_js_examples(root));
+        (build_python_examples(root), js.join().expect("the JavaScript build thread panicked"))
+    });
+    components.extend(python?);
+    components.extend(js?);
+    Ok(components)
+}
+
+/// The example directories under `dir` holding `marker`, sorted by name.
+fn example_dirs(dir: &Path, marker: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let dir = entry?.path();
+        if dir.join(marker).is_file() {
+            names.push(dir.file_name().and_then(|name| name.to_str()).context("non-UTF-8 example name")?.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Builds every JavaScript example (`examples/js/<name>/package.json`) with
+/// `spawn-wasm-build` to `target/actors/js-<name>.wasm`, compiling the shared `domain` protos
+/// into each. An example whose inputs did not change since its last build is not rebuilt.
+pub fn build_js_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let names = example_dirs(&root.join(JS_EXAMPLES), "package.json")?;
+    let tools = spawn_wasm_build::JsTools::ensure()?;
+    let mut components = Vec::new();
+    for name in names {
+        let dir = root.join(JS_EXAMPLES).join(&name);
+        let build = spawn_wasm_build::JsBuild {
+            entry: spawn_wasm_build::js_entry(&dir, None)?,
+            dir,
+            recursive: true,
+            protos: vec![root.join(DOMAIN_PROTO)],
+            out: actors_dir(root).join(format!("js-{name}.wasm")),
+            force: false,
+        };
+        let built = spawn_wasm_build::build_js(&tools, &build)
+            .with_context(|| format!("building the JavaScript example {name}"))?;
+        components.push(built.path);
+    }
     Ok(components)
 }
 
@@ -113,14 +160,7 @@ pub fn build_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// to `target/actors/python-<name>.wasm`, compiling the shared `domain` protos into each.
 /// An example whose inputs did not change since its last build is not rebuilt.
 pub fn build_python_examples(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(root.join(PYTHON_EXAMPLES)).context("listing the Python examples")? {
-        let dir = entry?.path();
-        if dir.join("main.py").is_file() {
-            names.push(dir.file_name().and_then(|name| name.to_str()).context("non-UTF-8 example name")?.to_owned());
-        }
-    }
-    names.sort();
+    let names = example_dirs(&root.join(PYTHON_EXAMPLES), "main.py")?;
     let tools = spawn_wasm_build::PythonTools::ensure()?;
     let mut components = Vec::new();
     for name in names {

@@ -1,4 +1,4 @@
-//! Python actors against the Rust counter, in one run and one process: cold compile and
+//! Python and JavaScript actors against the Rust counter, in one run and one process: cold compile and
 //! cached load of the component, a warm call (the actor's instance kept between turns), the
 //! activation of a fresh instance, and resident memory per warm instance.
 //!
@@ -36,6 +36,7 @@ struct Subject {
 const SUBJECTS: &[Subject] = &[
     Subject { label: "rust counter", file: "counter.wasm", definition: "counter" },
     Subject { label: "python counter", file: "python-bridge.wasm", definition: "python_counter" },
+    Subject { label: "js counter", file: "js-counter.wasm", definition: "js_counter" },
 ];
 
 fn invocation(definition: &str, instance: &str, value: i64) -> wit::Invocation {
@@ -148,7 +149,9 @@ async fn measure(subject: &Subject, actors: &Path) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let actors = std::env::args().nth(1).map_or_else(|| xtask::actors_dir(&xtask::workspace_root()), Into::into);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    println!("python actors against the rust counter (targets: warm ≤ 150 µs, fresh ≤ 10 ms, cached load ≤ 200 ms)");
+    println!(
+        "python and js actors against the rust counter (targets: warm ≤ 150 µs, fresh ≤ 10 ms, cached load ≤ 200 ms)"
+    );
     for subject in SUBJECTS {
         runtime.block_on(measure(subject, &actors))?;
     }

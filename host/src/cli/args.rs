@@ -58,14 +58,15 @@ pub enum Command {
     ///
     /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
     Invoke(InvokeArgs),
-    /// Build a component from sources: a Python file or directory (with `main.py`), or a
-    /// Rust crate.
+    /// Build a component from sources: a Python file or directory (with `main.py`), a
+    /// JavaScript or TypeScript file or directory (with `package.json`), or a Rust crate.
     ///
     /// Example: spawn-wasm build examples/python/joe -o actors/joe.wasm
     Build(BuildArgs),
     /// Create a new actor project: a stateful actor and its protobuf messages, in Rust (a
-    /// crate with a unit test, ready for `cargo build --release --target wasm32-wasip2`) or
-    /// in Python (`--lang python`, ready for `spawn-wasm build`).
+    /// crate with a unit test, ready for `cargo build --release --target wasm32-wasip2`), in
+    /// Python (`--lang python`) or in TypeScript (`--lang js`), both ready for
+    /// `spawn-wasm build`.
     ///
     /// Example: spawn-wasm new greeter --lang python
     New(NewArgs),

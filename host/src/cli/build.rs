@@ -8,15 +8,17 @@ use clap::Args;
 /// Options of `spawn-wasm build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// A Python file, a directory with `main.py` (or `--entry`), or a Rust crate.
+    /// A Python file, a directory with `main.py` (or `--entry`), a JavaScript or TypeScript
+    /// file, a directory with `package.json`, or a Rust crate.
     pub path: PathBuf,
     /// The component to write (default: `<name>.wasm` here).
     #[arg(short, long, value_name = "OUT.wasm")]
     pub out: Option<PathBuf>,
-    /// The Python entry module (default `main`).
+    /// The Python entry module (default `main`), or the JavaScript entry file relative to the
+    /// project (default: `main` of package.json, else `src/main.ts`).
     #[arg(long, value_name = "MODULE")]
     pub entry: Option<String>,
-    /// Another `.proto` file to compile into the Python component; repeatable.
+    /// Another `.proto` file to compile into a Python or JavaScript component; repeatable.
     #[arg(long, value_name = "FILE")]
     pub proto: Vec<PathBuf>,
     /// Build even if nothing changed since the last build of OUT.

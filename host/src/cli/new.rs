@@ -1,6 +1,6 @@
-//! `spawn-wasm new`: scaffold an actor project, a Rust crate or a Python project.
+//! `spawn-wasm new`: scaffold an actor project: a Rust crate, a Python or a TypeScript project.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
@@ -29,12 +29,18 @@ pub enum Lang {
     Rust,
     /// A Python project using the Spawn Python SDK's API.
     Python,
+    /// A TypeScript project using the Spawn Node SDK's API.
+    Js,
 }
 
 /// Creates the project and says how to build it.
 pub(super) fn run(args: NewArgs) -> anyhow::Result<()> {
-    if args.lang == Lang::Python {
-        return new_python(&args.dir, &args.name);
+    match args.lang {
+        Lang::Python => {
+            return new_project(spawn_wasm_build::create_python_project(&args.dir, &args.name)?, &args.name);
+        }
+        Lang::Js => return new_project(spawn_wasm_build::create_js_project(&args.dir, &args.name)?, &args.name),
+        Lang::Rust => {}
     }
     let Some(sdk) = args.sdk.or_else(scaffold::default_sdk_path) else {
         anyhow::bail!("cannot find spawn-wasm-sdk: give its directory with --sdk");
@@ -44,9 +50,8 @@ pub(super) fn run(args: NewArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `spawn-wasm new --lang python NAME`.
-fn new_python(parent: &Path, name: &str) -> anyhow::Result<()> {
-    let dir = spawn_wasm_build::create_python_project(parent, name)?;
+/// Says how to build and serve the Python or JavaScript project created in `dir`.
+fn new_project(dir: PathBuf, name: &str) -> anyhow::Result<()> {
     println!(
         "created {dir}: `spawn-wasm build {dir} -o actors/{name}.wasm`, then `spawn-wasm standalone --actors actors`",
         dir = dir.display()
