@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use domain::{Reply, Request};
+use spawn_wasm_host::wasm::capabilities::AllowedOutboundHosts;
+use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -71,9 +73,12 @@ async fn answer(mut stream: TcpStream) {
     let _ = match path.as_str() {
         "/hello" => {
             let body = "hello from upstream";
-            stream
+            let _ = stream
                 .write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
-                .await
+                .await;
+            // Kept open, as a keep-alive server does.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
         }
         "/huge" => {
             let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {BIG}\r\n\r\n").as_bytes()).await;
@@ -173,25 +178,29 @@ async fn a_host_name_reaching_a_loopback_address_needs_the_address_granted() {
     .await;
 }
 
+/// In process, on the test's single-threaded runtime: the upstream keeps its connection
+/// open, and the whole body still reaches the guest.
 #[tokio::test]
 async fn the_host_config_narrows_what_a_module_grants() {
     let allowed = Upstream::start().await;
     let narrowed = Upstream::start().await;
-    let host_list = format!("http://127.0.0.1:{},https://api.example.com", allowed.addr.port());
-    let (process, _actors, _data) = host(
-        "[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n",
-        &[("SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", &host_list)],
-    )
-    .await;
+    let actors = actors_dir(&["hostile"]);
+    write_file(actors.path(), "hostile.toml", b"[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n");
+    let data = tempfile::tempdir().unwrap();
+    let host_list = [format!("http://127.0.0.1:{}", allowed.addr.port()), "https://api.example.com".into()];
+    let limits =
+        Limits { allowed_outbound_hosts: Some(AllowedOutboundHosts::parse(&host_list).unwrap()), ..Limits::default() };
+    let harness = StandaloneHarness::start_with(actors.path(), data.path(), limits).await;
 
-    assert_eq!(fetch(&process.client, &allowed.url("/hello")).await, "status 200: hello from upstream");
-    let refused = fetch(&process.client, &narrowed.url("/hello")).await;
+    assert_eq!(fetch(&harness.client, &allowed.url("/hello")).await, "status 200: hello from upstream");
+    let refused = fetch(&harness.client, &narrowed.url("/hello")).await;
     assert!(
         refused.contains("granted by the module but not allowed by the host")
             && refused.contains("--allowed-outbound-hosts"),
         "{refused}"
     );
     assert_eq!(narrowed.connections(), 0);
+    harness.stop().await;
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ where
         remaining: exchange.max_body,
         max: exchange.max_body,
         deadline: Box::pin(tokio::time::sleep_until(deadline)),
+        _sender: sender,
         _permit: exchange.permit,
     };
     Ok((Response::from_parts(parts, UnsyncBoxBody::new(body)), io))
@@ -127,12 +128,14 @@ fn over_cap(max: usize, length: Option<u64>) -> Error {
 }
 
 /// A response body that fails past `max` bytes or past the call's deadline, and frees the
-/// instance's request slot when it is dropped.
+/// instance's request slot when it is dropped. It holds the connection's request sender:
+/// hyper closes a connection whose sender is gone, and would cut a body not yet read.
 struct CappedBody {
     incoming: Option<Incoming>,
     remaining: usize,
     max: usize,
     deadline: Pin<Box<Sleep>>,
+    _sender: hyper::client::conn::http1::SendRequest<WasiBody>,
     _permit: OwnedSemaphorePermit,
 }
 
