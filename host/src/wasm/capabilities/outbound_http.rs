@@ -195,3 +195,41 @@ impl WasiHttpHooks for OutboundHttp {
 pub fn add_to_linker<T: WasiHttpView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::time::Duration;
+
+    use http_body_util::{BodyExt, Empty};
+
+    use super::*;
+
+    fn request(addr: SocketAddr) -> Request<WasiBody> {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        Request::get(format!("http://{addr}/")).body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_instance_bound_are_refused_at_once_and_a_slot_frees_when_one_ends() {
+        // A server that accepts and never answers: the first request stays in flight.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let policy =
+            OutboundPolicy { granted: AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap(), host: None };
+        let limits = OutboundLimits { max_response_bytes: 1024, max_requests: 1 };
+        let mut http = OutboundHttp::new(policy, limits, Instant::now() + Duration::from_secs(10));
+        let io = || Box::new(std::future::ready(Ok(()))) as Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+        let first = Pin::from(http.send_request(request(addr), None, io()));
+        let second = Pin::from(http.send_request(request(addr), None, io())).await;
+        match second {
+            Err(Error::InternalError(Some(reason))) => {
+                assert!(reason.contains("already has 1 requests in flight"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+        drop(first);
+        assert_eq!(http.in_flight.available_permits(), 1, "the ended request's slot is free again");
+    }
+}
