@@ -65,6 +65,11 @@ async fn answer(mut stream: TcpStream) {
         if stream.read(&mut byte).await.unwrap_or(0) == 0 {
             return;
         }
+        if head.is_empty() && byte[0] == 0x16 {
+            // A TLS handshake: this server speaks plain HTTP only.
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            return;
+        }
         head.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&head);
@@ -129,10 +134,14 @@ async fn host(settings: &str, env: &[(&str, &str)]) -> (HostProcess, tempfile::T
 async fn a_granted_destination_answers_and_any_other_is_refused_naming_the_grant() {
     let granted = Upstream::start().await;
     let other = Upstream::start().await;
-    let settings = format!("[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n", granted.addr.port());
+    let port = granted.addr.port();
+    let settings =
+        format!("[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:{port}\", \"https://127.0.0.1:{port}\"]\n");
     let (process, _actors, _data) = host(&settings, &[]).await;
 
     assert_eq!(fetch(&process.client, &granted.url("/hello")).await, "status 200: hello from upstream");
+    let tls = fetch(&process.client, &format!("https://127.0.0.1:{port}/hello")).await;
+    assert_eq!(tls, "refused: ErrorCode::TlsProtocolError", "https speaks TLS, and a server that does not fails it");
 
     let refused = fetch(&process.client, &other.url("/hello")).await;
     let destination = format!("http://{}", other.addr);
