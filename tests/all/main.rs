@@ -9,6 +9,7 @@ mod js;
 mod loading;
 mod loops;
 mod operations;
+mod outbound_http;
 mod polyglot;
 mod python;
 mod reload;

@@ -5,7 +5,8 @@
 //!   them loaded; ARGS default to `standalone --actors target/actors --data target/spawn-data`.
 //! - `cargo xtask bench`: build the examples and release binaries, then run every benchmark:
 //!   the executor against native Rust (criterion), HTTP sidecar against a native server,
-//!   standalone throughput, memory per idle actor, reload latency, start-up time.
+//!   standalone throughput, memory per idle actor, reload latency, start-up time, Python
+//!   actors, outbound HTTP from a guest against the same call made natively.
 //! - `cargo xtask fuzz [SECONDS] [TARGET]`: run the fuzz targets (`fuzz/`, nightly), each
 //!   for SECONDS (default 60), and report the inputs each ran.
 //! - `cargo xtask install-browser`: install Chromium and chromedriver (Debian packages) for
@@ -74,6 +75,10 @@ fn main() -> anyhow::Result<()> {
             let python = root.join("target/release/spawn-wasm-bench-python");
             if !Command::new(python).current_dir(&root).env("RUST_LOG", "error").status()?.success() {
                 bail!("the Python benchmark failed");
+            }
+            let outbound = root.join("target/release/spawn-wasm-bench-outbound");
+            if !Command::new(outbound).current_dir(&root).env("RUST_LOG", "error").status()?.success() {
+                bail!("the outbound HTTP benchmark failed");
             }
             Ok(())
         }

@@ -42,6 +42,7 @@ pub mod bindings;
 mod client;
 mod context;
 mod error;
+pub mod http;
 pub mod testing;
 mod value;
 

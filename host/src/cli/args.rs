@@ -117,6 +117,10 @@ mod tests {
             "32",
             "--call-timeout-ms",
             "250",
+            "--allowed-outbound-hosts",
+            "https://api.example.com,http://127.0.0.1:*",
+            "--max-outbound-response-mb",
+            "2",
         ])
         .unwrap();
         let Command::Sidecar(args) = cli.command else { panic!("expected sidecar") };
@@ -126,6 +130,19 @@ mod tests {
         assert_eq!(config.system, "sys");
         assert_eq!(config.limits.memory_bytes, 32 << 20);
         assert_eq!(config.limits.call_timeout, Duration::from_millis(250));
+        let narrowed =
+            crate::wasm::capabilities::AllowedOutboundHosts::parse(&["https://api.example.com", "http://127.0.0.1:*"]);
+        assert_eq!(config.limits.allowed_outbound_hosts, Some(narrowed.unwrap()));
+        assert_eq!(config.limits.max_outbound_response_bytes, 2 << 20);
+        let bad = Cli::try_parse_from([
+            "spawn-wasm",
+            "standalone",
+            "--actors",
+            "d",
+            "--allowed-outbound-hosts",
+            "example.com",
+        ]);
+        assert!(bad.unwrap_err().to_string().contains("`example.com` is not an outbound host pattern"));
     }
 
     #[test]
@@ -136,6 +153,7 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:9001".parse().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("spawn-data"));
         assert!(!config.fsync);
+        assert_eq!(config.limits.allowed_outbound_hosts, None, "unset narrows nothing");
     }
 
     // The configuration file, against the real command line.

@@ -5,7 +5,10 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::http::HttpLimits;
-use crate::wasm::limits::{DEFAULT_WARM_MEMORY_MB, Limits};
+use crate::wasm::capabilities::{AllowedOutboundHosts, OutboundPattern};
+use crate::wasm::limits::{
+    DEFAULT_MAX_OUTBOUND_REQUESTS, DEFAULT_MAX_OUTBOUND_RESPONSE_MB, DEFAULT_WARM_MEMORY_MB, Limits,
+};
 
 /// Where a running standalone runtime's client API is: the same settings `spawn-wasm
 /// standalone` serves with (flags, environment, the configuration file's `[standalone]`
@@ -86,6 +89,17 @@ pub struct LimitArgs {
     /// are evicted beyond it.
     #[arg(long, env = "SPAWN_WASM_WARM_MEMORY_MB", default_value_t = DEFAULT_WARM_MEMORY_MB)]
     pub warm_memory_mb: usize,
+    /// Outbound HTTP destinations any module may reach, as `scheme://host[:port]` patterns
+    /// (comma-separated): narrows every module's `allowed_outbound_hosts` to what both
+    /// allow. Unset: modules' grants apply as written.
+    #[arg(long, env = "SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", value_delimiter = ',', value_parser = OutboundPattern::parse)]
+    pub allowed_outbound_hosts: Option<Vec<OutboundPattern>>,
+    /// Cap on one outbound HTTP response body, in MiB; a module may lower it.
+    #[arg(long, env = "SPAWN_WASM_MAX_OUTBOUND_RESPONSE_MB", default_value_t = DEFAULT_MAX_OUTBOUND_RESPONSE_MB, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub max_outbound_response_mb: usize,
+    /// Outbound HTTP requests one instance may have in flight; a module may lower it.
+    #[arg(long, env = "SPAWN_WASM_MAX_OUTBOUND_REQUESTS", default_value_t = DEFAULT_MAX_OUTBOUND_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub max_outbound_requests: usize,
 }
 
 impl From<&LimitArgs> for HttpLimits {
@@ -107,6 +121,9 @@ impl From<&LimitArgs> for Limits {
             warm_per_actor: args.warm_per_actor as usize,
             warm_memory_bytes: args.warm_memory_mb << 20,
             max_instances: args.warm_instances + crate::wasm::limits::CONCURRENT_FRESH_INSTANCES,
+            allowed_outbound_hosts: args.allowed_outbound_hosts.clone().map(AllowedOutboundHosts::from),
+            max_outbound_response_bytes: args.max_outbound_response_mb << 20,
+            max_outbound_requests: args.max_outbound_requests,
             ..Limits::default()
         }
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
-use super::capabilities;
+use super::capabilities::{self, OutboundHttp, OutboundPolicy};
 use super::guest_output::{GuestOutput, OutputRates};
 use super::host::{HostState, Turn};
 use super::limiter::SandboxLimiter;
@@ -129,7 +129,12 @@ impl ActorEngine {
         let output = GuestOutput::new(self.output_rates.clone());
         let wasi = sandbox.grants.wasi_context(&output);
         let limits = SandboxLimiter::new(sandbox.memory_bytes, sandbox.max_table_elements);
-        let mut store = Store::new(&self.engine, HostState::new(wasi, limits, turn, deadline, output));
+        let policy = OutboundPolicy {
+            granted: sandbox.grants.allowed_outbound_hosts.clone(),
+            host: self.limits.allowed_outbound_hosts.clone(),
+        };
+        let http = OutboundHttp::new(policy, sandbox.outbound, deadline);
+        let mut store = Store::new(&self.engine, HostState::new(wasi, http, limits, turn, deadline, output));
         if self.limits.enforce {
             store.limiter(|state| state.limiter());
             // Armed before instantiation, which runs guest code too. Each slice ends in the

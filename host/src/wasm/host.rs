@@ -61,6 +61,7 @@ impl HostState {
     /// sandbox's capabilities) already points its stdout and stderr at.
     pub(super) fn new(
         wasi: WasiCtx,
+        outbound_http: OutboundHttp,
         limits: SandboxLimiter,
         turn: Turn,
         deadline: Instant,
@@ -69,7 +70,7 @@ impl HostState {
         let state = HostState {
             wasi,
             http: WasiHttpCtx::new(),
-            outbound_http: OutboundHttp,
+            outbound_http,
             table: ResourceTable::new(),
             limits,
             turn,
@@ -84,6 +85,7 @@ impl HostState {
     pub(super) fn rearm(&mut self, turn: Turn, deadline: Instant) {
         self.turn = turn;
         self.deadline = deadline;
+        self.outbound_http.rearm(deadline);
         self.begin_output();
     }
 

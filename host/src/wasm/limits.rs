@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::capabilities::AllowedOutboundHosts;
+
 /// Limits applied to every guest call.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -32,6 +34,13 @@ pub struct Limits {
     /// proxy does not support the kind (it throws on pooled calls); standalone serves them as
     /// named.
     pub pooled_actors: bool,
+    /// The host's narrowing of every module's `allowed_outbound_hosts`: a destination must
+    /// match both lists. `None` narrows nothing.
+    pub allowed_outbound_hosts: Option<AllowedOutboundHosts>,
+    /// Cap on one outbound HTTP response body, in bytes.
+    pub max_outbound_response_bytes: usize,
+    /// Outbound HTTP requests one instance may have in flight.
+    pub max_outbound_requests: usize,
 }
 
 impl Default for Limits {
@@ -46,9 +55,18 @@ impl Default for Limits {
             warm_memory_bytes: DEFAULT_WARM_MEMORY_MB << 20,
             enforce: true,
             pooled_actors: true,
+            allowed_outbound_hosts: None,
+            max_outbound_response_bytes: DEFAULT_MAX_OUTBOUND_RESPONSE_MB << 20,
+            max_outbound_requests: DEFAULT_MAX_OUTBOUND_REQUESTS,
         }
     }
 }
+
+/// Default of `--max-outbound-response-mb`.
+pub const DEFAULT_MAX_OUTBOUND_RESPONSE_MB: usize = 8;
+
+/// Default of `--max-outbound-requests`.
+pub const DEFAULT_MAX_OUTBOUND_REQUESTS: usize = 8;
 
 /// Default of `--warm-memory-mb`: a full pool fits in 2 GiB with room to spare.
 pub const DEFAULT_WARM_MEMORY_MB: usize = 1536;

@@ -11,10 +11,13 @@
 //! call_timeout_ms = 2000
 //! max_reply_bytes = 65536   # reply + new state + workflow payloads of one turn
 //! max_table_elements = 10000
+//! max_outbound_response_bytes = 1048576  # at most the host's --max-outbound-response-mb
+//! max_outbound_requests = 4              # in flight per instance, at most the host's
 //!
 //! [grants]
 //! env = { GREETING = "hello" }              # exactly these variables, these values
 //! read_only_dirs = { "/data" = "/srv/data" } # guest path = host directory, read-only
+//! allowed_outbound_hosts = ["https://api.example.com", "http://127.0.0.1:*"]
 //! ```
 //!
 //! Unknown keys are rejected, naming the file. Each grant is one module of
@@ -25,7 +28,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::capabilities::Grants;
+use super::capabilities::{Grants, OutboundLimits};
 use super::limits::Limits;
 
 /// Default cap on what one turn returns (reply, state and workflow payloads).
@@ -57,6 +60,10 @@ pub struct LimitOverrides {
     pub max_reply_bytes: Option<usize>,
     /// Cap on the elements of a table.
     pub max_table_elements: Option<usize>,
+    /// Cap on one outbound HTTP response body, in bytes.
+    pub max_outbound_response_bytes: Option<usize>,
+    /// Outbound HTTP requests one instance may have in flight.
+    pub max_outbound_requests: Option<usize>,
 }
 
 /// The sandbox every call of a module runs in.
@@ -70,6 +77,8 @@ pub struct Sandbox {
     pub max_reply_bytes: usize,
     /// Cap on the elements of a table.
     pub max_table_elements: usize,
+    /// What bounds each instance's outbound HTTP.
+    pub outbound: OutboundLimits,
     /// What the module's actors are granted.
     pub grants: Grants,
 }
@@ -82,6 +91,10 @@ impl Sandbox {
             call_timeout: limits.call_timeout,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
             max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            outbound: OutboundLimits {
+                max_response_bytes: limits.max_outbound_response_bytes,
+                max_requests: limits.max_outbound_requests,
+            },
             grants: Grants::default(),
         }
     }
@@ -135,10 +148,25 @@ impl Sandbox {
             }
             sandbox.max_table_elements = elements;
         }
+        if let Some(bytes) = overrides.max_outbound_response_bytes {
+            sandbox.outbound.max_response_bytes =
+                at_most("max_outbound_response_bytes", bytes, limits.max_outbound_response_bytes)?;
+        }
+        if let Some(requests) = overrides.max_outbound_requests {
+            sandbox.outbound.max_requests = at_most("max_outbound_requests", requests, limits.max_outbound_requests)?;
+        }
         settings.grants.check()?;
         sandbox.grants = settings.grants;
         Ok(sandbox)
     }
+}
+
+/// `value` of `limits.key` if it is between 1 and the host's `limit`.
+fn at_most(key: &str, value: usize, limit: usize) -> Result<usize, String> {
+    if value == 0 || value > limit {
+        return Err(format!("limits.{key} = {value} must be between 1 and the host's limit, {limit}"));
+    }
+    Ok(value)
 }
 
 /// The settings file of the module at `wasm`: the same name with `.toml`.
@@ -180,6 +208,10 @@ mod tests {
         assert!(parse("[limits]\ncall_timeout_ms = 0\n").unwrap_err().contains("between 1 and"));
         assert!(parse("[limits]\ncall_timeout_ms = 999999\n").unwrap_err().contains("host's limit"));
         assert!(parse("[limits]\nmax_reply_bytes = 999999999\n").unwrap_err().contains("host's limit"));
+        assert!(parse("[limits]\nmax_outbound_requests = 0\n").unwrap_err().contains("between 1 and"));
+        assert!(parse("[limits]\nmax_outbound_response_bytes = 999999999\n").unwrap_err().contains("host's limit"));
+        let bad_host = parse("[grants]\nallowed_outbound_hosts = [\"example.com\"]\n").unwrap_err();
+        assert!(bad_host.contains("`example.com` is not an outbound host pattern"), "{bad_host}");
         assert!(parse("[limits]\nfuel = 3\n").unwrap_err().contains("unknown field `fuel`"));
         assert!(parse("[network]\nallow = true\n").unwrap_err().contains("unknown field `network`"));
         assert!(parse("[grants]\nread_only_dirs = { \"data\" = \"/tmp\" }\n").unwrap_err().contains("absolute"));

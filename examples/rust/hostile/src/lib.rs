@@ -29,7 +29,8 @@ use spawn_wasm_sdk::{Actor, Value};
 /// - `instanceCallsAfter(Request{language: ms})`: the same after sleeping `ms` milliseconds
 ///   (so that turns of one actor overlap);
 /// - `fetch(Request{language: "http://host:port/path"})`: a GET through
-///   `wasi:http/outgoing-handler`; replies `Reply{"status N"}` or `Reply{"refused: <error>"}`.
+///   `wasi:http/outgoing-handler`; replies `Reply{"status N: <body>"}` or
+///   `Reply{"refused: <error>"}`.
 ///
 /// and the looping actions of [`loops::with_loops`].
 pub fn hostile() -> Actor<()> {
@@ -92,31 +93,12 @@ fn count_call() -> String {
     (CALLS.fetch_add(1, Ordering::Relaxed) + 1).to_string()
 }
 
-/// A GET of `url` (`scheme://authority/path`) through `wasi:http`, as a toolchain's
-/// `fetch` would make it.
+/// A GET of `url` through the SDK's `wasi:http` helper: `status N: <body>`, or
+/// `refused: <the host's reason>`.
 fn fetch(url: &str) -> String {
-    use wasi::http::outgoing_handler;
-    use wasi::http::types::{Fields, OutgoingRequest, Scheme};
-
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
-    let request = OutgoingRequest::new(Fields::new());
-    let scheme = if scheme == "https" { Scheme::Https } else { Scheme::Http };
-    if request.set_scheme(Some(&scheme)).is_err()
-        || request.set_authority(Some(authority)).is_err()
-        || request.set_path_with_query(Some(&path)).is_err()
-    {
-        return format!("refused: bad URL {url}");
-    }
-    let response = match outgoing_handler::handle(request, None) {
-        Ok(response) => response,
-        Err(error) => return format!("refused: {error:?}"),
-    };
-    response.subscribe().block();
-    match response.get() {
-        Some(Ok(Ok(response))) => format!("status {}", response.status()),
-        Some(Ok(Err(error))) => format!("refused: {error:?}"),
-        other => format!("refused: {other:?}"),
+    match spawn_wasm_sdk::http::get(url) {
+        Ok(response) => format!("status {}: {}", response.status, response.text()),
+        Err(error) => format!("refused: {error}"),
     }
 }
 

@@ -5,6 +5,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::capability::Capability;
 use super::env::Env;
+use super::outbound_hosts::AllowedOutboundHosts;
 use super::read_only_dirs::ReadOnlyDirs;
 use crate::wasm::guest_output::GuestOutput;
 
@@ -18,13 +19,17 @@ pub struct Grants {
     /// Host directories the guest can read.
     #[serde(default)]
     pub read_only_dirs: ReadOnlyDirs,
+    /// Destinations outbound HTTP may reach.
+    #[serde(default)]
+    pub allowed_outbound_hosts: AllowedOutboundHosts,
 }
 
 impl Grants {
     /// Checks every grant against the host.
     pub fn check(&self) -> Result<(), String> {
         self.env.check()?;
-        self.read_only_dirs.check()
+        self.read_only_dirs.check()?;
+        self.allowed_outbound_hosts.check()
     }
 
     /// What the interfaces a component imports (`wasi:sockets/tcp@0.2.3`, …) cannot reach
@@ -37,8 +42,8 @@ impl Grants {
             .filter_map(|import| {
                 let denied = if import.starts_with("wasi:sockets/") {
                     "network access is not grantable yet; sockets and name lookups are refused"
-                } else if import.starts_with("wasi:http/outgoing-handler") {
-                    "outbound HTTP is not grantable yet; requests are refused"
+                } else if import.starts_with("wasi:http/outgoing-handler") && self.allowed_outbound_hosts.is_empty() {
+                    "no outbound host is granted: add `allowed_outbound_hosts` under [grants] in the module's TOML"
                 } else if import.starts_with("wasi:filesystem/preopens") && self.read_only_dirs.0.is_empty() {
                     "no directory is granted: add `read_only_dirs` under [grants] in the module's TOML"
                 } else {
@@ -87,5 +92,12 @@ mod tests {
         assert!(with_dirs.ungranted(["wasi:filesystem/preopens@0.2.3"]).is_empty(), "a granted directory is no denial");
         let (_, reason) = Grants::default().ungranted(["wasi:filesystem/preopens@0.2.3"])[0];
         assert!(reason.contains("read_only_dirs"), "{reason}");
+        let with_hosts = Grants {
+            allowed_outbound_hosts: AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap(),
+            ..Grants::default()
+        };
+        assert!(with_hosts.ungranted(["wasi:http/outgoing-handler@0.2.10"]).is_empty(), "a granted host is no denial");
+        let (_, reason) = Grants::default().ungranted(["wasi:http/outgoing-handler@0.2.10"])[0];
+        assert!(reason.contains("allowed_outbound_hosts"), "{reason}");
     }
 }

@@ -11,11 +11,14 @@
 mod capability;
 mod env;
 mod grants;
+mod http_client;
+mod outbound_hosts;
 mod outbound_http;
 mod read_only_dirs;
 
 pub use capability::Capability;
 pub use env::Env;
 pub use grants::Grants;
-pub use outbound_http::{OutboundHttp, add_to_linker as add_http_to_linker};
+pub use outbound_hosts::{AllowedOutboundHosts, OutboundPattern};
+pub use outbound_http::{OutboundHttp, OutboundLimits, OutboundPolicy, add_to_linker as add_http_to_linker};
 pub use read_only_dirs::ReadOnlyDirs;

@@ -1,24 +1,156 @@
-//! `wasi:http/outgoing-handler`: outbound HTTP requests.
+//! `wasi:http/outgoing-handler`: outbound HTTP requests, allowed per destination.
 //!
 //! The interface is always linked, so that components whose toolchain imports it (every
-//! componentize-js build does, for `fetch`) load and run; each request is refused unless
-//! the module is granted outbound HTTP, which no module is yet. A refused request reaches
-//! the guest as `HTTP-request-denied`, and the host's log names the interface, the
-//! destination and what is missing.
+//! componentize-js build does, for `fetch`) load and run. A request goes out only if its
+//! destination matches the module's `allowed_outbound_hosts` and, when the host sets one,
+//! the host's list too (the host can only narrow). The host resolves a name itself, keeps
+//! only the addresses the lists allow (one that is not public needs a grant naming it) and
+//! connects to those ([`super::http_client`]). A refused request reaches the guest as
+//! `internal-error` with the reason and the grant that would allow it, which the host's log
+//! repeats. Each instance has a bounded number of requests in flight; each ends at the
+//! call's deadline and its response body is capped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use http::Request;
+use rustls::pki_types::ServerName;
+use tokio::sync::Semaphore;
+use tokio::time::timeout_at;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
+
+use super::http_client::{self, Exchange, Sent};
+use super::outbound_hosts::{AllowedOutboundHosts, Destination, Host, Scheme, is_public};
 
 /// The interface, for messages.
 const INTERFACE: &str = "wasi:http/outgoing-handler";
 
-/// An instance's outbound HTTP: its per-instance state and the hooks `wasi:http` calls.
-#[derive(Debug, Default)]
-pub struct OutboundHttp;
+/// What bounds one instance's outbound requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundLimits {
+    /// The most response body bytes one request may bring in.
+    pub max_response_bytes: usize,
+    /// The most requests one instance may have in flight (a response whose body is not yet
+    /// read or dropped counts).
+    pub max_requests: usize,
+}
 
-/// What a refused request's future resolves to.
-type Response = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>;
+/// Which destinations a module's instances may reach.
+#[derive(Debug, Clone)]
+pub struct OutboundPolicy {
+    /// The module's grant.
+    pub granted: AllowedOutboundHosts,
+    /// The host's narrowing (`--allowed-outbound-hosts`); `None` narrows nothing.
+    pub host: Option<AllowedOutboundHosts>,
+}
+
+impl OutboundPolicy {
+    /// Whether the lists allow `destination` itself, or why not.
+    fn authorize(&self, destination: &Destination) -> Result<(), String> {
+        if !self.granted.allows(destination) {
+            return Err(format!(
+                "outbound HTTP to {destination} is not granted: add \"{destination}\" (or a pattern covering it) to `allowed_outbound_hosts` under [grants] in the module's TOML"
+            ));
+        }
+        if self.host.as_ref().is_some_and(|host| !host.allows(destination)) {
+            return Err(format!(
+                "outbound HTTP to {destination} is granted by the module but not allowed by the host: add it to the host's --allowed-outbound-hosts"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether an address that `destination` leads to may be connected to: a public one
+    /// may, one that is not only when both lists name it.
+    fn address_allowed(&self, destination: &Destination, addr: std::net::IpAddr) -> bool {
+        is_public(addr)
+            || (self.granted.allows_address(destination, addr)
+                && self.host.as_ref().is_none_or(|host| host.allows_address(destination, addr)))
+    }
+
+    /// The addresses to connect to for an allowed `destination`: its own address, or what
+    /// its name resolves to, keeping only allowed ones; or why there are none.
+    async fn addresses(&self, destination: &Destination, deadline: Instant) -> Result<Vec<SocketAddr>, Refusal> {
+        let name = match &destination.host {
+            Host::Addr(addr) => return Ok(vec![SocketAddr::new(*addr, destination.port)]),
+            Host::Name(name) => name,
+        };
+        let resolved: Vec<SocketAddr> =
+            timeout_at(deadline.into(), tokio::net::lookup_host((name.as_str(), destination.port)))
+                .await
+                .map_err(|_| Refusal::Error(Error::DnsTimeout))?
+                .map_err(|error| Refusal::Error(Error::DnsError { rcode: Some(error.to_string()), info_code: None }))?
+                .collect();
+        let allowed: Vec<SocketAddr> =
+            resolved.iter().copied().filter(|addr| self.address_allowed(destination, addr.ip())).collect();
+        if allowed.is_empty() {
+            let list: Vec<String> = resolved.iter().map(|addr| addr.ip().to_string()).collect();
+            let example = resolved.first().map_or_else(String::new, |addr| {
+                let host = Host::Addr(addr.ip());
+                format!(": grant the address itself, e.g. \"{}://{host}:{}\"", destination.scheme, destination.port)
+            });
+            return Err(Refusal::Denied(format!(
+                "outbound HTTP to {destination} refused: {name} resolves to {}, which is not public and is reachable only when granted by address{example}",
+                list.join(", ")
+            )));
+        }
+        Ok(allowed)
+    }
+}
+
+/// Why a request did not go out.
+enum Refusal {
+    /// The lists do not allow it: the message says which grant would.
+    Denied(String),
+    /// Resolving or reaching it failed.
+    Error(Error),
+}
+
+/// An instance's outbound HTTP: the module's policy and limits, the current call's
+/// deadline, and the hooks `wasi:http` calls.
+pub struct OutboundHttp {
+    policy: OutboundPolicy,
+    limits: OutboundLimits,
+    deadline: Instant,
+    in_flight: Arc<Semaphore>,
+}
+
+impl OutboundHttp {
+    /// The outbound HTTP of a new instance whose first call ends at `deadline`.
+    pub fn new(policy: OutboundPolicy, limits: OutboundLimits, deadline: Instant) -> OutboundHttp {
+        OutboundHttp { policy, limits, deadline, in_flight: Arc::new(Semaphore::new(limits.max_requests)) }
+    }
+
+    /// A warm instance's next call ends at `deadline`.
+    pub fn rearm(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+}
+
+/// The future a request's hook returns.
+type Response = Result<Sent, Error>;
+
+fn refuse(destination: &str, reason: String) -> Error {
+    tracing::warn!(target: "guest", interface = INTERFACE, %destination, "outbound HTTP request refused: {reason}");
+    Error::InternalError(Some(reason))
+}
+
+/// The destination of a request that `wasi:http` built (it always sets scheme and
+/// authority).
+fn destination_of(request: &Request<WasiBody>) -> Option<Destination> {
+    let uri = request.uri();
+    let scheme = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        Scheme::Https
+    } else if uri.scheme() == Some(&http::uri::Scheme::HTTP) {
+        Scheme::Http
+    } else {
+        return None;
+    };
+    let host = Host::parse(uri.host()?);
+    Some(Destination { port: uri.port_u16().unwrap_or(scheme.default_port()), scheme, host })
+}
 
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
@@ -27,20 +159,77 @@ impl WasiHttpHooks for OutboundHttp {
         _options: Option<RequestOptions>,
         _io: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Response> + Send> {
-        let uri = request.uri();
-        let destination =
-            format!("{}://{}", uri.scheme_str().unwrap_or("?"), uri.authority().map_or("?", |a| a.as_str()));
-        tracing::warn!(
-            target: "guest",
-            interface = INTERFACE,
-            %destination,
-            "outbound HTTP request refused: this module is not granted outbound HTTP"
-        );
-        Box::new(async { Err(Error::HttpRequestDenied) })
+        let Some(destination) = destination_of(&request) else {
+            return Box::new(std::future::ready(Err(Error::HttpRequestUriInvalid)));
+        };
+        if let Err(reason) = self.policy.authorize(&destination) {
+            return Box::new(std::future::ready(Err(refuse(&destination.to_string(), reason))));
+        }
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            let reason = format!(
+                "outbound HTTP to {destination} refused: this instance already has {} requests in flight (limits.max_outbound_requests)",
+                self.limits.max_requests
+            );
+            return Box::new(std::future::ready(Err(refuse(&destination.to_string(), reason))));
+        };
+        let (policy, deadline, max_body) = (self.policy.clone(), self.deadline, self.limits.max_response_bytes);
+        Box::new(async move {
+            let addrs = match policy.addresses(&destination, deadline).await {
+                Ok(addrs) => addrs,
+                Err(Refusal::Denied(reason)) => return Err(refuse(&destination.to_string(), reason)),
+                Err(Refusal::Error(error)) => return Err(error),
+            };
+            let tls = match (&destination.scheme, &destination.host) {
+                (Scheme::Http, _) => None,
+                (Scheme::Https, Host::Addr(addr)) => Some(ServerName::from(*addr)),
+                (Scheme::Https, Host::Name(name)) => {
+                    Some(ServerName::try_from(name.clone()).map_err(|_| Error::HttpRequestUriInvalid)?)
+                }
+            };
+            http_client::send(request, Exchange { addrs, tls, deadline, max_body, permit }).await
+        })
     }
 }
 
 /// Links `wasi:http` (types and the outgoing handler) for stores whose state offers it.
 pub fn add_to_linker<T: WasiHttpView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::time::Duration;
+
+    use http_body_util::{BodyExt, Empty};
+
+    use super::*;
+
+    fn request(addr: SocketAddr) -> Request<WasiBody> {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        Request::get(format!("http://{addr}/")).body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_instance_bound_are_refused_at_once_and_a_slot_frees_when_one_ends() {
+        // A server that accepts and never answers: the first request stays in flight.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let policy =
+            OutboundPolicy { granted: AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap(), host: None };
+        let limits = OutboundLimits { max_response_bytes: 1024, max_requests: 1 };
+        let mut http = OutboundHttp::new(policy, limits, Instant::now() + Duration::from_secs(10));
+        let io = || Box::new(std::future::ready(Ok(()))) as Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+        let first = Pin::from(http.send_request(request(addr), None, io()));
+        let second = Pin::from(http.send_request(request(addr), None, io())).await;
+        match second {
+            Err(Error::InternalError(Some(reason))) => {
+                assert!(reason.contains("already has 1 requests in flight"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+        drop(first);
+        assert_eq!(http.in_flight.available_permits(), 1, "the ended request's slot is free again");
+    }
 }
