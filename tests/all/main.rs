@@ -4,6 +4,7 @@
 
 mod crash;
 mod grants;
+mod history;
 mod js;
 mod loading;
 mod loops;

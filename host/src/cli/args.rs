@@ -8,6 +8,7 @@ use super::config::ConfigArgs;
 use super::inspect::InspectArgs;
 use super::invoke::InvokeArgs;
 use super::new::NewArgs;
+use super::restore::RestoreArgs;
 use super::sidecar::SidecarArgs;
 use super::standalone::StandaloneArgs;
 use super::state::StateArgs;
@@ -75,10 +76,15 @@ pub enum Command {
     ///
     /// Example: spawn-wasm --config spawn-wasm.toml config --print --mode standalone
     Config(ConfigArgs),
-    /// Print an actor's state (its built-in `get` action) as JSON.
+    /// Print an actor's state as JSON with its revision, a kept revision (`--revision N`),
+    /// or the kept revisions (`--history`).
     ///
-    /// Example: spawn-wasm state counter
+    /// Example: spawn-wasm state counter --history
     State(StateArgs),
+    /// Make a kept revision of an actor's state its current state, as a new revision.
+    ///
+    /// Example: spawn-wasm restore counter 3
+    Restore(RestoreArgs),
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `spawn-wasm invoke` and `spawn-wasm state`: calls to a running standalone runtime's
+//! `spawn-wasm invoke`, `state` and `restore`: calls to a running standalone runtime's
 //! client API from the terminal, in JSON (the runtime converts with the descriptors its
 //! components embed).
 
@@ -67,29 +67,78 @@ impl RemoteCall {
 
     /// Sends the call; returns the reply (`null` for none) or the runtime's error.
     pub async fn send(&self) -> anyhow::Result<Value> {
-        let url =
-            format!("{}/api/v1/system/{}/actors/{}/invoke", self.url.trim_end_matches('/'), self.system, self.actor);
-        let response = reqwest::Client::new()
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(self.body()?.to_string())
-            .send()
-            .await
-            .with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
-        let status = response.status();
-        let text = response.text().await?;
-        let answer: Value = serde_json::from_str(&text)
-            .with_context(|| format!("the runtime answered HTTP {status} with a body that is not JSON: {text}"))?;
-        if !status.is_success() {
-            let message = answer["status"]["message"].as_str().unwrap_or("(no message)");
-            bail!("{message} (HTTP {status})");
-        }
+        let api = StateApi { url: self.url.clone(), system: self.system.clone() };
+        let answer = api.post(&format!("actors/{}/invoke", self.actor), &self.body()?).await?;
         let reply = answer.get("value").cloned().unwrap_or(Value::Null);
         if let Some(failure) = failure_of(&reply) {
             bail!("the actor failed (google.rpc.Code {}): {}", failure.code, failure.message);
         }
         Ok(reply)
     }
+}
+
+/// An actor system of a running runtime, for the calls that name no action: state,
+/// history, restore.
+#[derive(Debug, Clone)]
+pub struct StateApi {
+    /// Base URL of the API, e.g. `http://127.0.0.1:9001`.
+    pub url: String,
+    /// Actor system.
+    pub system: String,
+}
+
+impl StateApi {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}/api/v1/system/{}/{path}", self.url.trim_end_matches('/'), self.system)
+    }
+
+    /// The current state of `actor` (`revision`: that revision) as
+    /// `{"revision", "time_ms", "state"}`.
+    pub async fn state(&self, actor: &str, revision: Option<i64>) -> anyhow::Result<Value> {
+        let query = revision.map(|revision| format!("?revision={revision}")).unwrap_or_default();
+        self.get(&format!("actors/{actor}/state{query}")).await
+    }
+
+    /// The kept revisions of `actor`, newest first: `{"revisions": [...]}`.
+    pub async fn history(&self, actor: &str) -> anyhow::Result<Value> {
+        self.get(&format!("actors/{actor}/state/history")).await
+    }
+
+    /// Makes revision `revision` the current state of `actor` (the proxy's spawn route
+    /// with `?revision=N`).
+    pub async fn restore(&self, actor: &str, revision: i64) -> anyhow::Result<()> {
+        let body = json!({"actors": [{"name": actor, "system": self.system}]});
+        self.post(&format!("actors/spawn?revision={revision}"), &body).await.map(drop)
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let url = self.endpoint(path);
+        exchange(reqwest::Client::new().get(&url), &url).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let url = self.endpoint(path);
+        let request = reqwest::Client::new()
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        exchange(request, &url).await
+    }
+}
+
+/// Sends `request` to `url`; returns the JSON answer, or the runtime's error message.
+async fn exchange(request: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
+    let response =
+        request.send().await.with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
+    let status = response.status();
+    let text = response.text().await?;
+    let answer: Value = serde_json::from_str(&text)
+        .with_context(|| format!("the runtime answered HTTP {status} with a body that is not JSON: {text}"))?;
+    if !status.is_success() {
+        let message = answer["status"]["message"].as_str().unwrap_or("(no message)");
+        bail!("{message} (HTTP {status})");
+    }
+    Ok(answer)
 }
 
 /// The failure a JSON reply carries: a `google.rpc.Status`, which is what a failed turn of a

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::failure::InvokeResult;
+use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StoredState;
 use crate::modules::registry::{ActorEntry, ActorRegistry};
 use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
@@ -27,6 +27,18 @@ pub(super) struct Turn {
     pub reply: Option<oneshot::Sender<InvokeResult>>,
     /// The request this turn is part of: its deadline, waiting actors and hops.
     pub chain: CallChain,
+    /// Not a call: something the runtime does to the actor between two of its turns.
+    pub control: Option<Control>,
+}
+
+/// What the runtime does to an actor in its mailbox, in order with its calls, so that no
+/// turn runs meanwhile (see [`super::revisions`]).
+pub(super) enum Control {
+    /// Store its pending change now, so that what the store answers next includes it.
+    Flush(oneshot::Sender<Result<(), InvokeFailure>>),
+    /// Make a stored revision its current state (as a new revision) and activate it
+    /// afresh from it; answers the new revision.
+    Restore(i64, oneshot::Sender<Result<i64, InvokeFailure>>),
 }
 
 /// An active actor's state and what it needs to take turns.

@@ -5,10 +5,10 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use super::failure::InvokeFailure;
 use super::handle::Runtime;
+use super::state_api;
 use crate::http::{self, HttpLimits};
 use crate::protocol::json::{JsonCodec, ReflectDescriptor};
 use crate::protocol::spawn::{self as pb, actors};
@@ -29,7 +30,9 @@ pub(super) async fn serve(
 ) -> std::io::Result<()> {
     let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
-        .route("/api/v1/system/{system}/actors/spawn", post(spawn));
+        .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+        .route("/api/v1/system/{system}/actors/{actor}/state", get(state_api::state))
+        .route("/api/v1/system/{system}/actors/{actor}/state/history", get(state_api::history));
     let app = http::with_operations(http::limited(api, limits)).with_state(runtime);
     http::serve(listener, app, limits, draining).await
 }
@@ -86,23 +89,6 @@ fn request_status(status: pb::Status, message: String) -> Option<pb::RequestStat
     Some(pb::RequestStatus { status: status as i32, message })
 }
 
-/// The HTTP status and protocol status of a failure.
-fn classify(failure: &InvokeFailure) -> (StatusCode, pb::Status) {
-    match failure {
-        InvokeFailure::ActorNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::ActorNotFound),
-        InvokeFailure::ActionNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::Error),
-        InvokeFailure::UnknownSystem { .. } | InvokeFailure::BadRequest(_) => {
-            (StatusCode::BAD_REQUEST, pb::Status::Error)
-        }
-        InvokeFailure::Failed { .. } => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error),
-        InvokeFailure::DeadlineExceeded { .. } => (StatusCode::GATEWAY_TIMEOUT, pb::Status::Error),
-        InvokeFailure::Loop(_) => (StatusCode::LOOP_DETECTED, pb::Status::Error),
-        InvokeFailure::Overloaded(_) | InvokeFailure::ShuttingDown => {
-            (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error)
-        }
-    }
-}
-
 async fn invoke(
     State(runtime): State<Runtime>,
     Path((system, actor)): Path<(String, String)>,
@@ -156,32 +142,36 @@ fn invoke_failure(
     system: Option<actors::ActorSystem>,
     actor: Option<actors::Actor>,
 ) -> Response {
-    let (http, status) = classify(failure);
+    let (http, status) = failure.classify();
     tracing::debug!(status = http.as_u16(), "invocation failed: {failure}");
     let response =
         pb::InvocationResponse { status: request_status(status, failure.to_string()), system, actor, payload: None };
     format.respond(http, &response)
 }
 
+/// `SpawnRequest`, and with `?revision=N` (the proxy's parameter) a restore: revision N
+/// becomes the current state of each actor listed.
 async fn spawn(
     State(runtime): State<Runtime>,
     Path(system): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let format = Format::of(&headers, &runtime);
-    let result = match format.decode::<pb::SpawnRequest>(body) {
-        Err(failure) => Err(failure),
-        Ok(_) if system != runtime.system() => {
+    let result = match (format.decode::<pb::SpawnRequest>(body), state_api::revision(query.as_deref())) {
+        (Err(failure), _) | (_, Err(failure)) => Err(failure),
+        (Ok(_), _) if system != runtime.system() => {
             Err(InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() })
         }
-        Ok(request) => runtime.spawn(request).await,
+        (Ok(request), Ok(None)) => runtime.spawn(request).await,
+        (Ok(request), Ok(Some(revision))) => runtime.restore(request, revision).await,
     };
     match result {
         Ok(()) => format
             .respond(StatusCode::OK, &pb::SpawnResponse { status: request_status(pb::Status::Ok, "Accepted".into()) }),
         Err(failure) => {
-            let (http, status) = classify(&failure);
+            let (http, status) = failure.classify();
             format.respond(http, &pb::SpawnResponse { status: request_status(status, failure.to_string()) })
         }
     }

@@ -1,0 +1,135 @@
+//! The SQL of each operation, on a connection (inside the store thread's transaction).
+//!
+//! Each actor has up to `keep` rows, one per stored revision; the newest is its current
+//! state. A save writes a row and prunes the oldest beyond `keep` in the same transaction,
+//! so history never outgrows its bound, whatever happens between two saves.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::types::{Revision, RevisionSummary, StateKey, StoreError, StoredState};
+use crate::protocol::spawn::actors;
+
+fn decode(key: &StateKey, bytes: &[u8]) -> Result<actors::ActorState, StoreError> {
+    actors::ActorState::decode(bytes).map_err(|error| StoreError::Corrupt { actor: key.name.clone(), error })
+}
+
+fn stored(record: actors::ActorState, revision: i64) -> StoredState {
+    StoredState { state: record.state, tags: record.tags, revision }
+}
+
+/// The current (newest) state of `key`.
+pub(super) fn load(connection: &Connection, key: &StateKey) -> Result<Option<StoredState>, StoreError> {
+    Ok(current(connection, key)?.map(|revision| revision.stored))
+}
+
+fn current(connection: &Connection, key: &StateKey) -> Result<Option<Revision>, StoreError> {
+    let row = connection
+        .prepare_cached(
+            "SELECT state, revision, updated_at_ms FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
+             ORDER BY revision DESC LIMIT 1",
+        )?
+        .query_row(params![key.system, key.name, key.parent], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    row.map(|(bytes, revision, time_ms)| Ok(Revision { stored: stored(decode(key, &bytes)?, revision), time_ms }))
+        .transpose()
+}
+
+/// Revision `revision` of `key` (`None`: the current one), if it is kept.
+pub(super) fn revision(
+    connection: &Connection,
+    key: &StateKey,
+    revision: Option<i64>,
+) -> Result<Option<Revision>, StoreError> {
+    let Some(revision) = revision else { return current(connection, key) };
+    let row = connection
+        .prepare_cached(
+            "SELECT state, updated_at_ms FROM actor_state
+             WHERE system = ?1 AND name = ?2 AND parent = ?3 AND revision = ?4",
+        )?
+        .query_row(params![key.system, key.name, key.parent, revision], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?))
+        })
+        .optional()?;
+    row.map(|(bytes, time_ms)| Ok(Revision { stored: stored(decode(key, &bytes)?, revision), time_ms })).transpose()
+}
+
+/// The kept revisions of `key`, newest first.
+pub(super) fn history(connection: &Connection, key: &StateKey) -> Result<Vec<RevisionSummary>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT revision, updated_at_ms, state FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
+         ORDER BY revision DESC",
+    )?;
+    let rows = statement.query_map(params![key.system, key.name, key.parent], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Vec<u8>>(2)?))
+    })?;
+    rows.map(|row| {
+        let (revision, time_ms, bytes) = row?;
+        let state = decode(key, &bytes)?.state.unwrap_or_default();
+        Ok(RevisionSummary { revision, time_ms, type_url: state.type_url, size: state.value.len() })
+    })
+    .collect()
+}
+
+/// Stores `state` as revision `state.revision` of `key` (replacing a row of that revision,
+/// as a change of tags alone keeps the revision), keeping the newest `keep` rows (at least
+/// one: the current state).
+pub(super) fn save(connection: &Connection, key: &StateKey, state: &StoredState, keep: u32) -> rusqlite::Result<()> {
+    let record = actors::ActorState { tags: state.tags.clone(), state: state.state.clone() };
+    connection
+        .prepare_cached(
+            "INSERT OR REPLACE INTO actor_state (system, name, parent, revision, state, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![key.system, key.name, key.parent, state.revision, record.encode_to_vec(), now_ms()])?;
+    // The revision `keep` rows below the newest, and all older ones, go. The subquery
+    // walks at most `keep` index entries; with no such row it is NULL and nothing goes.
+    connection
+        .prepare_cached(
+            "DELETE FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3 AND revision <= (
+                 SELECT revision FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
+                 ORDER BY revision DESC LIMIT 1 OFFSET ?4)",
+        )?
+        .execute(params![key.system, key.name, key.parent, keep.max(1)])?;
+    Ok(())
+}
+
+/// Makes revision `revision` of `key` its current state again, as a new revision after
+/// the newest; `None` if that revision is not kept.
+pub(super) fn restore(
+    connection: &Connection,
+    key: &StateKey,
+    revision: i64,
+    keep: u32,
+) -> Result<Option<StoredState>, StoreError> {
+    let Some(old) = self::revision(connection, key, Some(revision))? else { return Ok(None) };
+    let newest = current(connection, key)?.map_or(revision, |current| current.stored.revision);
+    let restored = StoredState { revision: newest + 1, ..old.stored };
+    save(connection, key, &restored, keep)?;
+    Ok(Some(restored))
+}
+
+/// Records a spawned unnamed instance.
+pub(super) fn record_spawn(connection: &Connection, id: &actors::ActorId) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached("INSERT OR REPLACE INTO spawned_actor (system, name, parent) VALUES (?1, ?2, ?3)")?
+        .execute(params![id.system, id.name, id.parent])
+        .map(drop)
+}
+
+/// Every spawned unnamed instance of `system`.
+pub(super) fn spawned(connection: &Connection, system: &str) -> Result<Vec<actors::ActorId>, StoreError> {
+    let mut statement = connection.prepare_cached("SELECT name, parent FROM spawned_actor WHERE system = ?1")?;
+    let rows = statement.query_map(params![system], |row| {
+        Ok(actors::ActorId { name: row.get(0)?, system: system.to_owned(), parent: row.get(1)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
