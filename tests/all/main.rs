@@ -19,4 +19,5 @@ mod sidecar;
 mod standalone;
 mod stock_proxy;
 mod store_failures;
+mod typed_actions;
 mod wire;

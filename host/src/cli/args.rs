@@ -57,7 +57,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Invoke an actor of a running standalone runtime, in JSON, and print its reply.
     ///
-    /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
+    /// Example: spawn-wasm invoke counter increment --data '{"by": 2}'
     Invoke(InvokeArgs),
     /// Build a component from sources: a Python file or directory (with `main.py`), a
     /// JavaScript or TypeScript file or directory (with `package.json`), or a Rust crate.

@@ -25,7 +25,8 @@ pub struct RemoteCall {
     pub actor: String,
     /// Action.
     pub action: String,
-    /// The input as JSON; `@type` names its message unless `message_type` does.
+    /// The input as JSON; `@type` names its message unless `message_type` does, or else
+    /// the runtime takes the input type the action declares.
     pub data: Option<Value>,
     /// The input's protobuf message name (e.g. `domain.Increment`).
     pub message_type: Option<String>,
@@ -53,12 +54,9 @@ impl RemoteCall {
         if let Some(data) = &self.data {
             let mut value = data.clone();
             let Some(object) = value.as_object_mut() else { bail!("--data must be a JSON object, got {data}") };
-            match (&self.message_type, object.contains_key("@type")) {
-                (Some(name), _) => {
-                    object.insert("@type".into(), json!(format!("{TYPE_URL_PREFIX}{}", name.trim_start_matches('.'))));
-                }
-                (None, true) => {}
-                (None, false) => bail!("name the input's message type: --type package.Message, or \"@type\" in --data"),
+            // Without a type, the runtime gives the object the input type its action declares.
+            if let Some(name) = &self.message_type {
+                object.insert("@type".into(), json!(format!("{TYPE_URL_PREFIX}{}", name.trim_start_matches('.'))));
             }
             request["value"] = value;
         }
@@ -196,11 +194,11 @@ mod tests {
     }
 
     #[test]
-    fn the_input_needs_a_type_and_an_object() {
-        let untyped = RemoteCall { message_type: None, ..call() };
-        assert!(untyped.body().unwrap_err().to_string().contains("--type"));
+    fn the_input_is_an_object_typed_by_the_call_the_data_or_the_action() {
+        let bare = RemoteCall { message_type: None, ..call() };
+        assert_eq!(bare.body().unwrap()["value"], json!({"by": 2}), "left for the runtime to type");
         let typed_inline = RemoteCall { message_type: None, data: Some(json!({"@type": "x/y.Z"})), ..call() };
-        assert!(typed_inline.body().is_ok());
+        assert_eq!(typed_inline.body().unwrap()["value"]["@type"], "x/y.Z");
         let not_object = RemoteCall { data: Some(json!(3)), ..call() };
         assert!(not_object.body().unwrap_err().to_string().contains("JSON object"));
     }

@@ -111,6 +111,13 @@ impl Runtime {
         self.inner.restore(request, revision).await
     }
 
+    /// The input message type instance `name`'s action `action` declares, if any (an
+    /// unknown actor is an error; an unknown action declares none).
+    pub fn input_type(&self, name: &str, action: &str) -> Result<Option<String>, InvokeFailure> {
+        let (entry, _) = self.inner.definition_of(name)?;
+        Ok(entry.module.signature(&entry.definition().name, action).and_then(|signature| signature.input.clone()))
+    }
+
     /// Whether the actor instance `name` is active (in memory, with its mailbox).
     pub fn is_active(&self, name: &str) -> bool {
         self.inner.active.contains(name)

@@ -75,6 +75,35 @@ impl Format {
         }
     }
 
+    /// Decodes an `InvocationRequest`. In JSON, a `value` without `"@type"` (a bare object)
+    /// gets the input type its action declares; `actor` (the path's) names the target if
+    /// the body does not.
+    fn decode_invocation(
+        &self,
+        body: Bytes,
+        runtime: &Runtime,
+        actor: &str,
+    ) -> Result<pb::InvocationRequest, InvokeFailure> {
+        let Format::Json(codec) = self else { return self.decode(body) };
+        let mut json: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|error| InvokeFailure::BadRequest(format!("the body is not JSON: {error}")))?;
+        let bare =
+            json.get("value").and_then(serde_json::Value::as_object).is_some_and(|value| !value.contains_key("@type"));
+        if bare {
+            let text =
+                |key: &str| json.pointer(key).and_then(serde_json::Value::as_str).filter(|text| !text.is_empty());
+            let target = text("/actor/id/name").unwrap_or(actor).to_owned();
+            let action = text("/actionName").or_else(|| text("/action_name")).unwrap_or_default().to_owned();
+            let input = runtime.input_type(&target, &action)?.ok_or_else(|| {
+                InvokeFailure::BadRequest(format!(
+                    "`value` has no \"@type\" and `{target}.{action}` declares no input type: name its message with \"@type\""
+                ))
+            })?;
+            json["value"]["@type"] = format!("{}{input}", pb::TYPE_URL_PREFIX).into();
+        }
+        codec.decode_value(json).map_err(|error| InvokeFailure::BadRequest(error.to_string()))
+    }
+
     fn respond<M: Message + ReflectDescriptor>(&self, status: StatusCode, message: &M) -> Response {
         match self {
             Format::Protobuf => {
@@ -96,7 +125,7 @@ async fn invoke(
     body: Bytes,
 ) -> Response {
     let format = Format::of(&headers, &runtime);
-    let mut request: pb::InvocationRequest = match format.decode(body) {
+    let mut request = match format.decode_invocation(body, &runtime, &actor) {
         Ok(request) => request,
         Err(failure) => return invoke_failure(&format, &failure, None, None),
     };
