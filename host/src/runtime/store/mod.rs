@@ -52,6 +52,7 @@ impl StateStore {
         connection.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::prepare(&mut connection)?;
+        schema::size_rings(&mut connection, history)?;
         let (ops, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("state-store".into())

@@ -1,8 +1,8 @@
 //! The SQL of each operation, on a connection (inside the store thread's transaction).
 //!
-//! Each actor has up to `keep` rows, one per stored revision; the newest is its current
-//! state. A save writes a row and prunes the oldest beyond `keep` in the same transaction,
-//! so history never outgrows its bound, whatever happens between two saves.
+//! Each actor has a ring of up to `keep` rows, one per stored revision (see [`super::schema`]);
+//! the one of highest `seq` is its current state. A save overwrites the oldest slot in the
+//! same statement that writes the new revision, so history never outgrows its bound.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,7 +29,7 @@ fn current(connection: &Connection, key: &StateKey) -> Result<Option<Revision>, 
     let row = connection
         .prepare_cached(
             "SELECT state, revision, updated_at_ms FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
-             ORDER BY revision DESC LIMIT 1",
+             ORDER BY seq DESC LIMIT 1",
         )?
         .query_row(params![key.system, key.name, key.parent], |row| {
             Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?, row.get(2)?))
@@ -62,7 +62,7 @@ pub(super) fn revision(
 pub(super) fn history(connection: &Connection, key: &StateKey) -> Result<Vec<RevisionSummary>, StoreError> {
     let mut statement = connection.prepare_cached(
         "SELECT revision, updated_at_ms, state FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
-         ORDER BY revision DESC",
+         ORDER BY seq DESC",
     )?;
     let rows = statement.query_map(params![key.system, key.name, key.parent], |row| {
         Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Vec<u8>>(2)?))
@@ -75,26 +75,34 @@ pub(super) fn history(connection: &Connection, key: &StateKey) -> Result<Vec<Rev
     .collect()
 }
 
-/// Stores `state` as revision `state.revision` of `key` (replacing a row of that revision,
-/// as a change of tags alone keeps the revision), keeping the newest `keep` rows (at least
-/// one: the current state).
+/// Stores `state` as revision `state.revision` of `key`, in the slot after its newest
+/// (overwriting the oldest of a full ring), or in the newest's own slot if it has the same
+/// revision (a change of tags alone keeps the revision). One statement: the slot is found
+/// among at most `keep` rows of the key.
 pub(super) fn save(connection: &Connection, key: &StateKey, state: &StoredState, keep: u32) -> rusqlite::Result<()> {
     let record = actors::ActorState { tags: state.tags.clone(), state: state.state.clone() };
     connection
         .prepare_cached(
-            "INSERT OR REPLACE INTO actor_state (system, name, parent, revision, state, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO actor_state (system, name, parent, slot, seq, revision, state, updated_at_ms)
+             SELECT ?1, ?2, ?3, next % ?7, next, ?4, ?5, ?6 FROM (
+                 SELECT COALESCE((
+                     SELECT CASE WHEN revision = ?4 THEN seq ELSE seq + 1 END FROM actor_state
+                     WHERE system = ?1 AND name = ?2 AND parent = ?3 ORDER BY seq DESC LIMIT 1
+                 ), 1) AS next
+             ) WHERE true
+             ON CONFLICT (system, name, parent, slot) DO UPDATE SET
+                 seq = excluded.seq, revision = excluded.revision, state = excluded.state,
+                 updated_at_ms = excluded.updated_at_ms",
         )?
-        .execute(params![key.system, key.name, key.parent, state.revision, record.encode_to_vec(), now_ms()])?;
-    // The revision `keep` rows below the newest, and all older ones, go. The subquery
-    // walks at most `keep` index entries; with no such row it is NULL and nothing goes.
-    connection
-        .prepare_cached(
-            "DELETE FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3 AND revision <= (
-                 SELECT revision FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
-                 ORDER BY revision DESC LIMIT 1 OFFSET ?4)",
-        )?
-        .execute(params![key.system, key.name, key.parent, keep.max(1)])?;
+        .execute(params![
+            key.system,
+            key.name,
+            key.parent,
+            state.revision,
+            record.encode_to_vec(),
+            now_ms(),
+            i64::from(keep.max(1))
+        ])?;
     Ok(())
 }
 
