@@ -93,3 +93,27 @@ pub(super) fn check_signatures(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::wit::test_definition;
+
+    fn signature(actor: &str, action: &str, input: Option<&str>) -> ActionSignature {
+        ActionSignature { actor: actor.into(), action: action.into(), input: input.map(Into::into), output: None }
+    }
+
+    #[test]
+    fn signatures_must_name_defined_actions_once_with_full_message_names() {
+        let definitions = [test_definition("joe")];
+        let good = [signature("joe", "setLanguage", Some("domain.Request")), signature("joe", "hi", None)];
+        check_signatures(&definitions, &good).unwrap();
+        let rejection = |signatures: &[ActionSignature]| check_signatures(&definitions, signatures).unwrap_err();
+        assert!(rejection(&[signature("bob", "x", None)]).contains("actor `bob`"));
+        assert!(rejection(&[signature("joe", "fly", None)]).contains("action `fly`"));
+        let twice = [signature("joe", "hi", None), signature("joe", "hi", None)];
+        assert!(rejection(&twice).contains("two signatures"));
+        let url = [signature("joe", "hi", Some("type.googleapis.com/domain.Request"))];
+        assert!(rejection(&url).contains("full protobuf name"));
+    }
+}

@@ -141,3 +141,47 @@ pub(super) fn spawned(connection: &Connection, system: &str) -> Result<Vec<actor
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> StateKey {
+        StateKey { system: "s".into(), name: "a".into(), parent: String::new() }
+    }
+
+    fn state(revision: i64, tag: &str) -> StoredState {
+        let tags = [("t".to_owned(), tag.to_owned())].into();
+        let value = prost_types::Any { type_url: "type.googleapis.com/x.Y".into(), value: vec![revision as u8] };
+        StoredState { state: Some(value), tags, revision }
+    }
+
+    fn revisions(connection: &Connection) -> Vec<i64> {
+        history(connection, &key()).unwrap().into_iter().map(|revision| revision.revision).collect()
+    }
+
+    #[test]
+    fn a_ring_keeps_the_last_saves_and_a_restore_is_a_new_revision() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        super::super::schema::prepare(&mut connection).unwrap();
+        super::super::schema::size_rings(&mut connection, 3).unwrap();
+        save(&connection, &key(), &state(1, "a"), 3).unwrap();
+        // Tags alone changed: the same revision, replaced.
+        save(&connection, &key(), &state(1, "b"), 3).unwrap();
+        assert_eq!(revisions(&connection), [1]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap().tags["t"], "b");
+        // Revisions skipped by write-behind do not count: the last three saves are kept.
+        for revision in [4, 9, 10] {
+            save(&connection, &key(), &state(revision, "c"), 3).unwrap();
+        }
+        assert_eq!(revisions(&connection), [10, 9, 4]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap().revision, 10);
+        assert!(revision(&connection, &key(), Some(1)).unwrap().is_none(), "pruned");
+
+        let restored = restore(&connection, &key(), 4, 3).unwrap().unwrap();
+        assert_eq!((restored.revision, &restored.state), (11, &state(4, "c").state));
+        assert_eq!(revisions(&connection), [11, 10, 9]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap(), restored);
+        assert!(restore(&connection, &key(), 4, 3).unwrap().is_none(), "4 was pruned by the restore's own save");
+    }
+}
