@@ -50,6 +50,8 @@ pub(super) struct Actor {
     pub(super) state: Option<prost_types::Any>,
     pub(super) tags: HashMap<String, String>,
     pub(super) revision: i64,
+    /// The revision and store sequence number of its last save (see [`StoredState::seq`]).
+    pub(super) saved: (i64, i64),
     /// Whether the state or tags changed since they were last stored, and since when.
     pub(super) dirty: bool,
     pub(super) dirty_since: Instant,
@@ -64,12 +66,12 @@ fn timeout_or(ms: u64, default_ms: u64) -> Duration {
 impl Actor {
     /// The actor as stored (or, if it never was, with its initial tags).
     pub(super) fn new(id: actors::ActorId, entry: ActorEntry, stored: Option<StoredState>) -> Actor {
-        let (state, tags, revision) = match stored {
-            Some(stored) => (stored.state, stored.tags, stored.revision),
-            None => (None, entry.definition().initial_tags.iter().cloned().collect(), 0),
+        let (state, tags, revision, saved) = match stored {
+            Some(stored) => (stored.state, stored.tags, stored.revision, (stored.revision, stored.seq)),
+            None => (None, entry.definition().initial_tags.iter().cloned().collect(), 0, (-1, 0)),
         };
         let now = Instant::now();
-        Actor { id, entry, state, tags, revision, dirty: false, dirty_since: now, idle_since: now }
+        Actor { id, entry, state, tags, revision, saved, dirty: false, dirty_since: now, idle_since: now }
     }
 
     /// The instance name.
@@ -154,9 +156,12 @@ impl Actor {
         }
     }
 
-    /// What a snapshot or checkpoint stores.
+    /// What a snapshot or checkpoint stores: its next save, or its last one again if only
+    /// its tags changed since (the same revision).
     pub(super) fn stored(&self) -> StoredState {
-        StoredState { state: self.state.clone(), tags: self.tags.clone(), revision: self.revision }
+        let (saved_revision, saved_seq) = self.saved;
+        let seq = if self.revision == saved_revision { saved_seq.max(1) } else { saved_seq + 1 };
+        StoredState { state: self.state.clone(), tags: self.tags.clone(), revision: self.revision, seq }
     }
 }
 

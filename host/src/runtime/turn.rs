@@ -41,8 +41,11 @@ impl Inner {
         if !actor.dirty || !actor.entry.definition().stateful {
             return Ok(());
         }
-        match self.store.save(StateKey::of(&actor.id), actor.stored()).await {
+        let stored = actor.stored();
+        let saved = (stored.revision, stored.seq);
+        match self.store.save(StateKey::of(&actor.id), stored).await {
             Ok(()) => {
+                actor.saved = saved;
                 actor.dirty = false;
                 Ok(())
             }

@@ -3,9 +3,9 @@
 //! `PRAGMA user_version` holds the schema version. Version 0 is the first one (a database
 //! that never had a version): one row per actor, its current state only. Version 1 keeps
 //! each actor's last revisions in a ring of `keep` slots: its `seq`-th save goes to slot
-//! `seq % keep`, overwriting the oldest in place (an in-place update is SQLite's cheapest
-//! write: a save costs one statement, as before history), and the highest `seq` is the
-//! current state. `store_setting` remembers `keep`, so that a new `--state-history`
+//! `seq % keep`, overwriting the oldest in place (the actor counts its saves, so a save is
+//! one upsert by primary key, as before history; an insert plus a prune cost a checkpointed
+//! call 40 %), and the highest `seq` is the current state. `store_setting` remembers `keep`, so that a new `--state-history`
 //! re-slots the rings once, at open.
 
 use rusqlite::{Connection, OptionalExtension};

@@ -72,6 +72,10 @@ pub struct StoredState {
     pub tags: HashMap<String, String>,
     /// Incremented on every stored change.
     pub revision: i64,
+    /// Which of the actor's saves this is (1, 2, ...; 0 if never stored): its slot in the
+    /// ring of kept revisions is `seq % history`. The actor counts its own saves (it is the
+    /// only writer of its state), so that a save finds its slot without a query.
+    pub seq: i64,
 }
 
 /// One stored revision of an actor's state: what it was and when it was written, so that
