@@ -4,6 +4,7 @@
 
 mod crash;
 mod grants;
+mod history;
 mod js;
 mod loading;
 mod loops;
@@ -18,4 +19,5 @@ mod sidecar;
 mod standalone;
 mod stock_proxy;
 mod store_failures;
+mod typed_actions;
 mod wire;

@@ -21,6 +21,9 @@ pub struct RuntimeConfig {
     pub limits: Limits,
     /// Sync every commit to disk (survives power loss, not only process crashes).
     pub fsync: bool,
+    /// Revisions of each actor's state kept, the current one included (0: only the
+    /// current one), so that an older one can be read or restored.
+    pub state_history: u32,
     /// Follow changes of the actors directory.
     pub watch: bool,
     /// Limits on the wire.
@@ -28,6 +31,9 @@ pub struct RuntimeConfig {
     /// Limits on what calls may queue and how far they may route.
     pub routing: RoutingLimits,
 }
+
+/// The revisions of each actor's state kept by default.
+pub const DEFAULT_STATE_HISTORY: u32 = 16;
 
 /// Limits on what one request may set in motion, so that every request ends and no turn
 /// can grow queues without bound.

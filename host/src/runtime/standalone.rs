@@ -30,7 +30,7 @@ impl Standalone {
     /// starts serving the client API. Returns once the server listens.
     pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
-        let store = StateStore::open(&config.data_dir, config.fsync)?;
+        let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
         let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
         let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
             .await
