@@ -105,7 +105,7 @@ try {
     sourcePath: bundle,
     sourceName: BUNDLE_NAME,
     witPath: config.wit,
-    worldName: "actor",
+    worldName: "typed-actor",
     disableFeatures: ["fetch-event"],
   });
   writeFileSync(config.out, component);

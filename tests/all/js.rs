@@ -52,6 +52,13 @@ async fn a_js_counter_keeps_its_state_speaks_json_and_fails_alone() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["value"], serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 3}));
 
+    // A bare object: the action's `payloadType` declared its type (WIT 0.1.1 `signatures`).
+    let body = serde_json::json!({"actionName": "increment", "value": {"by": 1}});
+    let (status, answer) = client.invoke_json("js_counter", &body.to_string()).await;
+    assert_eq!((status, &answer["value"]["value"]), (StatusCode::OK, &serde_json::json!(4)), "{answer}");
+    let counter: Counter = client.call("js_counter", "increment", &Increment { by: -1 }).await;
+    assert_eq!(counter.value, 3);
+
     // Protobuf in and out; the state is kept between calls; checkpoint writes through.
     let counter: Counter = client.call("js_counter", "increment", &Increment { by: 2 }).await;
     assert_eq!(counter.value, 5);

@@ -5,6 +5,7 @@
 mod console;
 mod crash;
 mod grants;
+mod history;
 mod js;
 mod loading;
 mod loops;
@@ -20,4 +21,5 @@ mod sidecar;
 mod standalone;
 mod stock_proxy;
 mod store_failures;
+mod typed_actions;
 mod wire;

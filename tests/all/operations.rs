@@ -72,16 +72,21 @@ fn inspect_shows_what_a_component_provides() {
     let output = Command::new(SPAWN_WASM).arg("inspect").arg(&joe).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("spawn:actor@0.1.0"), "{text}");
+    assert!(text.contains("spawn:actor@0.1.1"), "{text}");
     assert!(text.contains("joe  named, stateful, state domain.JoeState"), "{text}");
-    assert!(text.contains("actions: setLanguage, saveLanguage"), "{text}");
+    assert!(
+        text.contains(
+            "actions: setLanguage(domain.Request) -> domain.Reply, saveLanguage(domain.Request) -> domain.Reply"
+        ),
+        "{text}"
+    );
     assert!(text.contains("timer: hi every 1000 ms"), "{text}");
     assert!(text.contains("channel: test -> setLanguage"), "{text}");
     assert!(text.contains("abs_actor  unnamed, stateful"), "{text}");
 
     let output = Command::new(SPAWN_WASM).args(["inspect", "--json"]).arg(&joe).output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["wit"], "spawn:actor@0.1.0");
+    assert_eq!(report["wit"], "spawn:actor@0.1.1");
     assert_eq!(report["actors"][0]["name"], "joe");
     assert_eq!(report["actors"][0]["timers"][0]["period_ms"], 1000);
     assert_eq!(report["actors"][1]["deactivation_timeout_ms"], 1000);
@@ -169,14 +174,14 @@ async fn invoke_and_state_from_the_terminal() {
 
     let output = cli(&["state", "counter"]).await;
     let state: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(state, serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 5}));
+    assert_eq!(state["state"], serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 5}));
 
     let output = cli(&["invoke", "nobody", "get"]).await;
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("Actor nobody not found"));
-    let output = cli(&["invoke", "counter", "increment", "--data", r#"{"by": 1}"#]).await;
+    let output = cli(&["invoke", "counter", "increment", "--data", "[1]"]).await;
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--type"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("JSON object"));
     harness.stop().await;
 }
 

@@ -73,6 +73,14 @@ async fn python_state_reply_noreply_checkpoint_context_and_json() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["value"], serde_json::json!({"@type": "type.googleapis.com/domain.Counter", "value": 3}));
 
+    // A bare object: the handler's annotation (`request: Increment`) declared its type.
+    let body = serde_json::json!({"actionName": "increment", "value": {"by": 1}});
+    let (status, answer) = client.invoke_json("python_counter", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["value"]["value"], 4);
+    let counter: Counter = client.call("python_counter", "increment", &Increment { by: -1 }).await;
+    assert_eq!(counter.value, 3);
+
     // Protobuf in and out; the state is kept between calls; checkpoint writes through.
     let counter: Counter = client.call("python_counter", "increment", &Increment { by: 2 }).await;
     assert_eq!(counter.value, 5);

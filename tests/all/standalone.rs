@@ -245,7 +245,7 @@ async fn an_idle_actor_deactivates_after_persisting_and_comes_back_on_demand() {
         .await;
     assert!(harness.runtime.is_active("joe"));
     let id = ActorId { name: "abs-idle".into(), system: SYSTEM.into(), parent: "abs_actor".into() };
-    let stored = StateStore::open(data.path(), false).unwrap().load(StateKey::of(&id)).await.unwrap();
+    let stored = StateStore::open(data.path(), false, 16).unwrap().load(StateKey::of(&id)).await.unwrap();
     let stored = stored.expect("deactivation persisted the write-behind state");
     assert_eq!(unpack::<JoeState>(&stored.state.unwrap()).languages, ["basic"]);
     assert_eq!(stored.revision, 1);
@@ -264,7 +264,7 @@ async fn a_changed_state_is_snapshotted_while_the_actor_stays_active() {
     let client = &harness.client;
     client.spawn("c-snap", "counters").await;
     let id = ActorId { name: "c-snap".into(), system: SYSTEM.into(), parent: "counters".into() };
-    let store = StateStore::open(data.path(), false).unwrap();
+    let store = StateStore::open(data.path(), false, 16).unwrap();
     let stored_value = || async {
         let stored = store.load(StateKey::of(&id)).await.unwrap();
         stored.and_then(|stored| stored.state).map(|state| unpack::<Counter>(&state).value)

@@ -55,7 +55,7 @@ fn key(name: &str) -> StateKey {
 #[tokio::test]
 async fn when_sqlite_rolls_a_batch_back_each_save_reports_what_is_on_disk() {
     let data = tempfile::tempdir().unwrap();
-    let store = StateStore::open(data.path(), false).unwrap();
+    let store = StateStore::open(data.path(), false, 16).unwrap();
     let db = database(data.path(), "actor_state", "RAISE(ROLLBACK, 'injected failure')");
     let save = |name: String| {
         let store = store.clone();

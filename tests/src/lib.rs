@@ -667,6 +667,31 @@ impl ClientApi {
         (status, serde_json::from_str(&response.text().await.unwrap()).expect("a JSON answer"))
     }
 
+    /// `GET path` (under the system's routes, e.g. `actors/joe/state`); returns the HTTP
+    /// status and the JSON answer.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let url = format!("{}/api/v1/system/{}/{path}", self.base, self.system);
+        let response = self.http.get(url).send().await.expect("the runtime must answer");
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, serde_json::from_str(&response.text().await.unwrap()).expect("a JSON answer"))
+    }
+
+    /// `POST path` (under the system's routes) with a JSON body; returns the HTTP status and
+    /// the JSON answer.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let url = format!("{}/api/v1/system/{}/{path}", self.base, self.system);
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the runtime must answer");
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, serde_json::from_str(&response.text().await.unwrap()).expect("a JSON answer"))
+    }
+
     /// The `InvocationRequest` for `actor.action(payload)`.
     pub fn request(
         &self,
@@ -870,6 +895,7 @@ impl StandaloneHarness {
             system: SYSTEM.into(),
             limits,
             fsync: false,
+            state_history: spawn_wasm_host::runtime::DEFAULT_STATE_HISTORY,
             watch: true,
             http,
             routing,

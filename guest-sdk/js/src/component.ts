@@ -1,6 +1,6 @@
 /**
- * The component's `handler` export (`describe`, `handle`, `descriptors`) for the actors the
- * user's entry module declared. `spawn-wasm build` generates the entry point: it imports the
+ * The component's `handler` export (`describe`, `handle`, `descriptors`) and `signatures`
+ * export (each action's message types) for the actors the user's entry module declared. `spawn-wasm build` generates the entry point: it imports the
  * user's module, then this one, whose top level fixes the exported actors. componentize-js
  * runs all of that at build time and snapshots it, so an instance starts ready.
  */
@@ -170,4 +170,22 @@ export const handler = {
   describe: () => definitions,
   handle: run,
   descriptors: descriptorSet,
+};
+
+/** Each action's message types, from its `payloadType` and `responseType` (WIT 0.1.1):
+ * with them, clients may send the input as a bare JSON object. */
+const actionSignatures = [...actors.values()].flatMap((actor) =>
+  [...actor.actions.values()]
+    .filter((action) => action.opts.payloadType !== undefined || action.opts.responseType !== undefined)
+    .map((action) => ({
+      actor: actor.opts.name,
+      action: action.opts.name,
+      input: action.opts.payloadType?.typeName,
+      output: action.opts.responseType?.typeName,
+    })),
+);
+
+/** The `signatures` export. */
+export const signatures = {
+  signatures: () => actionSignatures,
 };

@@ -9,6 +9,7 @@ import traceback
 
 from componentize_py_types import Err
 from wit_world import exports
+from wit_world.exports import signatures as _signatures
 from wit_world.imports import runtime, types
 
 from . import actor as _actor
@@ -19,6 +20,7 @@ from .value import Broadcast, Effect, Forward, Pipe, Value
 
 _ACTORS = {}
 _DEFINITIONS = []
+_SIGNATURES = []
 _DESCRIPTORS = b""
 
 _KINDS = {
@@ -42,6 +44,7 @@ def load_entry(module):
             raise ValueError(f"two actors are named {actor.name}")
         _ACTORS[actor.name] = actor
         _DEFINITIONS.append(_definition(actor))
+        _SIGNATURES.extend(_action_signatures(actor))
     _DESCRIPTORS = _pb.descriptor_set()
 
 
@@ -68,6 +71,18 @@ def _definition(actor):
         state_type=state_type,
         initial_tags=sorted((str(k), str(v)) for k, v in settings.tags.items()),
     )
+
+
+def _action_signatures(actor):
+    """The input type of each action whose handler's request parameter is annotated with a
+    protobuf message class (`def set_language(request: Request, ctx)`)."""
+    return [
+        _signatures.ActionSignature(
+            actor=actor.name, action=name, input=handler.request_type.DESCRIPTOR.full_name, output=None
+        )
+        for name, handler in actor.handlers.items()
+        if handler.request_type is not None
+    ]
 
 
 RECEIVE = "receive"
@@ -209,6 +224,13 @@ class Handler(exports.Handler):
 
     def descriptors(self):
         return _DESCRIPTORS
+
+
+class Signatures(exports.Signatures):
+    """The `signatures` export: the message types the handlers' annotations declare."""
+
+    def signatures(self):
+        return list(_SIGNATURES)
 
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use prost::{Message, Name};
 
 use crate::any::unpack;
+use crate::bindings::exports::spawn::actor::signatures::ActionSignature;
 use crate::bindings::spawn::actor::types::{self as wit, ActorDefinition, Invocation, Kind};
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -17,6 +18,8 @@ type Handler = Box<dyn Fn(Invocation) -> Result<wit::Value> + Send + Sync>;
 /// [`export_actors!`](crate::export_actors).
 pub struct Actor<S> {
     definition: ActorDefinition,
+    /// The message types of its actions, from their handlers' types.
+    signatures: Vec<ActionSignature>,
     handlers: HashMap<String, Handler>,
     _state: std::marker::PhantomData<fn() -> S>,
 }
@@ -39,6 +42,7 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
                 state_type: stateful.then(S::full_name),
                 initial_tags: Vec::new(),
             },
+            signatures: Vec::new(),
             handlers: HashMap::new(),
             _state: std::marker::PhantomData,
         }
@@ -101,12 +105,23 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
 
     /// Handle action `name` with an input of type `I`. A no-op payload arrives as
     /// `I::default()`; a payload of another type is rejected before `handler` runs.
+    ///
+    /// The action declares `I` as its input type (none if `I` is `()`), so that clients may
+    /// send its input as a bare JSON object; declare what it replies with
+    /// [`Actor::returns`].
     pub fn action<I, F>(mut self, name: &str, handler: F) -> Self
     where
-        I: Message + Name + Default,
+        I: Message + Name + Default + 'static,
         F: Fn(I, &Context<S>) -> Result<Value<S>> + Send + Sync + 'static,
     {
         self.definition.actions.push(name.to_owned());
+        let typed = std::any::TypeId::of::<I>() != std::any::TypeId::of::<()>();
+        self.signatures.push(ActionSignature {
+            actor: self.definition.name.clone(),
+            action: name.to_owned(),
+            input: typed.then(I::full_name),
+            output: None,
+        });
         self.handlers.insert(
             name.to_owned(),
             Box::new(move |mut invocation| {
@@ -115,6 +130,15 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
                 handler(input, &context).map(Value::into_wit)
             }),
         );
+        self
+    }
+
+    /// Declare that the action added last replies an `R` (shown by `spawn-wasm inspect`
+    /// and `/v1/modules`; the reply itself is whatever the handler's [`Value::reply`] gives).
+    pub fn returns<R: Name>(mut self) -> Self {
+        if let Some(signature) = self.signatures.last_mut() {
+            signature.output = Some(R::full_name());
+        }
         self
     }
 
@@ -140,6 +164,11 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
         &self.definition
     }
 
+    /// The message types of its actions, as the host sees them.
+    pub fn signatures(&self) -> &[ActionSignature] {
+        &self.signatures
+    }
+
     /// Runs one invocation, as the host would. Useful to unit-test actors natively.
     pub fn handle(&self, invocation: Invocation) -> Result<wit::Value> {
         match self.handlers.get(&invocation.action) {
@@ -157,6 +186,8 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
 pub trait AnyActor: Send + Sync {
     /// See [`Actor::definition`].
     fn definition(&self) -> &ActorDefinition;
+    /// See [`Actor::signatures`].
+    fn signatures(&self) -> &[ActionSignature];
     /// See [`Actor::handle`].
     fn handle(&self, invocation: Invocation) -> Result<wit::Value>;
 }
@@ -164,6 +195,10 @@ pub trait AnyActor: Send + Sync {
 impl<S: Message + Name + Default + 'static> AnyActor for Actor<S> {
     fn definition(&self) -> &ActorDefinition {
         Actor::definition(self)
+    }
+
+    fn signatures(&self) -> &[ActionSignature] {
+        Actor::signatures(self)
     }
 
     fn handle(&self, invocation: Invocation) -> Result<wit::Value> {

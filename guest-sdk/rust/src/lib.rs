@@ -96,6 +96,12 @@ macro_rules! export_actors {
             }
         }
 
+        impl $crate::__private::SignaturesGuest for __SpawnWasmActors {
+            fn signatures() -> ::std::vec::Vec<$crate::__private::ActionSignature> {
+                $crate::__private::signatures(__spawn_wasm_actors())
+            }
+        }
+
         // Only a WebAssembly build exports the component's entry points; a native build
         // (unit tests of the actors) has nothing to export.
         #[cfg(target_family = "wasm")]
@@ -108,11 +114,16 @@ pub mod __private {
     pub use wit_bindgen::rt;
 
     pub use crate::bindings::exports::spawn::actor::handler::Guest;
+    pub use crate::bindings::exports::spawn::actor::signatures::{ActionSignature, Guest as SignaturesGuest};
     pub use crate::bindings::spawn::actor::types::{ActorDefinition, Invocation, Value as WitValue};
     use crate::{AnyActor, Error};
 
     pub fn describe(actors: &[Box<dyn AnyActor>]) -> Vec<ActorDefinition> {
         actors.iter().map(|actor| actor.definition().clone()).collect()
+    }
+
+    pub fn signatures(actors: &[Box<dyn AnyActor>]) -> Vec<ActionSignature> {
+        actors.iter().flat_map(|actor| actor.signatures().iter().cloned()).collect()
     }
 
     pub fn handle(actors: &[Box<dyn AnyActor>], invocation: Invocation) -> Result<WitValue, Error> {

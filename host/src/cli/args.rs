@@ -8,6 +8,7 @@ use super::config::ConfigArgs;
 use super::inspect::InspectArgs;
 use super::invoke::InvokeArgs;
 use super::new::NewArgs;
+use super::restore::RestoreArgs;
 use super::sidecar::SidecarArgs;
 use super::standalone::StandaloneArgs;
 use super::state::StateArgs;
@@ -56,7 +57,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Invoke an actor of a running standalone runtime, in JSON, and print its reply.
     ///
-    /// Example: spawn-wasm invoke counter increment --type domain.Increment --data '{"by": 2}'
+    /// Example: spawn-wasm invoke counter increment --data '{"by": 2}'
     Invoke(InvokeArgs),
     /// Build a component from sources: a Python file or directory (with `main.py`), a
     /// JavaScript or TypeScript file or directory (with `package.json`), or a Rust crate.
@@ -75,10 +76,15 @@ pub enum Command {
     ///
     /// Example: spawn-wasm --config spawn-wasm.toml config --print --mode standalone
     Config(ConfigArgs),
-    /// Print an actor's state (its built-in `get` action) as JSON.
+    /// Print an actor's state as JSON with its revision, a kept revision (`--revision N`),
+    /// or the kept revisions (`--history`).
     ///
-    /// Example: spawn-wasm state counter
+    /// Example: spawn-wasm state counter --history
     State(StateArgs),
+    /// Make a kept revision of an actor's state its current state, as a new revision.
+    ///
+    /// Example: spawn-wasm restore counter 3
+    Restore(RestoreArgs),
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //! Precedence, highest first: command-line flags, environment variables, the file, the
 //! defaults. An unknown key is an error naming the file, the table and the key.
 //!
-//! The client verbs (`invoke`, `state`) also read the `[standalone]` table's keys they
+//! The client verbs (`invoke`, `state`, `restore`) also read the `[standalone]` table's keys they
 //! share (`host`, `port`, `system`, `token`): they reach the server the file configures.
 
 use std::ffi::OsString;
@@ -29,7 +29,7 @@ use clap::Command;
 pub const CONFIG_ENV: &str = "SPAWN_WASM_CONFIG";
 
 /// The verbs that call a running server, and the table of the server they call.
-const CLIENT_VERBS: [&str; 2] = ["invoke", "state"];
+const CLIENT_VERBS: [&str; 3] = ["invoke", "state", "restore"];
 const SERVER_TABLE: &str = "standalone";
 
 /// Why the configuration file could not be used.

@@ -16,7 +16,8 @@ pub struct InvokeArgs {
     /// The input, a JSON object of the message's fields.
     #[arg(long, value_name = "JSON")]
     pub data: Option<String>,
-    /// The input's protobuf message (e.g. `domain.Increment`), unless `--data` has `@type`.
+    /// The input's protobuf message (e.g. `domain.Increment`): only needed if `--data` has
+    /// no `@type` and the action declares no input type.
     #[arg(long = "type", value_name = "MESSAGE")]
     pub message_type: Option<String>,
     /// Fire and forget: returns once the call is queued.

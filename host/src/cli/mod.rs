@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod invoke;
 pub mod new;
 pub mod remote;
+pub mod restore;
 pub mod scaffold;
 pub mod sidecar;
 pub mod standalone;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(args) => config::run(args, cli.config, Cli::command()),
         Command::New(args) => new::run(args),
         Command::State(args) => state::run(args).await,
+        Command::Restore(args) => restore::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
     }
 }

@@ -1,4 +1,4 @@
-//! `spawn-wasm invoke` and `spawn-wasm state`: calls to a running standalone runtime's
+//! `spawn-wasm invoke`, `state` and `restore`: calls to a running standalone runtime's
 //! client API from the terminal, in JSON (the runtime converts with the descriptors its
 //! components embed).
 
@@ -27,7 +27,8 @@ pub struct RemoteCall {
     pub actor: String,
     /// Action.
     pub action: String,
-    /// The input as JSON; `@type` names its message unless `message_type` does.
+    /// The input as JSON; `@type` names its message unless `message_type` does, or else
+    /// the runtime takes the input type the action declares.
     pub data: Option<Value>,
     /// The input's protobuf message name (e.g. `domain.Increment`).
     pub message_type: Option<String>,
@@ -55,12 +56,9 @@ impl RemoteCall {
         if let Some(data) = &self.data {
             let mut value = data.clone();
             let Some(object) = value.as_object_mut() else { bail!("--data must be a JSON object, got {data}") };
-            match (&self.message_type, object.contains_key("@type")) {
-                (Some(name), _) => {
-                    object.insert("@type".into(), json!(format!("{TYPE_URL_PREFIX}{}", name.trim_start_matches('.'))));
-                }
-                (None, true) => {}
-                (None, false) => bail!("name the input's message type: --type package.Message, or \"@type\" in --data"),
+            // Without a type, the runtime gives the object the input type its action declares.
+            if let Some(name) = &self.message_type {
+                object.insert("@type".into(), json!(format!("{TYPE_URL_PREFIX}{}", name.trim_start_matches('.'))));
             }
             request["value"] = value;
         }
@@ -69,32 +67,88 @@ impl RemoteCall {
 
     /// Sends the call; returns the reply (`null` for none) or the runtime's error.
     pub async fn send(&self) -> anyhow::Result<Value> {
-        let url =
-            format!("{}/api/v1/system/{}/actors/{}/invoke", self.url.trim_end_matches('/'), self.system, self.actor);
-        let mut request = reqwest::Client::new()
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(self.body()?.to_string());
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response =
-            request.send().await.with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
-        let status = response.status();
-        let text = response.text().await?;
-        let answer: Value = serde_json::from_str(&text)
-            .with_context(|| format!("the runtime answered HTTP {status} with a body that is not JSON: {text}"))?;
-        if !status.is_success() {
-            // The runtime's own failures carry a `RequestStatus`; a refused token, an `error`.
-            let message = answer["status"]["message"].as_str().or(answer["error"].as_str()).unwrap_or("(no message)");
-            bail!("{message} (HTTP {status})");
-        }
+        let api = StateApi { url: self.url.clone(), system: self.system.clone(), token: self.token.clone() };
+        let answer = api.post(&format!("actors/{}/invoke", self.actor), &self.body()?).await?;
         let reply = answer.get("value").cloned().unwrap_or(Value::Null);
         if let Some(failure) = failure_of(&reply) {
             bail!("the actor failed (google.rpc.Code {}): {}", failure.code, failure.message);
         }
         Ok(reply)
     }
+}
+
+/// An actor system of a running runtime, for the calls that name no action: state,
+/// history, restore.
+#[derive(Debug, Clone)]
+pub struct StateApi {
+    /// Base URL of the API, e.g. `http://127.0.0.1:9001`.
+    pub url: String,
+    /// Actor system.
+    pub system: String,
+    /// The bearer token, if the runtime requires one.
+    pub token: Option<String>,
+}
+
+impl StateApi {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}/api/v1/system/{}/{path}", self.url.trim_end_matches('/'), self.system)
+    }
+
+    /// The current state of `actor` (`revision`: that revision) as
+    /// `{"revision", "time_ms", "state"}`.
+    pub async fn state(&self, actor: &str, revision: Option<i64>) -> anyhow::Result<Value> {
+        let query = revision.map(|revision| format!("?revision={revision}")).unwrap_or_default();
+        self.get(&format!("actors/{actor}/state{query}")).await
+    }
+
+    /// The kept revisions of `actor`, newest first: `{"revisions": [...]}`.
+    pub async fn history(&self, actor: &str) -> anyhow::Result<Value> {
+        self.get(&format!("actors/{actor}/state/history")).await
+    }
+
+    /// Makes revision `revision` the current state of `actor` (the proxy's spawn route
+    /// with `?revision=N`).
+    pub async fn restore(&self, actor: &str, revision: i64) -> anyhow::Result<()> {
+        let body = json!({"actors": [{"name": actor, "system": self.system}]});
+        self.post(&format!("actors/spawn?revision={revision}"), &body).await.map(drop)
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let url = self.endpoint(path);
+        exchange(self.authorized(reqwest::Client::new().get(&url)), &url).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let url = self.endpoint(path);
+        let request = reqwest::Client::new()
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        exchange(self.authorized(request), &url).await
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+/// Sends `request` to `url`; returns the JSON answer, or the runtime's error message.
+async fn exchange(request: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
+    let response =
+        request.send().await.with_context(|| format!("calling {url} (is `spawn-wasm standalone` running?)"))?;
+    let status = response.status();
+    let text = response.text().await?;
+    let answer: Value = serde_json::from_str(&text)
+        .with_context(|| format!("the runtime answered HTTP {status} with a body that is not JSON: {text}"))?;
+    if !status.is_success() {
+        // The runtime's own failures carry a `RequestStatus`; a refused token, an `error`.
+        let message = answer["status"]["message"].as_str().or(answer["error"].as_str()).unwrap_or("(no message)");
+        bail!("{message} (HTTP {status})");
+    }
+    Ok(answer)
 }
 
 /// The failure a JSON reply carries: a `google.rpc.Status`, which is what a failed turn of a
@@ -153,11 +207,11 @@ mod tests {
     }
 
     #[test]
-    fn the_input_needs_a_type_and_an_object() {
-        let untyped = RemoteCall { message_type: None, ..call() };
-        assert!(untyped.body().unwrap_err().to_string().contains("--type"));
+    fn the_input_is_an_object_typed_by_the_call_the_data_or_the_action() {
+        let bare = RemoteCall { message_type: None, ..call() };
+        assert_eq!(bare.body().unwrap()["value"], json!({"by": 2}), "left for the runtime to type");
         let typed_inline = RemoteCall { message_type: None, data: Some(json!({"@type": "x/y.Z"})), ..call() };
-        assert!(typed_inline.body().is_ok());
+        assert_eq!(typed_inline.body().unwrap()["value"]["@type"], "x/y.Z");
         let not_object = RemoteCall { data: Some(json!(3)), ..call() };
         assert!(not_object.body().unwrap_err().to_string().contains("JSON object"));
     }

@@ -181,7 +181,7 @@ A Spawn actor for spawn-wasm.
 cargo test                                          # the actor's unit tests, natively
 cargo build --release --target wasm32-wasip2        # the component
 cp target/wasm32-wasip2/release/{package}.wasm /path/to/actors/
-spawn-wasm invoke {name} greet --type {package}.Greet --data '{{"name": "Ada"}}'
+spawn-wasm invoke {name} greet --data '{{"name": "Ada"}}'
 ```
 "#
     )

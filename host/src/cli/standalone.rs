@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::common::{LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
-use crate::runtime::{RoutingLimits, RuntimeConfig, Standalone};
+use crate::runtime::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
 
 /// Options of `spawn-wasm standalone`.
@@ -31,6 +31,10 @@ pub struct StandaloneArgs {
     /// Sync every commit to disk: state survives power loss, not only a crash of the process.
     #[arg(long, env = "SPAWN_WASM_FSYNC")]
     pub fsync: bool,
+    /// Revisions of each actor's state to keep, the current one included, for
+    /// `spawn-wasm state --history` and `spawn-wasm restore` (0: only the current state).
+    #[arg(long, env = "SPAWN_WASM_STATE_HISTORY", default_value_t = DEFAULT_STATE_HISTORY)]
+    pub state_history: u32,
     /// Load the actors directory once; do not follow its changes.
     #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
     pub no_watch: bool,
@@ -84,6 +88,7 @@ impl StandaloneArgs {
             system: self.system.clone(),
             limits: Limits::from(&self.limits),
             fsync: self.fsync,
+            state_history: self.state_history,
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             routing: RoutingLimits::from(&self.routing),

@@ -37,7 +37,7 @@ pub(super) async fn actors<S: Console>(State(state): State<S>) -> Response {
         .modules()
         .flat_map(|module| module.definitions.iter().map(move |definition| (module, definition)))
         .map(|(module, definition)| ActorView {
-            report: actor_report(definition),
+            report: actor_report(module, definition),
             file: module.path.display().to_string(),
             hash: module.hash.clone(),
             active: active.as_mut().map(|active| active.remove(&definition.name).unwrap_or_default()),

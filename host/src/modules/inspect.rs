@@ -1,5 +1,5 @@
-//! `spawn-wasm inspect FILE.wasm`: what a component provides (actors, actions, timers,
-//! channels, WIT version), found by loading it and calling its `describe`, without serving it.
+//! `spawn-wasm inspect FILE.wasm`: what a component provides (actors, actions with their
+//! message types, timers, channels, WIT version), found by loading it and calling its `describe`, without serving it.
 
 use std::fmt;
 use std::path::Path;
@@ -37,8 +37,8 @@ pub struct ActorReport {
     pub stateful: bool,
     /// Its state's protobuf type, if declared.
     pub state_type: Option<String>,
-    /// Invocable actions.
-    pub actions: Vec<String>,
+    /// Invocable actions, with the message types they declare.
+    pub actions: Vec<ActionReport>,
     /// Timer actions with their period.
     pub timers: Vec<TimerReport>,
     /// Channel subscriptions.
@@ -47,6 +47,47 @@ pub struct ActorReport {
     pub snapshot_timeout_ms: u64,
     /// Deactivation timeout, defaults applied.
     pub deactivation_timeout_ms: u64,
+}
+
+/// An invocable action and the message types it declares (none for a component built for
+/// WIT 0.1.0, or an action that does not say).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ActionReport {
+    /// The action.
+    pub name: String,
+    /// Its input message (full protobuf name), if declared.
+    pub input: Option<String>,
+    /// Its reply message, if declared.
+    pub output: Option<String>,
+}
+
+impl fmt::Display for ActionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        if let Some(input) = &self.input {
+            write!(f, "({input})")?;
+        }
+        if let Some(output) = &self.output {
+            write!(f, " -> {output}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The actions of `definition` (one of `module`'s) with their declared types.
+pub fn action_reports(module: &ActorModule, definition: &wit::ActorDefinition) -> Vec<ActionReport> {
+    definition
+        .actions
+        .iter()
+        .map(|action| {
+            let signature = module.signature(&definition.name, action);
+            ActionReport {
+                name: action.clone(),
+                input: signature.and_then(|signature| signature.input.clone()),
+                output: signature.and_then(|signature| signature.output.clone()),
+            }
+        })
+        .collect()
 }
 
 /// A timer action.
@@ -76,12 +117,13 @@ pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
         file: path.display().to_string(),
         hash: module.hash.clone(),
         wit: format!("{}@{}", crate::protocol::wit::WIT_PACKAGE, module.wit_version),
-        actors: module.definitions.iter().map(actor_report).collect(),
+        actors: module.definitions.iter().map(|definition| actor_report(&module, definition)).collect(),
     })
 }
 
-/// What one actor definition provides, defaults applied (also the console's actor list).
-pub fn actor_report(definition: &wit::ActorDefinition) -> ActorReport {
+/// What one actor definition (one of `module`'s) provides, defaults applied (also the
+/// console's actor list).
+pub fn actor_report(module: &ActorModule, definition: &wit::ActorDefinition) -> ActorReport {
     let or_default = |ms: u64, default: u64| if ms == 0 { default } else { ms };
     ActorReport {
         name: definition.name.clone(),
@@ -93,7 +135,7 @@ pub fn actor_report(definition: &wit::ActorDefinition) -> ActorReport {
         },
         stateful: definition.stateful,
         state_type: definition.state_type.clone(),
-        actions: definition.actions.clone(),
+        actions: action_reports(module, definition),
         timers: definition
             .timer_actions
             .iter()
@@ -122,7 +164,11 @@ impl fmt::Display for ComponentReport {
             writeln!(
                 f,
                 "    actions: {}",
-                if actor.actions.is_empty() { "-".into() } else { actor.actions.join(", ") }
+                if actor.actions.is_empty() {
+                    "-".into()
+                } else {
+                    actor.actions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                }
             )?;
             for timer in &actor.timers {
                 writeln!(f, "    timer: {} every {} ms", timer.action, timer.period_ms)?;

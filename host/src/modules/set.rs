@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::modules::inspect::{ActionReport, action_reports};
 use crate::modules::per_generation::PerGeneration;
 use crate::modules::registry::ActorRegistry;
 use crate::protocol::json::JsonCodec;
@@ -31,6 +32,8 @@ pub struct FileStatus {
     pub hash: Option<String>,
     /// The actors the serving version provides.
     pub actors: Vec<String>,
+    /// Each of those actors' actions, with the message types they declare.
+    pub actions: BTreeMap<String, Vec<ActionReport>>,
     /// When the serving version was loaded (Unix ms).
     pub loaded_at_ms: Option<i64>,
     /// The serving version's size on disk, in bytes.
@@ -229,6 +232,11 @@ impl ModuleSet {
                         file: path.to_owned(),
                         hash: Some(module.hash.clone()),
                         actors: actors.clone(),
+                        actions: module
+                            .definitions
+                            .iter()
+                            .map(|definition| (definition.name.clone(), action_reports(&module, definition)))
+                            .collect(),
                         loaded_at_ms: Some(unix_ms()),
                         size_bytes: std::fs::metadata(path).ok().map(|metadata| metadata.len()),
                         load_ms: Some(elapsed_ms),
@@ -252,6 +260,7 @@ impl ModuleSet {
                     file: path.to_owned(),
                     hash: None,
                     actors: Vec::new(),
+                    actions: BTreeMap::new(),
                     loaded_at_ms: None,
                     size_bytes: None,
                     load_ms: None,

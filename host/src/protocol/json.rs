@@ -84,6 +84,17 @@ impl JsonCodec {
         dynamic.transcode_to::<M>().map_err(|error| failed(error.to_string()))
     }
 
+    /// Decodes a JSON `M` already parsed (after the caller completed it).
+    pub fn decode_value<M: ReflectDescriptor + Message + Default>(
+        &self,
+        json: serde_json::Value,
+    ) -> Result<M, JsonError> {
+        let failed = |error: String| JsonError::Decode { message: M::NAME.into(), error };
+        let dynamic =
+            DynamicMessage::deserialize(self.descriptor::<M>(), json).map_err(|error| failed(error.to_string()))?;
+        dynamic.transcode_to::<M>().map_err(|error| failed(error.to_string()))
+    }
+
     /// Encodes `message` as JSON. An `Any` of an unknown type inside it falls back to
     /// `{"@type": URL, "base64": BYTES}`.
     pub fn encode<M: ReflectDescriptor + Message>(&self, message: &M) -> serde_json::Value {

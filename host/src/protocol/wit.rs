@@ -20,7 +20,27 @@ pub use spawn::actor::{runtime, types};
 /// The WIT package name and version this host was built against.
 pub const WIT_PACKAGE: &str = "spawn:actor";
 /// See [`WIT_PACKAGE`].
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.1.1";
+
+/// The interface in which a component (built for 0.1.1 or later) says what its actions
+/// take and answer. Read through the component's exports rather than generated bindings:
+/// a 0.1.0 component does not export it, and must load all the same.
+pub const SIGNATURES_INTERFACE: &str = "spawn:actor/signatures";
+
+/// `spawn:actor/signatures.action-signature`: the protobuf messages one action takes and
+/// answers, as fully qualified names.
+#[derive(Debug, Clone, PartialEq, Eq, wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+pub struct ActionSignature {
+    /// The actor defining the action.
+    pub actor: String,
+    /// The action.
+    pub action: String,
+    /// The input message, if the action declares one.
+    pub input: Option<String>,
+    /// The reply message, if the action declares one.
+    pub output: Option<String>,
+}
 
 /// A joe-like definition, for unit tests across the crate.
 #[cfg(test)]

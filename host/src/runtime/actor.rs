@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::failure::InvokeResult;
+use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StoredState;
 use crate::modules::registry::{ActorEntry, ActorRegistry};
 use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
@@ -27,6 +27,18 @@ pub(super) struct Turn {
     pub reply: Option<oneshot::Sender<InvokeResult>>,
     /// The request this turn is part of: its deadline, waiting actors and hops.
     pub chain: CallChain,
+    /// Not a call: something the runtime does to the actor between two of its turns.
+    pub control: Option<Control>,
+}
+
+/// What the runtime does to an actor in its mailbox, in order with its calls, so that no
+/// turn runs meanwhile (see [`super::revisions`]).
+pub(super) enum Control {
+    /// Store its pending change now, so that what the store answers next includes it.
+    Flush(oneshot::Sender<Result<(), InvokeFailure>>),
+    /// Make a stored revision its current state (as a new revision) and activate it
+    /// afresh from it; answers the new revision.
+    Restore(i64, oneshot::Sender<Result<i64, InvokeFailure>>),
 }
 
 /// An active actor's state and what it needs to take turns.
@@ -38,6 +50,8 @@ pub(super) struct Actor {
     pub(super) state: Option<prost_types::Any>,
     pub(super) tags: HashMap<String, String>,
     pub(super) revision: i64,
+    /// The revision and store sequence number of its last save (see [`StoredState::seq`]).
+    pub(super) saved: (i64, i64),
     /// Whether the state or tags changed since they were last stored, and since when.
     pub(super) dirty: bool,
     pub(super) dirty_since: Instant,
@@ -52,12 +66,12 @@ fn timeout_or(ms: u64, default_ms: u64) -> Duration {
 impl Actor {
     /// The actor as stored (or, if it never was, with its initial tags).
     pub(super) fn new(id: actors::ActorId, entry: ActorEntry, stored: Option<StoredState>) -> Actor {
-        let (state, tags, revision) = match stored {
-            Some(stored) => (stored.state, stored.tags, stored.revision),
-            None => (None, entry.definition().initial_tags.iter().cloned().collect(), 0),
+        let (state, tags, revision, saved) = match stored {
+            Some(stored) => (stored.state, stored.tags, stored.revision, (stored.revision, stored.seq)),
+            None => (None, entry.definition().initial_tags.iter().cloned().collect(), 0, (-1, 0)),
         };
         let now = Instant::now();
-        Actor { id, entry, state, tags, revision, dirty: false, dirty_since: now, idle_since: now }
+        Actor { id, entry, state, tags, revision, saved, dirty: false, dirty_since: now, idle_since: now }
     }
 
     /// The instance name.
@@ -142,9 +156,12 @@ impl Actor {
         }
     }
 
-    /// What a snapshot or checkpoint stores.
+    /// What a snapshot or checkpoint stores: its next save, or its last one again if only
+    /// its tags changed since (the same revision).
     pub(super) fn stored(&self) -> StoredState {
-        StoredState { state: self.state.clone(), tags: self.tags.clone(), revision: self.revision }
+        let (saved_revision, saved_seq) = self.saved;
+        let seq = if self.revision == saved_revision { saved_seq.max(1) } else { saved_seq + 1 };
+        StoredState { state: self.state.clone(), tags: self.tags.clone(), revision: self.revision, seq }
     }
 }
 

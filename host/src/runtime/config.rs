@@ -21,6 +21,9 @@ pub struct RuntimeConfig {
     pub limits: Limits,
     /// Sync every commit to disk (survives power loss, not only process crashes).
     pub fsync: bool,
+    /// Revisions of each actor's state kept, the current one included (0: only the
+    /// current one), so that an older one can be read or restored.
+    pub state_history: u32,
     /// Follow changes of the actors directory.
     pub watch: bool,
     /// Limits on the wire.
@@ -30,6 +33,9 @@ pub struct RuntimeConfig {
     /// The bearer token the client API and the console require; `None` serves only loopback.
     pub token: Option<String>,
 }
+
+/// The revisions of each actor's state kept by default.
+pub const DEFAULT_STATE_HISTORY: u32 = 16;
 
 /// Limits on what one request may set in motion, so that every request ends and no turn
 /// can grow queues without bound.

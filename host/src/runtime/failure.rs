@@ -1,6 +1,9 @@
 //! Why an invocation or a spawn failed: the runtime's typed errors, mapped to the client
 //! API's answers by the server.
 
+use axum::http::StatusCode;
+
+use crate::protocol::spawn as pb;
 use crate::wasm::chain::ChainError;
 
 /// Why an invocation or spawn failed.
@@ -21,6 +24,14 @@ pub enum InvokeFailure {
         actor: String,
         /// The system.
         system: String,
+    },
+    /// The actor's state history does not keep this revision (never written, or pruned).
+    #[error("revision {revision} of `{actor}` is not kept (see its history)")]
+    RevisionNotFound {
+        /// The actor.
+        actor: String,
+        /// The revision asked for.
+        revision: i64,
     },
     /// The actor has no such action.
     #[error("Action [{action}] not found for Actor [{actor}]")]
@@ -66,3 +77,24 @@ pub enum InvokeFailure {
 
 /// A reply: the reply `Any`, or `None` for no-reply and async calls.
 pub type InvokeResult = Result<Option<prost_types::Any>, InvokeFailure>;
+
+impl InvokeFailure {
+    /// The HTTP status and protocol status the client API answers this failure with.
+    pub(super) fn classify(&self) -> (StatusCode, pb::Status) {
+        match self {
+            InvokeFailure::ActorNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::ActorNotFound),
+            InvokeFailure::ActionNotFound { .. } | InvokeFailure::RevisionNotFound { .. } => {
+                (StatusCode::NOT_FOUND, pb::Status::Error)
+            }
+            InvokeFailure::UnknownSystem { .. } | InvokeFailure::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, pb::Status::Error)
+            }
+            InvokeFailure::Failed { .. } => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error),
+            InvokeFailure::DeadlineExceeded { .. } => (StatusCode::GATEWAY_TIMEOUT, pb::Status::Error),
+            InvokeFailure::Loop(_) => (StatusCode::LOOP_DETECTED, pb::Status::Error),
+            InvokeFailure::Overloaded(_) | InvokeFailure::ShuttingDown => {
+                (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error)
+            }
+        }
+    }
+}

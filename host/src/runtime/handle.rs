@@ -11,7 +11,7 @@ use super::config::RoutingLimits;
 use super::core::Inner;
 use super::dispatcher::RuntimeDispatcher;
 use super::failure::{InvokeFailure, InvokeResult};
-use super::store::StateStore;
+use super::store::{Revision, RevisionSummary, StateStore};
 use super::table::ActiveActors;
 use crate::modules::set::ModuleSet;
 use crate::protocol::spawn as pb;
@@ -93,6 +93,30 @@ impl Runtime {
     /// Registers unnamed instances (their templates must be unnamed actors).
     pub async fn spawn(&self, request: pb::SpawnRequest) -> Result<(), InvokeFailure> {
         self.inner.spawn(request).await
+    }
+
+    /// Revision `revision` of instance `name`'s state (`None`: the current one); its
+    /// pending change, if it is active, is stored first.
+    pub async fn state_at(&self, name: &str, revision: Option<i64>) -> Result<Revision, InvokeFailure> {
+        self.inner.state_at(name, revision).await
+    }
+
+    /// The kept revisions of instance `name`'s state, newest first.
+    pub async fn state_history(&self, name: &str) -> Result<Vec<RevisionSummary>, InvokeFailure> {
+        self.inner.state_history(name).await
+    }
+
+    /// Makes revision `revision` the current state of the actors `request` lists (spawning
+    /// the unnamed instances among them first), as a new revision each.
+    pub async fn restore(&self, request: pb::SpawnRequest, revision: i64) -> Result<(), InvokeFailure> {
+        self.inner.restore(request, revision).await
+    }
+
+    /// The input message type instance `name`'s action `action` declares, if any (an
+    /// unknown actor is an error; an unknown action declares none).
+    pub fn input_type(&self, name: &str, action: &str) -> Result<Option<String>, InvokeFailure> {
+        let (entry, _) = self.inner.definition_of(name)?;
+        Ok(entry.module.signature(&entry.definition().name, action).and_then(|signature| signature.input.clone()))
     }
 
     /// Whether the actor instance `name` is active (in memory, with its mailbox).

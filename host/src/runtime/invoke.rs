@@ -57,6 +57,7 @@ impl Inner {
             caller: request.caller.filter(|caller| !caller.name.is_empty()),
             reply: None,
             chain,
+            control: None,
         };
         let now_ms = unix_ms();
         if scheduled_to > now_ms {

@@ -13,6 +13,7 @@
 //!   housekeeping); [`turn`] is what one turn does to an [`actor`]; [`workflow`] what it asks
 //!   for next (broadcast, side effects, pipe, forward);
 //! - [`timers`], [`channels`], and [`reload`] (following the module set);
+//! - [`revisions`]: state history and restore;
 //! - [`handle`] is the public face, [`standalone`] wires it to a store, a watcher and the
 //!   client API [`server`].
 
@@ -26,17 +27,20 @@ mod failure;
 mod handle;
 mod invoke;
 mod reload;
+mod revisions;
 mod scheduler;
 mod server;
 mod spawning;
 mod standalone;
+mod state_api;
 pub mod store;
 mod table;
 mod timers;
 mod turn;
 mod workflow;
 
-pub use config::{RoutingLimits, RuntimeConfig};
+pub use config::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig};
 pub use failure::{InvokeFailure, InvokeResult};
 pub use handle::Runtime;
 pub use standalone::Standalone;
+pub use store::{Revision, RevisionSummary};

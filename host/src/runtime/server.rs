@@ -5,10 +5,10 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use super::failure::InvokeFailure;
 use super::handle::Runtime;
+use super::state_api;
 use crate::console::{self, Console};
 use crate::http::{self, Access, HttpLimits};
 use crate::protocol::json::{JsonCodec, ReflectDescriptor};
@@ -31,7 +32,9 @@ pub(super) async fn serve(
 ) -> std::io::Result<()> {
     let api = Router::new()
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
-        .route("/api/v1/system/{system}/actors/spawn", post(spawn));
+        .route("/api/v1/system/{system}/actors/spawn", post(spawn))
+        .route("/api/v1/system/{system}/actors/{actor}/state", get(state_api::state))
+        .route("/api/v1/system/{system}/actors/{actor}/state/history", get(state_api::history));
     let api = http::guarded(http::limited(api, limits), access.clone()).merge(console::routes(access.clone()));
     let app = http::with_operations(api, access).with_state(runtime);
     http::serve(listener, app, limits, draining).await
@@ -87,6 +90,35 @@ impl Format {
         }
     }
 
+    /// Decodes an `InvocationRequest`. In JSON, a `value` without `"@type"` (a bare object)
+    /// gets the input type its action declares; `actor` (the path's) names the target if
+    /// the body does not.
+    fn decode_invocation(
+        &self,
+        body: Bytes,
+        runtime: &Runtime,
+        actor: &str,
+    ) -> Result<pb::InvocationRequest, InvokeFailure> {
+        let Format::Json(codec) = self else { return self.decode(body) };
+        let mut json: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|error| InvokeFailure::BadRequest(format!("the body is not JSON: {error}")))?;
+        let bare =
+            json.get("value").and_then(serde_json::Value::as_object).is_some_and(|value| !value.contains_key("@type"));
+        if bare {
+            let text =
+                |key: &str| json.pointer(key).and_then(serde_json::Value::as_str).filter(|text| !text.is_empty());
+            let target = text("/actor/id/name").unwrap_or(actor).to_owned();
+            let action = text("/actionName").or_else(|| text("/action_name")).unwrap_or_default().to_owned();
+            let input = runtime.input_type(&target, &action)?.ok_or_else(|| {
+                InvokeFailure::BadRequest(format!(
+                    "`value` has no \"@type\" and `{target}.{action}` declares no input type: name its message with \"@type\""
+                ))
+            })?;
+            json["value"]["@type"] = format!("{}{input}", pb::TYPE_URL_PREFIX).into();
+        }
+        codec.decode_value(json).map_err(|error| InvokeFailure::BadRequest(error.to_string()))
+    }
+
     fn respond<M: Message + ReflectDescriptor>(&self, status: StatusCode, message: &M) -> Response {
         match self {
             Format::Protobuf => {
@@ -101,23 +133,6 @@ fn request_status(status: pb::Status, message: String) -> Option<pb::RequestStat
     Some(pb::RequestStatus { status: status as i32, message })
 }
 
-/// The HTTP status and protocol status of a failure.
-fn classify(failure: &InvokeFailure) -> (StatusCode, pb::Status) {
-    match failure {
-        InvokeFailure::ActorNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::ActorNotFound),
-        InvokeFailure::ActionNotFound { .. } => (StatusCode::NOT_FOUND, pb::Status::Error),
-        InvokeFailure::UnknownSystem { .. } | InvokeFailure::BadRequest(_) => {
-            (StatusCode::BAD_REQUEST, pb::Status::Error)
-        }
-        InvokeFailure::Failed { .. } => (StatusCode::INTERNAL_SERVER_ERROR, pb::Status::Error),
-        InvokeFailure::DeadlineExceeded { .. } => (StatusCode::GATEWAY_TIMEOUT, pb::Status::Error),
-        InvokeFailure::Loop(_) => (StatusCode::LOOP_DETECTED, pb::Status::Error),
-        InvokeFailure::Overloaded(_) | InvokeFailure::ShuttingDown => {
-            (StatusCode::SERVICE_UNAVAILABLE, pb::Status::Error)
-        }
-    }
-}
-
 async fn invoke(
     State(runtime): State<Runtime>,
     Path((system, actor)): Path<(String, String)>,
@@ -125,7 +140,7 @@ async fn invoke(
     body: Bytes,
 ) -> Response {
     let format = Format::of(&headers, &runtime);
-    let mut request: pb::InvocationRequest = match format.decode(body) {
+    let mut request = match format.decode_invocation(body, &runtime, &actor) {
         Ok(request) => request,
         Err(failure) => return invoke_failure(&format, &failure, None, None),
     };
@@ -171,32 +186,36 @@ fn invoke_failure(
     system: Option<actors::ActorSystem>,
     actor: Option<actors::Actor>,
 ) -> Response {
-    let (http, status) = classify(failure);
+    let (http, status) = failure.classify();
     tracing::debug!(status = http.as_u16(), "invocation failed: {failure}");
     let response =
         pb::InvocationResponse { status: request_status(status, failure.to_string()), system, actor, payload: None };
     format.respond(http, &response)
 }
 
+/// `SpawnRequest`, and with `?revision=N` (the proxy's parameter) a restore: revision N
+/// becomes the current state of each actor listed.
 async fn spawn(
     State(runtime): State<Runtime>,
     Path(system): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let format = Format::of(&headers, &runtime);
-    let result = match format.decode::<pb::SpawnRequest>(body) {
-        Err(failure) => Err(failure),
-        Ok(_) if system != runtime.system() => {
+    let result = match (format.decode::<pb::SpawnRequest>(body), state_api::revision(query.as_deref())) {
+        (Err(failure), _) | (_, Err(failure)) => Err(failure),
+        (Ok(_), _) if system != runtime.system() => {
             Err(InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() })
         }
-        Ok(request) => runtime.spawn(request).await,
+        (Ok(request), Ok(None)) => runtime.spawn(request).await,
+        (Ok(request), Ok(Some(revision))) => runtime.restore(request, revision).await,
     };
     match result {
         Ok(()) => format
             .respond(StatusCode::OK, &pb::SpawnResponse { status: request_status(pb::Status::Ok, "Accepted".into()) }),
         Err(failure) => {
-            let (http, status) = classify(&failure);
+            let (http, status) = failure.classify();
             format.respond(http, &pb::SpawnResponse { status: request_status(status, failure.to_string()) })
         }
     }

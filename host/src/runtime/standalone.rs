@@ -41,7 +41,7 @@ impl Standalone {
             );
         }
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
-        let store = StateStore::open(&config.data_dir, config.fsync)?;
+        let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
         let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
         let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
             .await

@@ -41,8 +41,11 @@ impl Inner {
         if !actor.dirty || !actor.entry.definition().stateful {
             return Ok(());
         }
-        match self.store.save(StateKey::of(&actor.id), actor.stored()).await {
+        let stored = actor.stored();
+        let saved = (stored.revision, stored.seq);
+        match self.store.save(StateKey::of(&actor.id), stored).await {
             Ok(()) => {
+                actor.saved = saved;
                 actor.dirty = false;
                 Ok(())
             }
@@ -60,7 +63,7 @@ impl Inner {
 
     /// Runs the actor's `init`/`setup` action, if it defines one: only its state and tags
     /// count, and a failure is logged and ignored, as the proxy does.
-    async fn init(self: &Arc<Self>, actor: &mut Actor) {
+    pub(super) async fn init(self: &Arc<Self>, actor: &mut Actor) {
         let definition = actor.entry.definition();
         let Some(action) = INIT_ACTIONS.iter().find(|action| defines(definition, action)) else { return };
         let turn = Turn {
@@ -70,6 +73,7 @@ impl Inner {
             caller: None,
             reply: None,
             chain: CallChain::new(self.new_deadline()),
+            control: None,
         };
         match self.run_guest(actor, &turn).await {
             Ok(value) => actor.apply(value.state, value.tags),
@@ -107,6 +111,10 @@ impl Inner {
     /// One turn: built-ins, or the guest's `handle`, then state, checkpoint, workflow and
     /// the reply (or the routed target's reply).
     async fn take_turn(self: &Arc<Self>, actor: &mut Actor, mut turn: Turn) {
+        if let Some(control) = turn.control.take() {
+            self.control(actor, control).await;
+            return;
+        }
         if turn.reply.as_ref().is_some_and(oneshot::Sender::is_closed) {
             tracing::debug!(actor = %actor.name(), action = %turn.action, "its caller gave up: dropped unrun");
             return;

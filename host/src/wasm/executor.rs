@@ -190,6 +190,13 @@ impl Executor {
         self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
     }
 
+    /// Drops the warm instance of actor instance `name` in `module`, if there is one: its
+    /// next turn starts from a fresh instance, as after an activation (a restored state
+    /// must not meet what the guest kept in memory from before).
+    pub fn forget_instance(&self, module: &ActorModule, name: &str) {
+        drop(self.checkout(&(module.id, name.to_owned())));
+    }
+
     fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {
         let mut warm = self.warm.as_ref()?.lock().unwrap();
         let instance = warm.take(key);

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 
 use super::cache::CodeCache;
-use super::chain::CallChain;
+use super::describe::{self, Described};
 use super::engine::ActorEngine;
-use super::host::{HostState, Turn};
+use super::host::HostState;
 use super::sandbox::Sandbox;
-use crate::protocol::spawn::actors;
-use crate::protocol::wit::{self as bindings, WIT_PACKAGE, WIT_VERSION, types as wit};
+use crate::protocol::wit::{self as bindings, ActionSignature, WIT_PACKAGE, WIT_VERSION, types as wit};
 
 /// Why a `.wasm` file could not be loaded. The message names the cause; the caller adds
 /// the file.
@@ -65,6 +64,8 @@ pub struct ActorModule {
     pub wit_version: String,
     /// The actors it provides, validated.
     pub definitions: Vec<wit::ActorDefinition>,
+    /// The message types its actions declare (none for a component built for WIT 0.1.0).
+    pub signatures: Vec<ActionSignature>,
     /// The limits and grants its calls run with.
     pub sandbox: Sandbox,
     /// The encoded `FileDescriptorSet` of its messages (empty if it embeds none).
@@ -124,19 +125,38 @@ impl ActorModule {
         }
         let pre =
             engine.linker().instantiate_pre(&component).and_then(bindings::ActorPre::new).map_err(LoadError::Link)?;
-        let (definitions, descriptors) = describe(engine, &pre, &sandbox).await?;
+        let signatures = describe::signatures_export(&component);
+        let Described { definitions, descriptors, signatures } =
+            describe::describe(engine, &pre, signatures, &sandbox).await.map_err(LoadError::Describe)?;
         validate(&definitions)?;
+        describe::check_signatures(&definitions, &signatures).map_err(LoadError::Invalid)?;
         if !engine.limits().pooled_actors {
             refuse_pooled(&definitions)?;
         }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(ActorModule { id, path: path.to_owned(), hash, cached, wit_version, definitions, sandbox, descriptors, pre })
+        Ok(ActorModule {
+            id,
+            path: path.to_owned(),
+            hash,
+            cached,
+            wit_version,
+            definitions,
+            signatures,
+            sandbox,
+            descriptors,
+            pre,
+        })
     }
 
     /// The prepared instance, for the executor.
     pub fn pre(&self) -> &bindings::ActorPre<HostState> {
         &self.pre
+    }
+
+    /// The message types `actor`'s `action` declares, if it declares any.
+    pub fn signature(&self, actor: &str, action: &str) -> Option<&ActionSignature> {
+        self.signatures.iter().find(|signature| signature.actor == actor && signature.action == action)
     }
 
     /// The names of the actors this module provides.
@@ -187,33 +207,6 @@ fn compatible(found: &str, ours: &str) -> bool {
         }
         _ => false,
     }
-}
-
-async fn describe(
-    engine: &ActorEngine,
-    pre: &bindings::ActorPre<HostState>,
-    sandbox: &Sandbox,
-) -> Result<(Vec<wit::ActorDefinition>, Vec<u8>), LoadError> {
-    let deadline = std::time::Instant::now() + sandbox.call_timeout;
-    let turn = Turn {
-        self_id: actors::ActorId::default(),
-        action: "describe".into(),
-        dispatcher: None,
-        chain: CallChain::new(deadline),
-    };
-    let mut store = engine.store(turn, sandbox, deadline);
-    let call = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        let definitions = instance.spawn_actor_handler().call_describe(&mut store).await?;
-        let descriptors = instance.spawn_actor_handler().call_descriptors(&mut store).await?;
-        wasmtime::Result::Ok((definitions, descriptors))
-    };
-    let described = tokio::time::timeout(sandbox.call_timeout, call)
-        .await
-        .map_err(|_| LoadError::Describe(wasmtime::format_err!("timed out")))?
-        .map_err(LoadError::Describe);
-    store.data().finish_output();
-    described
 }
 
 /// Rejects definitions the runtime could not serve, with a message naming the actor.

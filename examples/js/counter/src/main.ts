@@ -23,8 +23,8 @@ function refuse(language: string): never {
 
 system
   .buildActor({ name: "js_counter", stateType: Counter, stateful: true })
-  .addAction({ name: "increment", payloadType: Increment }, increment)
-  .addAction({ name: "incrementDurably", payloadType: Increment }, (context, request: Increment) =>
+  .addAction({ name: "increment", payloadType: Increment, responseType: Counter }, increment)
+  .addAction({ name: "incrementDurably", payloadType: Increment, responseType: Counter }, (context, request: Increment) =>
     increment(context, request).checkpoint(),
   )
   .addAction({ name: "fail", payloadType: Request }, (_context, request: Request) => refuse(request.language));

@@ -13,9 +13,10 @@ fn increment(input: Increment, ctx: &Context<Counter>) -> Result<Value<Counter>>
     Ok(Value::new().reply(&counter).state(counter))
 }
 
-/// `counter`: `increment(Increment)` adds `by` and replies the new `Counter`.
+/// `counter`: `increment(Increment)` adds `by` and replies the new `Counter` (the input
+/// type comes from `increment`'s signature, the reply type from `returns`).
 pub fn counter() -> Actor<Counter> {
-    Actor::named("counter").action("increment", increment)
+    Actor::named("counter").action("increment", increment).returns::<Counter>()
 }
 
 /// `counters`: an unnamed counter template. `increment` as `counter`'s;
@@ -30,7 +31,9 @@ pub fn counters() -> Actor<Counter> {
             Ok(if ctx.state().is_some() { value } else { value.state(Counter { value: 0 }) })
         })
         .action("increment", increment)
+        .returns::<Counter>()
         .action("incrementDurably", |input, ctx| Ok(increment(input, ctx)?.checkpoint()))
+        .returns::<Counter>()
 }
 
 spawn_wasm_sdk::export_actors!(counter(), counters(); descriptors = domain::FILE_DESCRIPTOR_SET);

@@ -17,7 +17,9 @@ pub fn joe() -> Actor<JoeState> {
     Actor::named("joe")
         .channel("test", "setLanguage")
         .action("setLanguage", set_language)
+        .returns::<Reply>()
         .action("saveLanguage", |request, ctx| Ok(set_language(request, ctx)?.checkpoint()))
+        .returns::<Reply>()
         .timer("hi", 1000, |ctx| {
             let value = Value::new().noreply();
             Ok(match ctx.state() {

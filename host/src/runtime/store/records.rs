@@ -1,0 +1,186 @@
+//! The SQL of each operation, on a connection (inside the store thread's transaction).
+//!
+//! Each actor has a ring of up to `keep` rows, one per stored revision (see [`super::schema`]);
+//! the one of highest `seq` is its current state. A save overwrites the oldest slot in the
+//! same statement that writes the new revision, so history never outgrows its bound.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::types::{Revision, RevisionSummary, StateKey, StoreError, StoredState};
+use crate::protocol::spawn::actors;
+
+fn decode(key: &StateKey, bytes: &[u8]) -> Result<actors::ActorState, StoreError> {
+    actors::ActorState::decode(bytes).map_err(|error| StoreError::Corrupt { actor: key.name.clone(), error })
+}
+
+fn stored(record: actors::ActorState, revision: i64, seq: i64) -> StoredState {
+    StoredState { state: record.state, tags: record.tags, revision, seq }
+}
+
+/// The current (newest) state of `key`.
+pub(super) fn load(connection: &Connection, key: &StateKey) -> Result<Option<StoredState>, StoreError> {
+    Ok(current(connection, key)?.map(|revision| revision.stored))
+}
+
+fn current(connection: &Connection, key: &StateKey) -> Result<Option<Revision>, StoreError> {
+    let row = connection
+        .prepare_cached(
+            "SELECT state, revision, updated_at_ms, seq FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![key.system, key.name, key.parent], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    row.map(|(bytes, revision, time_ms, seq)| {
+        Ok(Revision { stored: stored(decode(key, &bytes)?, revision, seq), time_ms })
+    })
+    .transpose()
+}
+
+/// Revision `revision` of `key` (`None`: the current one), if it is kept.
+pub(super) fn revision(
+    connection: &Connection,
+    key: &StateKey,
+    revision: Option<i64>,
+) -> Result<Option<Revision>, StoreError> {
+    let Some(revision) = revision else { return current(connection, key) };
+    let row = connection
+        .prepare_cached(
+            "SELECT state, updated_at_ms, seq FROM actor_state
+             WHERE system = ?1 AND name = ?2 AND parent = ?3 AND revision = ?4",
+        )?
+        .query_row(params![key.system, key.name, key.parent, revision], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    row.map(|(bytes, time_ms, seq)| Ok(Revision { stored: stored(decode(key, &bytes)?, revision, seq), time_ms }))
+        .transpose()
+}
+
+/// The kept revisions of `key`, newest first.
+pub(super) fn history(connection: &Connection, key: &StateKey) -> Result<Vec<RevisionSummary>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT revision, updated_at_ms, state FROM actor_state WHERE system = ?1 AND name = ?2 AND parent = ?3
+         ORDER BY seq DESC",
+    )?;
+    let rows = statement.query_map(params![key.system, key.name, key.parent], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Vec<u8>>(2)?))
+    })?;
+    rows.map(|row| {
+        let (revision, time_ms, bytes) = row?;
+        let state = decode(key, &bytes)?.state.unwrap_or_default();
+        Ok(RevisionSummary { revision, time_ms, type_url: state.type_url, size: state.value.len() })
+    })
+    .collect()
+}
+
+/// Stores `state` as save `state.seq` of `key`, in slot `seq % keep` of its ring
+/// (overwriting the oldest kept revision once the ring is full; a change of tags alone keeps
+/// the revision and the seq, so it overwrites its own slot). One statement, as cheap as the
+/// single-row upsert of a store without history.
+pub(super) fn save(connection: &Connection, key: &StateKey, state: &StoredState, keep: u32) -> rusqlite::Result<()> {
+    let record = actors::ActorState { tags: state.tags.clone(), state: state.state.clone() };
+    connection
+        .prepare_cached(
+            "INSERT INTO actor_state (system, name, parent, slot, seq, revision, state, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4 % ?8, ?4, ?5, ?6, ?7)
+             ON CONFLICT (system, name, parent, slot) DO UPDATE SET
+                 seq = excluded.seq, revision = excluded.revision, state = excluded.state,
+                 updated_at_ms = excluded.updated_at_ms",
+        )?
+        .execute(params![
+            key.system,
+            key.name,
+            key.parent,
+            state.seq,
+            state.revision,
+            record.encode_to_vec(),
+            now_ms(),
+            i64::from(keep.max(1))
+        ])?;
+    Ok(())
+}
+
+/// Makes revision `revision` of `key` its current state again, as a new revision after
+/// the newest; `None` if that revision is not kept.
+pub(super) fn restore(
+    connection: &Connection,
+    key: &StateKey,
+    revision: i64,
+    keep: u32,
+) -> Result<Option<StoredState>, StoreError> {
+    let Some(old) = self::revision(connection, key, Some(revision))? else { return Ok(None) };
+    let newest = current(connection, key)?.map_or(old.stored.clone(), |current| current.stored);
+    let restored = StoredState { revision: newest.revision + 1, seq: newest.seq + 1, ..old.stored };
+    save(connection, key, &restored, keep)?;
+    Ok(Some(restored))
+}
+
+/// Records a spawned unnamed instance.
+pub(super) fn record_spawn(connection: &Connection, id: &actors::ActorId) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached("INSERT OR REPLACE INTO spawned_actor (system, name, parent) VALUES (?1, ?2, ?3)")?
+        .execute(params![id.system, id.name, id.parent])
+        .map(drop)
+}
+
+/// Every spawned unnamed instance of `system`.
+pub(super) fn spawned(connection: &Connection, system: &str) -> Result<Vec<actors::ActorId>, StoreError> {
+    let mut statement = connection.prepare_cached("SELECT name, parent FROM spawned_actor WHERE system = ?1")?;
+    let rows = statement.query_map(params![system], |row| {
+        Ok(actors::ActorId { name: row.get(0)?, system: system.to_owned(), parent: row.get(1)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> StateKey {
+        StateKey { system: "s".into(), name: "a".into(), parent: String::new() }
+    }
+
+    fn state(seq: i64, revision: i64, tag: &str) -> StoredState {
+        let tags = [("t".to_owned(), tag.to_owned())].into();
+        let value = prost_types::Any { type_url: "type.googleapis.com/x.Y".into(), value: vec![revision as u8] };
+        StoredState { state: Some(value), tags, revision, seq }
+    }
+
+    fn revisions(connection: &Connection) -> Vec<i64> {
+        history(connection, &key()).unwrap().into_iter().map(|revision| revision.revision).collect()
+    }
+
+    #[test]
+    fn a_ring_keeps_the_last_saves_and_a_restore_is_a_new_revision() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        super::super::schema::prepare(&mut connection).unwrap();
+        super::super::schema::size_rings(&mut connection, 3).unwrap();
+        save(&connection, &key(), &state(1, 1, "a"), 3).unwrap();
+        // Tags alone changed: the same revision and save, replaced.
+        save(&connection, &key(), &state(1, 1, "b"), 3).unwrap();
+        assert_eq!(revisions(&connection), [1]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap().tags["t"], "b");
+        // Revisions skipped by write-behind do not count: the last three saves are kept.
+        for (seq, revision) in [(2, 4), (3, 9), (4, 10)] {
+            save(&connection, &key(), &state(seq, revision, "c"), 3).unwrap();
+        }
+        assert_eq!(revisions(&connection), [10, 9, 4]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap().revision, 10);
+        assert!(revision(&connection, &key(), Some(1)).unwrap().is_none(), "pruned");
+
+        let restored = restore(&connection, &key(), 4, 3).unwrap().unwrap();
+        assert_eq!((restored.revision, restored.seq, &restored.state), (11, 5, &state(2, 4, "c").state));
+        assert_eq!(revisions(&connection), [11, 10, 9]);
+        assert_eq!(load(&connection, &key()).unwrap().unwrap(), restored);
+        assert!(restore(&connection, &key(), 4, 3).unwrap().is_none(), "4 was pruned by the restore's own save");
+    }
+}
