@@ -11,6 +11,8 @@
 //!   for SECONDS (default 60), and report the inputs each ran.
 //! - `cargo xtask install-browser`: install Chromium and chromedriver (Debian packages) for
 //!   the console's browser tests.
+//! - `cargo xtask test [ARGS...]`: every test: installs the browser if missing, then runs
+//!   `cargo test --workspace ARGS` (what `.ci/run` runs).
 
 use std::process::Command;
 
@@ -90,9 +92,16 @@ fn main() -> anyhow::Result<()> {
             fuzz::run(&root, seconds, args.next().as_deref())
         }
         "install-browser" => browser::install(),
+        "test" => {
+            browser::install()?;
+            let mut command = vec!["test", "--workspace"];
+            let extra: Vec<String> = args.collect();
+            command.extend(extra.iter().map(String::as_str));
+            cargo(&root, &command)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench | fuzz [SECONDS] [TARGET] | install-browser>"
+                "usage: cargo xtask <build-examples | run [spawn-wasm ARGS...] | bench | fuzz [SECONDS] [TARGET] | install-browser | test [ARGS...]>"
             );
             bail!("unknown task `{task}`")
         }
