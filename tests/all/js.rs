@@ -17,7 +17,7 @@ use crate::polyglot::{a_new_project_builds_and_serves, build_project, data_dir, 
 use crate::python::PYTHON_EXAMPLES;
 
 /// The JavaScript example components.
-const JS_EXAMPLES: &[&str] = &["js-bridge", "js-counter"];
+pub const JS_EXAMPLES: &[&str] = &["js-bridge", "js-counter"];
 
 fn request(language: &str) -> Request {
     Request { language: language.into() }

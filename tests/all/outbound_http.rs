@@ -1,5 +1,6 @@
-//! Outbound HTTP, granted per module: a real guest (`hostile.fetch`, through the Rust SDK's
-//! `http` helper) against an upstream server this test starts on loopback.
+//! Outbound HTTP, granted per module: real guests (`hostile.fetch`, through the Rust SDK's
+//! `http` helper; `js_bridge.fetch`, JavaScript's `fetch()`) against an upstream server this
+//! test starts on loopback.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use spawn_wasm_tests::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+use crate::js::JS_EXAMPLES;
+use crate::polyglot::{SPAWN_WASM, data_dir, warm};
 
 /// Bytes the big bodies carry: over a 1 MiB cap.
 const BIG: usize = 2 << 20;
@@ -116,9 +118,15 @@ async fn answer(mut stream: TcpStream) {
     };
 }
 
-async fn fetch(client: &ClientApi, url: &str) -> String {
-    let reply: Reply = client.call("hostile", "fetch", &Request { language: url.into() }).await;
+/// What `actor.fetch` replies for `url`.
+async fn fetch_by(client: &ClientApi, actor: &str, url: &str) -> String {
+    let reply: Reply = client.call(actor, "fetch", &Request { language: url.into() }).await;
     reply.response
+}
+
+/// What `hostile.fetch` replies for `url`.
+async fn fetch(client: &ClientApi, url: &str) -> String {
+    fetch_by(client, "hostile", url).await
 }
 
 /// A standalone host process over `hostile` with `settings` as its TOML and extra `env`.
@@ -128,6 +136,13 @@ async fn host(settings: &str, env: &[(&str, &str)]) -> (HostProcess, tempfile::T
     let data = tempfile::tempdir().unwrap();
     let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), env).await;
     (process, actors, data)
+}
+
+/// The refusal a guest sees for `destination` without a grant covering it.
+fn names_the_grant(refused: &str, destination: &str) -> bool {
+    refused.contains(&format!("outbound HTTP to {destination} is not granted"))
+        && refused.contains(&format!("add \"{destination}\""))
+        && refused.contains("allowed_outbound_hosts")
 }
 
 #[tokio::test]
@@ -146,9 +161,7 @@ async fn a_granted_destination_answers_and_any_other_is_refused_naming_the_grant
     let refused = fetch(&process.client, &other.url("/hello")).await;
     let destination = format!("http://{}", other.addr);
     assert!(
-        refused.starts_with(&format!("refused: outbound HTTP to {destination} is not granted"))
-            && refused.contains(&format!("add \"{destination}\""))
-            && refused.contains("allowed_outbound_hosts"),
+        refused.starts_with("refused: ") && names_the_grant(&refused, &destination),
         "the guest sees the destination and the grant: {refused}"
     );
     assert_eq!(other.connections(), 0, "a refused destination sees no connection");
@@ -159,6 +172,34 @@ async fn a_granted_destination_answers_and_any_other_is_refused_naming_the_grant
         !log.lines().any(|line| line.contains("imported but not granted") && line.contains("wasi:http")),
         "a granted import is not reported at load:\n{log}"
     );
+}
+
+/// JavaScript's `fetch()` goes through `wasi:http` and the same grant: refused (with the
+/// host's reason) until the module's TOML grants the upstream, then the body arrives.
+#[tokio::test]
+async fn a_js_fetch_is_refused_until_granted_and_then_reads_the_body() {
+    warm(JS_EXAMPLES);
+    let upstream = Upstream::start().await;
+    let destination = format!("http://{}", upstream.addr);
+    let actors = actors_dir(&["js-bridge"]);
+    let data = data_dir();
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let client = &process.client;
+
+    // componentize-js's `fetch` keeps none of the host's reason: the log has it.
+    let refused = fetch_by(client, "js_bridge", &upstream.url("/hello")).await;
+    assert_eq!(refused, "refused: TypeError: NetworkError when attempting to fetch resource");
+    assert_eq!(upstream.connections(), 0, "an ungranted fetch opens no connection");
+    let log = process.log();
+    let line = log.lines().find(|line| line.contains("outbound HTTP request refused")).expect("a log line");
+    assert!(names_the_grant(line, &destination), "the host names the grant: {line}");
+
+    let granted = format!("[grants]\nallowed_outbound_hosts = [\"{destination}\"]\n");
+    write_file(actors.path(), "js-bridge.toml", granted.as_bytes());
+    eventually(Duration::from_secs(30), "the grant applies", || async {
+        fetch_by(client, "js_bridge", &upstream.url("/hello")).await == "status 200: hello from upstream"
+    })
+    .await;
 }
 
 #[tokio::test]

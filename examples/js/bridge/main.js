@@ -9,7 +9,9 @@
 //   workflows towards Rust `joe` (a broadcast on `test` reaches this actor's `heard` too);
 // - `heard(Request)`: appends the language to the state, replies nothing;
 // - `context(Request)`: replies what the action sees (self, caller, metadata `via`, tag `k`,
-//   state) and tags the actor with `k=<language>`.
+//   state) and tags the actor with `k=<language>`;
+// - `fetch(Request)`: `fetch()`es the URL in `language` (outbound HTTP, granted in the module's
+//   TOML) and replies `Reply{"status N: <body>"}`, or `Reply{"refused: <error>"}`.
 //
 // `js_abs_actor` (unnamed): `setLanguage(Request)` appends to its own state and replies the list.
 import spawn, { Kind, Value } from "spawn-wasm";
@@ -58,6 +60,14 @@ system
       `self=${context.self.name} caller=${context.caller?.name} via=${context.metadata.via} ` +
       `k=${context.tags.k} state=${(context.state?.languages ?? []).join(",")}`;
     return Value.of().response(Reply, { response: text }).tags({ k: request.language });
+  })
+  .addAction({ name: "fetch", payloadType: Request }, async (context, request) => {
+    try {
+      const response = await fetch(request.language);
+      return Value.of().response(Reply, { response: `status ${response.status}: ${await response.text()}` });
+    } catch (error) {
+      return Value.of().response(Reply, { response: `refused: ${error}` });
+    }
   });
 
 system
