@@ -4,7 +4,8 @@
 
 fn main() {
     let root = xtask::workspace_root();
-    for input in ["examples", "guest-sdk", "builder/src", "builder/js-tools", "wit", "Cargo.lock"] {
+    for input in ["examples", "guest-sdk", "builder/src", "builder/js-tools", "builder/wit-python", "wit", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     if let Err(error) = xtask::build_examples(&root) {

@@ -27,6 +27,7 @@ mod js;
 mod js_files;
 mod protos;
 mod python;
+mod python_wit;
 mod rust;
 mod scaffold;
 mod ts_protos;

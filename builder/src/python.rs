@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 
 use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, staging_path};
-use crate::{Built, SDK_FILES, WIT, write_atomically};
+use crate::{Built, SDK_FILES, python_wit, write_atomically};
 
 /// The componentize-py release components are built with (measured with this project's WIT).
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -164,7 +164,7 @@ fn inputs_hash(build: &PythonBuild, files: &[PathBuf]) -> anyhow::Result<blake3:
     // This crate's own sources decide the generated entry point and `*_pb2.py` modules.
     hasher.update(concat!(include_str!("python.rs"), include_str!("protos.rs")).as_bytes());
     hasher.update(format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION} {}\0", build.entry).as_bytes());
-    hasher.update(WIT.as_bytes());
+    python_wit::hash(&mut hasher);
     for (name, text) in SDK_FILES {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
@@ -217,7 +217,7 @@ fn build_in(
             build.entry
         ),
     )?;
-    std::fs::write(staging.join("actor.wit"), WIT)?;
+    python_wit::stage(&staging.join("wit"))?;
 
     // Protos under the sources (and given ones), unless their module already exists there.
     let protos: Vec<PathBuf> = files
@@ -240,7 +240,7 @@ fn build_in(
     // Path order matters for reading errors back: componentize-py names the N-th entry `/N/`.
     let python_path = [sdk.clone(), dir.to_owned(), generated.clone(), tools.site.clone(), entry_dir.clone()];
     let mut command = Command::new(&tools.componentize_py);
-    command.arg("-d").arg(staging.join("actor.wit")).args(["-w", "typed-actor", "componentize"]);
+    command.arg("-d").arg(staging.join("wit")).args(["-w", python_wit::WORLD, "componentize"]);
     for entry in &python_path {
         command.arg("-p").arg(entry);
     }

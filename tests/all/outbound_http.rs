@@ -1,5 +1,5 @@
 //! Outbound HTTP, granted per module: real guests (`hostile.fetch`, through the Rust SDK's
-//! `http` helper; `js_bridge.fetch`, JavaScript's `fetch()`) against an upstream server this
+//! `http` helper; `js_bridge.fetch`, JavaScript's `fetch()`; `python_hostile.fetch`, the Python SDK's `http`) against an upstream server this
 //! test starts on loopback.
 
 use std::net::SocketAddr;
@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::js::JS_EXAMPLES;
 use crate::polyglot::{SPAWN_WASM, data_dir, warm};
+use crate::python::PYTHON_EXAMPLES;
 
 /// Bytes the big bodies carry: over a 1 MiB cap.
 const BIG: usize = 2 << 20;
@@ -174,32 +175,51 @@ async fn a_granted_destination_answers_and_any_other_is_refused_naming_the_grant
     );
 }
 
-/// JavaScript's `fetch()` goes through `wasi:http` and the same grant: refused (with the
-/// host's reason) until the module's TOML grants the upstream, then the body arrives.
-#[tokio::test]
-async fn a_js_fetch_is_refused_until_granted_and_then_reads_the_body() {
-    warm(JS_EXAMPLES);
+/// `actor.fetch` of the loopback upstream from `component` (compiled with `examples`) without
+/// a grant, then with the module's TOML granting it: returns what the guest saw when refused,
+/// after checking that no connection was made, that the host logged why naming the grant,
+/// and that the granted fetch reads the body.
+async fn refused_until_granted(component: &str, actor: &str, examples: &'static [&'static str]) -> String {
+    warm(examples);
     let upstream = Upstream::start().await;
     let destination = format!("http://{}", upstream.addr);
-    let actors = actors_dir(&["js-bridge"]);
+    let actors = actors_dir(&[component]);
     let data = data_dir();
     let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
     let client = &process.client;
 
-    // componentize-js's `fetch` keeps none of the host's reason: the log has it.
-    let refused = fetch_by(client, "js_bridge", &upstream.url("/hello")).await;
-    assert_eq!(refused, "refused: TypeError: NetworkError when attempting to fetch resource");
+    let refused = fetch_by(client, actor, &upstream.url("/hello")).await;
     assert_eq!(upstream.connections(), 0, "an ungranted fetch opens no connection");
     let log = process.log();
     let line = log.lines().find(|line| line.contains("outbound HTTP request refused")).expect("a log line");
     assert!(names_the_grant(line, &destination), "the host names the grant: {line}");
 
     let granted = format!("[grants]\nallowed_outbound_hosts = [\"{destination}\"]\n");
-    write_file(actors.path(), "js-bridge.toml", granted.as_bytes());
+    write_file(actors.path(), &format!("{component}.toml"), granted.as_bytes());
     eventually(Duration::from_secs(30), "the grant applies", || async {
-        fetch_by(client, "js_bridge", &upstream.url("/hello")).await == "status 200: hello from upstream"
+        fetch_by(client, actor, &upstream.url("/hello")).await == "status 200: hello from upstream"
     })
     .await;
+    refused
+}
+
+/// JavaScript's `fetch()` goes through `wasi:http` and the same grant.
+#[tokio::test]
+async fn a_js_fetch_is_refused_until_granted_and_then_reads_the_body() {
+    let refused = refused_until_granted("js-bridge", "js_bridge", JS_EXAMPLES).await;
+    // componentize-js's `fetch` keeps none of the host's reason: the log has it.
+    assert_eq!(refused, "refused: TypeError: NetworkError when attempting to fetch resource");
+}
+
+/// The Python SDK's `spawn_wasm.http` too, and its error carries the host's reason.
+#[tokio::test]
+async fn a_python_fetch_is_refused_naming_the_grant_until_granted_and_then_reads_the_body() {
+    let refused = refused_until_granted("python-hostile", "python_hostile", PYTHON_EXAMPLES).await;
+    assert!(
+        refused.starts_with("refused: outbound HTTP to http://127.0.0.1:")
+            && refused.contains("allowed_outbound_hosts"),
+        "the guest sees the host's reason: {refused}"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ import traceback
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import signatures as _signatures
-from wit_world.imports import runtime, types
+from wit_world.imports import runtime
+from wit_world.imports import spawn_actor_types as types
 
 from . import actor as _actor
 from . import protobuf as _pb

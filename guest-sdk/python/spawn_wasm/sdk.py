@@ -9,7 +9,8 @@ STARTED = None
 
 def _runtime():
     try:
-        from wit_world.imports import runtime, types
+        from wit_world.imports import runtime
+        from wit_world.imports import spawn_actor_types as types
     except ImportError:  # outside a component
         raise RuntimeError("calling other actors works only inside a spawn-wasm component") from None
     return runtime, types
