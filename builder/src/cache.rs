@@ -36,6 +36,26 @@ pub(crate) fn staging_path(parent: &Path, what: &str) -> PathBuf {
     parent.join(format!(".{what}-{}-{}", std::process::id(), unique()))
 }
 
+/// Fills a fresh staging directory under `parent` with `fill`, then marks it complete with
+/// `ready` in its `.ready` file; returns it. On failure nothing is left behind: the tools
+/// are installed whole or not at all, whatever the installer does when it fails halfway.
+pub(crate) fn stage(
+    parent: &Path,
+    ready: &str,
+    fill: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
+    let staging = staging_path(parent, "install");
+    let result = std::fs::create_dir_all(&staging)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| fill(&staging))
+        .and_then(|()| Ok(std::fs::write(staging.join(".ready"), format!("{ready}\n"))?));
+    if let Err(error) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    Ok(staging)
+}
+
 /// Runs `command`; a failure says `what` failed, with the tool's output.
 pub(crate) fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
     let output = command.output().with_context(|| format!("{what}: cannot run {:?}", command.get_program()))?;

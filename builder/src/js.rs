@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use prost::Message as _;
 
-use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, staging_path};
+use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, stage, staging_path};
 use crate::js_files::JS_SDK_FILES;
 use crate::{Built, WIT, write_atomically};
 
@@ -81,25 +81,17 @@ fn install(dir: &Path) -> anyhow::Result<()> {
          into {} (first build only)",
         dir.display()
     );
-    let staging = staging_path(parent, "install");
-    let result = (|| {
-        std::fs::create_dir_all(&staging)?;
+    let staging = stage(parent, COMPONENTIZE_JS_VERSION, |staging| {
         std::fs::write(staging.join("package.json"), TOOLS_PACKAGE)?;
         std::fs::write(staging.join("package-lock.json"), TOOLS_LOCK)?;
         // No install scripts: every tool ships its binaries as packages of its own.
         run(
             Command::new(&npm)
                 .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])
-                .current_dir(&staging),
+                .current_dir(staging),
             "installing the JavaScript tools with npm",
-        )?;
-        std::fs::write(staging.join(".ready"), format!("{COMPONENTIZE_JS_VERSION}\n"))?;
-        Ok(())
-    })();
-    if let Err(error) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(error);
-    }
+        )
+    })?;
     install_dir(&staging, dir)
 }
 

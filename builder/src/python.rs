@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, staging_path};
+use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, stage, staging_path};
 use crate::{Built, SDK_FILES, python_wit, write_atomically};
 
 /// The componentize-py release components are built with (measured with this project's WIT).
@@ -48,9 +48,9 @@ impl PythonTools {
         );
         // Installed in a staging directory renamed into place: concurrent first builds and
         // interrupted installs never leave a half-installed directory behind.
-        let staging = staging_path(parent, "install");
         let python = std::env::var_os("SPAWN_WASM_PYTHON").unwrap_or_else(|| "python3".into());
-        let result = (|| {
+        let ready = format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION}");
+        let staging = stage(parent, &ready, |staging| {
             run(Command::new(&python).arg("-m").arg("venv").arg(staging.join("venv")), "creating a Python venv")?;
             let pip = staging.join("venv/bin/pip");
             run(
@@ -66,14 +66,8 @@ impl PythonTools {
                     .args(["--platform", "any", "--implementation", "py", "--only-binary=:all:"])
                     .arg(format!("protobuf=={PROTOBUF_VERSION}")),
                 "installing protobuf",
-            )?;
-            std::fs::write(staging.join(".ready"), format!("{COMPONENTIZE_PY_VERSION} {PROTOBUF_VERSION}\n"))?;
-            Ok(())
-        })();
-        if let Err(error) = result {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(error);
-        }
+            )
+        })?;
         // A venv's scripts name their interpreter by absolute path: rename the venv into its
         // final place only after fixing them.
         fix_venv_paths(&staging, &dir)?;

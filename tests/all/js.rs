@@ -9,30 +9,15 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use domain::{Counter, Increment, JoeState, Reply, Request};
+use domain::{Counter, Increment, Reply};
 use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_tests::*;
 
-use crate::polyglot::{a_new_project_builds_and_serves, build_project, data_dir, warm};
+use crate::polyglot::{a_new_project_builds_and_serves, build_project, data_dir, eventually_has, request, warm};
 use crate::python::PYTHON_EXAMPLES;
 
 /// The JavaScript example components.
 pub const JS_EXAMPLES: &[&str] = &["js-bridge", "js-counter"];
-
-fn request(language: &str) -> Request {
-    Request { language: language.into() }
-}
-
-async fn languages(client: &ClientApi, actor: &str) -> Vec<String> {
-    client.state::<JoeState>(actor).await.languages
-}
-
-async fn eventually_has(client: &ClientApi, actor: &str, language: &str) {
-    eventually(Duration::from_secs(15), &format!("{actor}'s state has {language}"), || async {
-        languages(client, actor).await.iter().any(|l| l == language)
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn a_js_counter_keeps_its_state_speaks_json_and_fails_alone() {

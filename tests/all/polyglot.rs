@@ -100,3 +100,23 @@ pub async fn a_new_project_builds_and_serves(lang: &str) {
     assert_eq!(answer["value"]["text"], "Hello, Ada! (1 greetings so far)");
     harness.stop().await;
 }
+
+/// `Request{language}`, the examples' input message.
+pub fn request(language: &str) -> domain::Request {
+    domain::Request { language: language.into() }
+}
+
+/// The languages in `actor`'s `JoeState`.
+pub async fn languages(client: &spawn_wasm_tests::ClientApi, actor: &str) -> Vec<String> {
+    client.state::<domain::JoeState>(actor).await.languages
+}
+
+/// Waits until `actor`'s state lists `language` (a side effect or a timer lands later).
+pub async fn eventually_has(client: &spawn_wasm_tests::ClientApi, actor: &str, language: &str) {
+    spawn_wasm_tests::eventually(
+        std::time::Duration::from_secs(15),
+        &format!("{actor}'s state has {language}"),
+        || async { languages(client, actor).await.iter().any(|l| l == language) },
+    )
+    .await;
+}

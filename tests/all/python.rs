@@ -9,13 +9,15 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use domain::{Counter, Increment, JoeState, Reply, Request};
+use domain::{Counter, Increment, Reply};
 use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
-use crate::polyglot::{a_new_project_builds_and_serves, build_project, data_dir, shared_cache, warm};
+use crate::polyglot::{
+    a_new_project_builds_and_serves, build_project, data_dir, eventually_has, languages, request, shared_cache, warm,
+};
 
 /// The Python example components.
 pub const PYTHON_EXAMPLES: &[&str] = &["python-bridge", "python-hostile", "python-joe"];
@@ -41,21 +43,6 @@ async fn standalone_with(components: &[&str], limits: Limits) -> Standalone {
 
 async fn standalone(components: &[&str]) -> Standalone {
     standalone_with(components, Limits::default()).await
-}
-
-fn request(language: &str) -> Request {
-    Request { language: language.into() }
-}
-
-async fn languages(client: &ClientApi, actor: &str) -> Vec<String> {
-    client.state::<JoeState>(actor).await.languages
-}
-
-async fn eventually_has(client: &ClientApi, actor: &str, language: &str) {
-    eventually(Duration::from_secs(15), &format!("{actor}'s state has {language}"), || async {
-        languages(client, actor).await.iter().any(|l| l == language)
-    })
-    .await;
 }
 
 #[tokio::test]
