@@ -118,6 +118,11 @@ pub(crate) fn hash_files<'a>(
     Ok(())
 }
 
+/// The `.proto` files among a build's `sources`, then the ones it was given (`extra`).
+pub(crate) fn proto_files(sources: &[PathBuf], extra: &[PathBuf]) -> Vec<PathBuf> {
+    sources.iter().filter(|file| file.extension().is_some_and(|ext| ext == "proto")).chain(extra).cloned().collect()
+}
+
 /// The files under `dir` whose name `wanted` accepts (sorted), skipping hidden entries and
 /// the directories named in `skipped`; subdirectories only if `recursive`.
 pub(crate) fn source_files(

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use prost::Message as _;
 
-use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, stage, staging_path};
+use crate::cache::{Stamp, cache_root, hash_files, install_dir, proto_files, run, source_files, stage, staging_path};
 use crate::js_files::JS_SDK_FILES;
 use crate::{Built, WIT, write_atomically};
 
@@ -184,12 +184,7 @@ pub fn build_js(tools: &JsTools, build: &JsBuild) -> anyhow::Result<Built> {
     if !build.force && stamp.is_current(&build.out) {
         return Ok(Built { path: build.out.clone(), rebuilt: false });
     }
-    let protos: Vec<PathBuf> = files
-        .iter()
-        .filter(|file| file.extension().is_some_and(|ext| ext == "proto"))
-        .chain(&build.protos)
-        .cloned()
-        .collect();
+    let protos = proto_files(&files, &build.protos);
     let staging = staging_path(&std::env::temp_dir(), "spawn-wasm-build");
     let result = build_in(tools, &dir, &entry, &protos, &staging);
     let _ = std::fs::remove_dir_all(&staging);

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::cache::{Stamp, cache_root, hash_files, install_dir, run, source_files, stage, staging_path};
+use crate::cache::{Stamp, cache_root, hash_files, install_dir, proto_files, run, source_files, stage, staging_path};
 use crate::{Built, SDK_FILES, python_wit, write_atomically};
 
 /// The componentize-py release components are built with (measured with this project's WIT).
@@ -214,12 +214,7 @@ fn build_in(
     python_wit::stage(&staging.join("wit"))?;
 
     // Protos under the sources (and given ones), unless their module already exists there.
-    let protos: Vec<PathBuf> = files
-        .iter()
-        .filter(|file| file.extension().is_some_and(|ext| ext == "proto"))
-        .chain(&build.protos)
-        .cloned()
-        .collect();
+    let protos = proto_files(files, &build.protos);
     std::fs::create_dir_all(&generated)?;
     for module in crate::generate_pb2(&protos)? {
         if dir.join(&module.path).is_file() {

@@ -2,8 +2,10 @@
 //!
 //! Instantiation, not the guest's work, dominates the cost of a call, so the executor keeps
 //! the instances of recently active actors warm between their turns (one per turn that
-//! overlaps another of the same actor, up to a bound): never shared between two actors, dropped after a trap or a deadline, evicted least-recently-used beyond
-//! [`crate::wasm::limits::Limits::warm_instances`] or past the pool's memory budget, and never reused across module versions.
+//! overlaps another of the same actor, up to a bound): never shared between two actors,
+//! dropped after a trap or a deadline, evicted least-recently-used beyond
+//! [`crate::wasm::limits::Limits::warm_instances`] or past the pool's memory budget, and
+//! never reused across module versions.
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -190,11 +192,14 @@ impl Executor {
         self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
     }
 
-    /// Drops the warm instance of actor instance `name` in `module`, if there is one: its
+    /// Drops the warm instances of actor instance `name` in `module`, if it has any: its
     /// next turn starts from a fresh instance, as after an activation (a restored state
     /// must not meet what the guest kept in memory from before).
     pub fn forget_instance(&self, module: &ActorModule, name: &str) {
-        drop(self.checkout(&(module.id, name.to_owned())));
+        let Some(warm) = &self.warm else { return };
+        let mut warm = warm.lock().unwrap();
+        warm.forget(&(module.id, name.to_owned()));
+        self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
     }
 
     fn checkout(&self, key: &WarmKey) -> Option<WarmInstance> {

@@ -94,8 +94,14 @@ impl WarmPool {
         self.memory += memory;
         while self.count > self.capacity || self.memory > self.memory_budget {
             let Some((_, evicted)) = self.instances.pop_lru() else { break };
-            self.count -= evicted.len();
-            self.memory -= evicted.iter().map(|(_, memory)| memory).sum::<usize>();
+            self.uncount(&evicted);
+        }
+    }
+
+    /// Drops every warm instance of `key`.
+    pub(super) fn forget(&mut self, key: &WarmKey) {
+        if let Some(evicted) = self.instances.pop(key) {
+            self.uncount(&evicted);
         }
     }
 
@@ -104,10 +110,13 @@ impl WarmPool {
         let stale: Vec<WarmKey> =
             self.instances.iter().map(|(key, _)| key).filter(|key| !loaded.contains(&key.0)).cloned().collect();
         for key in stale {
-            if let Some(evicted) = self.instances.pop(&key) {
-                self.count -= evicted.len();
-                self.memory -= evicted.iter().map(|(_, memory)| memory).sum::<usize>();
-            }
+            self.forget(&key);
         }
+    }
+
+    /// Takes one actor's evicted instances out of the pool's count and memory.
+    fn uncount(&mut self, evicted: &[(WarmInstance, usize)]) {
+        self.count -= evicted.len();
+        self.memory -= evicted.iter().map(|(_, memory)| memory).sum::<usize>();
     }
 }
