@@ -12,4 +12,5 @@ fn main() {
         panic!("building the example components failed: {error:#}");
     }
     println!("cargo:rustc-env=SPAWN_WASM_EXAMPLES={}", xtask::actors_dir(&root).display());
+    println!("cargo:rustc-env=SPAWN_WASM_FIXTURES={}", xtask::fixtures_dir(&root).display());
 }

@@ -15,6 +15,7 @@ use axum::routing::post;
 use domain::{Counter, Increment};
 use prost::{Message, Name};
 use spawn_wasm_host::protocol::convert;
+use spawn_wasm_host::protocol::invocation::Invocation;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::sidecar::ProxyClient;
@@ -50,7 +51,7 @@ pub fn increment_invocation(name: &str, value: i64) -> pb::ActorInvocation {
 }
 
 /// The counter actor in native Rust, on the WIT records the guest would see.
-pub fn native_counter(invocation: wit::Invocation) -> Result<wit::Value, wit::Error> {
+pub fn native_counter(invocation: Invocation) -> Result<wit::Value, wit::Error> {
     let decode = |any: Option<wit::Any>| any.map(|any| any.value).unwrap_or_default();
     let input =
         Increment::decode(decode(invocation.payload).as_slice()).map_err(|e| wit::Error::BadPayload(e.to_string()))?;

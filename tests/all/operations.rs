@@ -72,7 +72,7 @@ fn inspect_shows_what_a_component_provides() {
     let output = Command::new(SPAWN_WASM).arg("inspect").arg(&joe).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("spawn:actor@0.1.1"), "{text}");
+    assert!(text.contains("spawn:actor@0.2.0"), "{text}");
     assert!(text.contains("joe  named, stateful, state domain.JoeState"), "{text}");
     assert!(
         text.contains(
@@ -86,7 +86,7 @@ fn inspect_shows_what_a_component_provides() {
 
     let output = Command::new(SPAWN_WASM).args(["inspect", "--json"]).arg(&joe).output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["wit"], "spawn:actor@0.1.1");
+    assert_eq!(report["wit"], "spawn:actor@0.2.0");
     assert_eq!(report["actors"][0]["name"], "joe");
     assert_eq!(report["actors"][0]["timers"][0]["period_ms"], 1000);
     assert_eq!(report["actors"][1]["deactivation_timeout_ms"], 1000);

@@ -1,7 +1,7 @@
-//! Typed actions: components built with the SDKs (WIT 0.1.1) say what each action takes
-//! and answers, so that the JSON client API and `spawn-wasm invoke` accept a bare JSON
-//! object; a component built for WIT 0.1.0 (`examples/rust/legacy`, built from a frozen
-//! copy of that WIT) still loads and serves, its actions untyped.
+//! Typed actions: components built with the SDKs say what each action takes and answers,
+//! so that the JSON client API and `spawn-wasm invoke` accept a bare JSON object. A
+//! component built for WIT 0.1 (`examples/rust/legacy`, built from a frozen copy of the
+//! 0.1.0 WIT) is refused with a message saying how to rebuild it; the others serve on.
 
 use std::process::Command;
 
@@ -17,7 +17,8 @@ fn invocation(actor: &str, action: &str, value: Value) -> String {
 
 #[tokio::test]
 async fn a_bare_json_object_takes_the_type_its_action_declares() {
-    let actors = actors_dir(&["counter", "joe", "legacy"]);
+    let actors = actors_dir(&["counter", "joe"]);
+    std::fs::copy(fixtures_dir().join("legacy.wasm"), actors.path().join("legacy.wasm")).unwrap();
     let data = tempfile::tempdir().unwrap();
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;
     let client = &harness.client;
@@ -34,20 +35,16 @@ async fn a_bare_json_object_takes_the_type_its_action_declares() {
     let (status, _) = client.invoke_json("counter", &invocation("counter", "increment", wrong)).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
 
-    // The 0.1.0 component serves as before, with typed input; untyped input is a clear 400.
-    let typed = json!({"@type": "type.googleapis.com/domain.Request", "language": "cobol"});
-    let (status, answer) = client.invoke_json("legacy", &invocation("legacy", "remember", typed.clone())).await;
-    assert_eq!((status, &answer["value"]), (StatusCode::OK, &typed), "{answer}");
-    let (status, answer) = client.invoke_json("legacy", &invocation("legacy", "recall", json!(null))).await;
-    assert_eq!((status, &answer["value"]), (StatusCode::OK, &typed), "its state is kept: {answer}");
-    let (status, answer) =
-        client.invoke_json("legacy", &invocation("legacy", "remember", json!({"language": "x"}))).await;
+    // An action without an input type takes a bare object only with its "@type": a clear 400.
+    let (status, answer) = client.invoke_json("c-typed", &invocation("c-typed", "init", json!({"by": 1}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let message = answer["status"]["message"].as_str().unwrap();
-    assert!(message.contains("`legacy.remember` declares no input type"), "{message}");
-    // An unknown actor stays a 404, typed or not.
-    let (status, _) = client.invoke_json("nobody", &invocation("nobody", "x", json!({"a": 1}))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(message.contains("`c-typed.init` declares no input type"), "{message}");
+    // An unknown actor stays a 404, typed or not; so is the refused 0.1 component's.
+    for actor in ["nobody", "legacy"] {
+        let (status, _) = client.invoke_json(actor, &invocation(actor, "remember", json!({"a": 1}))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
 
     // /v1/modules lists each actor's actions with their types.
     let modules: Value =
@@ -61,7 +58,13 @@ async fn a_bare_json_object_takes_the_type_its_action_declares() {
         json!({"name": "setLanguage", "input": "domain.Request", "output": "domain.Reply"})
     );
     assert_eq!(joe["actions"]["abs_actor"][0]["input"], "domain.Request");
-    assert_eq!(file("legacy.wasm")["actions"]["legacy"][0], json!({"name": "remember", "input": null, "output": null}));
+    let legacy = file("legacy.wasm");
+    let error = legacy["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("built for spawn:actor@0.1.0, but this host supports spawn:actor@0.2.0")
+            && error.contains("rebuild it with this release's SDK: `spawn-wasm build <project>`"),
+        "{legacy}"
+    );
     harness.stop().await;
 }
 
@@ -71,7 +74,7 @@ async fn reqwest_get(url: &str) -> String {
 
 #[tokio::test]
 async fn invoke_from_the_terminal_needs_no_type() {
-    let actors = actors_dir(&["joe", "legacy"]);
+    let actors = actors_dir(&["joe", "counter"]);
     let data = tempfile::tempdir().unwrap();
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;
     let url = harness.client.base_url().to_owned();
@@ -86,13 +89,13 @@ async fn invoke_from_the_terminal_needs_no_type() {
     assert!(reply["response"].as_str().unwrap().ends_with("rust"), "{reply}");
     assert_eq!(reply["@type"], "type.googleapis.com/domain.Reply");
 
-    let output = cli(&["invoke", "legacy", "remember", "--data", r#"{"language": "rust"}"#]).await.unwrap();
+    harness.client.spawn("c-cli", "counters").await;
+    let output = cli(&["invoke", "c-cli", "init", "--data", r#"{"by": 1}"#]).await.unwrap();
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("declares no input type") && error.contains("400"), "{error}");
-    let output = cli(&["invoke", "legacy", "remember", "--type", "domain.Request", "--data", r#"{"language": "c"}"#])
-        .await
-        .unwrap();
+    let output =
+        cli(&["invoke", "c-cli", "increment", "--type", "domain.Increment", "--data", r#"{"by": 3}"#]).await.unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     harness.stop().await;
 }
@@ -103,7 +106,7 @@ fn inspect_lists_actions_with_their_types() {
         Command::new(SPAWN_WASM).args(["inspect", "--json"]).arg(examples_dir().join("counter.wasm")).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["wit"], "spawn:actor@0.1.1");
+    assert_eq!(report["wit"], "spawn:actor@0.2.0");
     let counters = &report["actors"][1];
     assert_eq!(
         counters["actions"][0],
@@ -115,7 +118,8 @@ fn inspect_lists_actions_with_their_types() {
         json!({"name": "increment", "input": "domain.Increment", "output": "domain.Counter"})
     );
 
-    let output = Command::new(SPAWN_WASM).arg("inspect").arg(examples_dir().join("legacy.wasm")).output().unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("spawn:actor@0.1.0") && text.contains("actions: remember, recall"), "{text}");
+    let output = Command::new(SPAWN_WASM).arg("inspect").arg(fixtures_dir().join("legacy.wasm")).output().unwrap();
+    assert!(!output.status.success(), "a 0.1 component is refused");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("spawn:actor@0.1.0") && error.contains("rebuild it"), "{error}");
 }

@@ -32,6 +32,11 @@ pub fn examples_dir() -> PathBuf {
     PathBuf::from(env!("SPAWN_WASM_EXAMPLES"))
 }
 
+/// Where the test-only components are built (`legacy`, for an old WIT).
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("SPAWN_WASM_FIXTURES"))
+}
+
 /// A temporary actors directory holding copies of the named example components.
 pub fn actors_dir(components: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("creating a temporary directory");

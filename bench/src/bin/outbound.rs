@@ -18,6 +18,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use prost::{Message, Name};
 use spawn_wasm_bench::unused_dispatcher;
+use spawn_wasm_host::protocol::invocation::Invocation;
+use spawn_wasm_host::protocol::spawn::actors::ActorId;
 use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::wasm::chain::CallChain;
 use spawn_wasm_host::wasm::engine::ActorEngine;
@@ -30,8 +32,8 @@ const CALLS: usize = 2000;
 /// What the upstream answers.
 const BODY: &str = "pong";
 
-fn fetch_invocation(action: &str, url: &str) -> wit::Invocation {
-    wit::Invocation {
+fn fetch_invocation(action: &str, url: &str) -> Invocation {
+    Invocation {
         actor: "hostile".into(),
         action: action.into(),
         payload: Some(wit::Any {
@@ -39,7 +41,7 @@ fn fetch_invocation(action: &str, url: &str) -> wit::Invocation {
             value: Request { language: url.into() }.encode_to_vec(),
         }),
         state: None,
-        self_id: wit::ActorId { name: "hostile".into(), system: "spawn-system".into(), parent: None },
+        self_id: ActorId { name: "hostile".into(), system: "spawn-system".into(), parent: String::new() },
         caller: None,
         metadata: Vec::new(),
         tags: Vec::new(),

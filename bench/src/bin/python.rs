@@ -13,6 +13,8 @@ use anyhow::Context as _;
 use domain::{Counter, Increment};
 use prost::{Message, Name};
 use spawn_wasm_bench::unused_dispatcher;
+use spawn_wasm_host::protocol::invocation::Invocation;
+use spawn_wasm_host::protocol::spawn::actors::ActorId;
 use spawn_wasm_host::protocol::wit::types as wit;
 use spawn_wasm_host::wasm::cache::CodeCache;
 use spawn_wasm_host::wasm::chain::CallChain;
@@ -39,14 +41,14 @@ const SUBJECTS: &[Subject] = &[
     Subject { label: "js counter", file: "js-counter.wasm", definition: "js_counter" },
 ];
 
-fn invocation(definition: &str, instance: &str, value: i64) -> wit::Invocation {
+fn invocation(definition: &str, instance: &str, value: i64) -> Invocation {
     let any = |type_url: String, value: Vec<u8>| wit::Any { type_url, value };
-    wit::Invocation {
+    Invocation {
         actor: definition.into(),
         action: "increment".into(),
         payload: Some(any(Increment::type_url(), Increment { by: 1 }.encode_to_vec())),
         state: Some(any(Counter::type_url(), Counter { value }.encode_to_vec())),
-        self_id: wit::ActorId { name: instance.into(), system: "spawn-system".into(), parent: None },
+        self_id: ActorId { name: instance.into(), system: "spawn-system".into(), parent: String::new() },
         caller: None,
         metadata: Vec::new(),
         tags: Vec::new(),

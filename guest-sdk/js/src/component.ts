@@ -10,21 +10,36 @@ import { pairs, unixMillis } from "./runtime.js";
 import { describeError } from "./stack.js";
 import { Value } from "./value.js";
 
-interface WitActorId {
-  name: string;
-  system: string;
-  parent: string | undefined;
+/** Where a string or byte string of the invocation lies in its `data`. */
+interface Span {
+  start: number;
+  len: number;
 }
 
+interface AnySpan {
+  typeUrl: Span;
+  value: Span;
+}
+
+interface ActorIdSpan {
+  name: Span;
+  system: Span;
+  parent: Span | undefined;
+}
+
+/** The host's `invocation` record (WIT 0.2): every string and byte string is a span of `data`. */
 interface Invocation {
-  actor: string;
-  action: string;
-  payload: Any | undefined;
-  state: Any | undefined;
-  selfId: WitActorId;
-  caller: WitActorId | undefined;
-  metadata: Array<[string, string]>;
-  tags: Array<[string, string]>;
+  data: Uint8Array;
+  /** The actor's position in the list `describe` returned. */
+  actor: number;
+  action: Span;
+  payload: AnySpan | undefined;
+  state: AnySpan | undefined;
+  selfId: ActorIdSpan;
+  caller: ActorIdSpan | undefined;
+  /** Metadata, then tags: the first `metadataCount` pairs are metadata. */
+  pairs: Array<[Span, Span]>;
+  metadataCount: number;
 }
 
 /** A turn's failure, as the WIT `error` variant. */
@@ -69,10 +84,28 @@ function definition(actor: ActorEntry) {
   };
 }
 
-const definitions = [...actors.values()].map(definition);
+/** The actors in the order `describe` lists them: an invocation names its actor by position. */
+const order = [...actors.values()];
+const definitions = order.map(definition);
 
-function actorId(id: WitActorId): ActorId {
-  return id.parent === undefined ? { name: id.name, system: id.system } : { name: id.name, system: id.system, parent: id.parent };
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function bytes(data: Uint8Array, span: Span): Uint8Array {
+  return data.subarray(span.start, span.start + span.len);
+}
+
+function text(data: Uint8Array, span: Span): string {
+  return utf8.decode(bytes(data, span));
+}
+
+function any(data: Uint8Array, span: AnySpan | undefined): Any | undefined {
+  return span === undefined ? undefined : { typeUrl: text(data, span.typeUrl), value: bytes(data, span.value) };
+}
+
+function actorId(data: Uint8Array, id: ActorIdSpan): ActorId {
+  const name = text(data, id.name);
+  const system = text(data, id.system);
+  return id.parent === undefined ? { name, system } : { name, system, parent: text(data, id.parent) };
 }
 
 function route(target: { actorName: string; action: string; ref?: string }) {
@@ -124,29 +157,36 @@ function failed(error: unknown): WitError {
 }
 
 function run(invocation: Invocation) {
-  const actor = actors.get(invocation.actor);
+  const actor = order[invocation.actor];
   if (actor === undefined) {
-    throw { tag: "failed", val: `this component has no actor ${invocation.actor}` } satisfies WitError;
+    throw { tag: "failed", val: `this component has no actor number ${invocation.actor}` } satisfies WitError;
   }
-  const action = actor.actions.get(invocation.action);
+  const { data } = invocation;
+  let name: string;
+  try {
+    name = text(data, invocation.action);
+  } catch (error) {
+    throw { tag: "bad-payload", val: `the host sent an action name that is not UTF-8: ${error}` } satisfies WitError;
+  }
+  const action = actor.actions.get(name);
   if (action === undefined) {
-    throw { tag: "unknown-action", val: `actor ${actor.opts.name} has no action ${invocation.action}` } satisfies WitError;
+    throw { tag: "unknown-action", val: `actor ${actor.opts.name} has no action ${name}` } satisfies WitError;
   }
   let context: ActorContext;
   let payload: unknown;
   try {
+    const entries = invocation.pairs.map(([key, value]): [string, string] => [text(data, key), text(data, value)]);
+    const state = any(data, invocation.state);
+    const input = any(data, invocation.payload);
     context = {
-      state: invocation.state === undefined ? undefined : unpack(invocation.state, actor.opts.stateType),
-      caller: invocation.caller === undefined ? undefined : actorId(invocation.caller),
-      self: actorId(invocation.selfId),
-      metadata: Object.fromEntries(invocation.metadata),
-      tags: Object.fromEntries(invocation.tags),
-      action: invocation.action,
+      state: state === undefined ? undefined : unpack(state, actor.opts.stateType),
+      caller: invocation.caller === undefined ? undefined : actorId(data, invocation.caller),
+      self: actorId(data, invocation.selfId),
+      metadata: Object.fromEntries(entries.slice(0, invocation.metadataCount)),
+      tags: Object.fromEntries(entries.slice(invocation.metadataCount)),
+      action: name,
     };
-    payload =
-      invocation.payload !== undefined
-        ? unpack(invocation.payload, action.opts.payloadType)
-        : action.opts.payloadType?.create();
+    payload = input !== undefined ? unpack(input, action.opts.payloadType) : action.opts.payloadType?.create();
   } catch (error) {
     throw failed(error);
   }
@@ -172,7 +212,7 @@ export const handler = {
   descriptors: descriptorSet,
 };
 
-/** Each action's message types, from its `payloadType` and `responseType` (WIT 0.1.1):
+/** Each action's message types, from its `payloadType` and `responseType`:
  * with them, clients may send the input as a bare JSON object. */
 const actionSignatures = [...actors.values()].flatMap((actor) =>
   [...actor.actions.values()]

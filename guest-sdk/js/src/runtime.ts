@@ -3,7 +3,7 @@
  * `runtime` imports. The Node SDK's `invoke` and `spawnActor` return promises; here the
  * host answers before they return, so `await` costs nothing.
  */
-import * as host from "spawn:actor/runtime@0.1.1";
+import * as host from "spawn:actor/runtime@0.2.0";
 
 import { type MessageType, pack, unpack } from "./protobuf.js";
 import type { Payload } from "./value.js";

@@ -1,7 +1,7 @@
 // The host's `runtime` import (`wit/actor.wit`), as componentize-js presents it: records
 // are objects with camelCase fields, `option` is `undefined`, `u64`/`s64` are BigInt, a
 // `result` error is thrown.
-declare module "spawn:actor/runtime@0.1.1" {
+declare module "spawn:actor/runtime@0.2.0" {
   export interface Any {
     typeUrl: string;
     value: Uint8Array;

@@ -20,6 +20,8 @@ from .context import ActorId, Context
 from .value import Broadcast, Effect, Forward, Pipe, Value
 
 _ACTORS = {}
+# The actors in the order `describe` lists them: an invocation names its actor by position.
+_ORDER = []
 _DEFINITIONS = []
 _SIGNATURES = []
 _DESCRIPTORS = b""
@@ -44,6 +46,7 @@ def load_entry(module):
         if actor.name in _ACTORS:
             raise ValueError(f"two actors are named {actor.name}")
         _ACTORS[actor.name] = actor
+        _ORDER.append(actor)
         _DEFINITIONS.append(_definition(actor))
         _SIGNATURES.extend(_action_signatures(actor))
     _DESCRIPTORS = _pb.descriptor_set()
@@ -110,8 +113,26 @@ def _pack(message):
     return None if message is None else _pb.pack(message, types.Any)
 
 
-def _actor_id(wit_id):
-    return None if wit_id is None else ActorId(wit_id.name, wit_id.system, wit_id.parent)
+def _bytes(data, span):
+    return data[span.start : span.start + span.len]
+
+
+def _text(data, span):
+    return bytes(_bytes(data, span)).decode("utf-8")
+
+
+def _any(data, span):
+    """An `any-span` of the invocation's data as the `Any` record the protobuf helpers read."""
+    if span is None:
+        return None
+    return types.Any(type_url=_text(data, span.type_url), value=_bytes(data, span.value))
+
+
+def _actor_id(data, span):
+    if span is None:
+        return None
+    parent = None if span.parent is None else _text(data, span.parent)
+    return ActorId(_text(data, span.name), _text(data, span.system), parent)
 
 
 def _route(target):
@@ -170,33 +191,41 @@ def _where(error):
 
 
 def _run(invocation):
-    actor = _ACTORS.get(invocation.actor)
-    if actor is None:
-        raise Err(types.Error_Failed(f"this component has no actor {invocation.actor}"))
-    handler = actor.handlers.get(invocation.action)
-    if handler is None and invocation.action == RECEIVE and _needs_receive(actor):
-        handler = _receiver(actor, invocation.payload)
-    if handler is None:
-        raise Err(types.Error_UnknownAction(f"actor {actor.name} has no action {invocation.action}"))
+    if invocation.actor >= len(_ORDER):
+        raise Err(types.Error_Failed(f"this component has no actor number {invocation.actor}"))
+    actor = _ORDER[invocation.actor]
+    data = invocation.data
     try:
-        state = None if invocation.state is None else _pb.unpack(invocation.state, None)
+        action = _text(data, invocation.action)
+        payload = _any(data, invocation.payload)
+        stored = _any(data, invocation.state)
+        pairs = [(_text(data, key), _text(data, value)) for key, value in invocation.pairs]
+    except UnicodeDecodeError as error:
+        raise Err(types.Error_BadPayload(f"the host sent text that is not UTF-8: {error}")) from None
+    handler = actor.handlers.get(action)
+    if handler is None and action == RECEIVE and _needs_receive(actor):
+        handler = _receiver(actor, payload)
+    if handler is None:
+        raise Err(types.Error_UnknownAction(f"actor {actor.name} has no action {action}"))
+    try:
+        state = None if stored is None else _pb.unpack(stored, None)
         request = None
         if handler.takes_request:
-            if invocation.payload is not None:
-                request = _pb.unpack(invocation.payload, handler.request_type)
+            if payload is not None:
+                request = _pb.unpack(payload, handler.request_type)
             elif handler.request_type is not None:
                 request = handler.request_type()
     except _pb.BadPayload as error:
         raise Err(types.Error_BadPayload(str(error))) from None
-    caller = _actor_id(invocation.caller)
+    caller = _actor_id(data, invocation.caller)
     ctx = Context(
         state=state,
         caller=None if caller is None else caller.name,
-        metadata=dict(invocation.metadata),
-        tags=dict(invocation.tags),
-        self_id=_actor_id(invocation.self_id),
+        metadata=dict(pairs[: invocation.metadata_count]),
+        tags=dict(pairs[invocation.metadata_count :]),
+        self_id=_actor_id(data, invocation.self_id),
         caller_id=caller,
-        action=invocation.action,
+        action=action,
     )
     try:
         result = handler.function(request, ctx) if handler.takes_request else handler.function(ctx)
@@ -206,7 +235,7 @@ def _run(invocation):
     except BaseException as error:  # noqa: BLE001 - every failure of user code is the turn's failure
         runtime.log(
             runtime.LogLevel.ERROR,
-            f"{actor.name}.{invocation.action} raised:\n" + "".join(traceback.format_exception(error)).rstrip(),
+            f"{actor.name}.{action} raised:\n" + "".join(traceback.format_exception(error)).rstrip(),
         )
         name = type(error).__name__
         text = str(error)

@@ -1,14 +1,13 @@
 //! Declaring an actor: its settings, and the typed handlers of its actions and timers.
 
-use std::collections::HashMap;
-
 use prost::{Message, Name};
 
-use crate::any::unpack;
+use crate::any::unpack_parts;
 use crate::bindings::exports::spawn::actor::signatures::ActionSignature;
 use crate::bindings::spawn::actor::types::{self as wit, ActorDefinition, Invocation, Kind};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::invocation;
 use crate::value::Value;
 
 type Handler = Box<dyn Fn(Invocation) -> Result<wit::Value> + Send + Sync>;
@@ -20,7 +19,8 @@ pub struct Actor<S> {
     definition: ActorDefinition,
     /// The message types of its actions, from their handlers' types.
     signatures: Vec<ActionSignature>,
-    handlers: HashMap<String, Handler>,
+    /// By action name; a few per actor, so a scan beats hashing.
+    handlers: Vec<(String, Handler)>,
     _state: std::marker::PhantomData<fn() -> S>,
 }
 
@@ -43,7 +43,7 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
                 initial_tags: Vec::new(),
             },
             signatures: Vec::new(),
-            handlers: HashMap::new(),
+            handlers: Vec::new(),
             _state: std::marker::PhantomData,
         }
     }
@@ -122,15 +122,20 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
             input: typed.then(I::full_name),
             output: None,
         });
-        self.handlers.insert(
-            name.to_owned(),
-            Box::new(move |mut invocation| {
-                let input = invocation.payload.as_ref().map(unpack::<I>).transpose()?.unwrap_or_default();
-                let context = Context::from_invocation(&mut invocation)?;
+        self.handle_with(
+            name,
+            Box::new(move |invocation| {
+                let input = match invocation.payload {
+                    Some(any) => {
+                        let (type_url, value) = invocation::any(&invocation.data, any)?;
+                        unpack_parts::<I>(type_url, value)?
+                    }
+                    None => I::default(),
+                };
+                let context = Context::from_invocation(invocation)?;
                 handler(input, &context).map(Value::into_wit)
             }),
-        );
-        self
+        )
     }
 
     /// Declare that the action added last replies an `R` (shown by `spawn-wasm inspect`
@@ -149,13 +154,21 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
     {
         let timer = wit::TimerAction { action: name.to_owned(), period_ms };
         self.definition.timer_actions.push(timer);
-        self.handlers.insert(
-            name.to_owned(),
-            Box::new(move |mut invocation| {
-                let context = Context::from_invocation(&mut invocation)?;
+        self.handle_with(
+            name,
+            Box::new(move |invocation| {
+                let context = Context::from_invocation(invocation)?;
                 handler(&context).map(Value::into_wit)
             }),
-        );
+        )
+    }
+
+    /// Runs `handler` for action `name`, instead of any handler it had.
+    fn handle_with(mut self, name: &str, handler: Handler) -> Self {
+        match self.handlers.iter_mut().find(|(action, _)| action == name) {
+            Some((_, existing)) => *existing = handler,
+            None => self.handlers.push((name.to_owned(), handler)),
+        }
         self
     }
 
@@ -171,12 +184,10 @@ impl<S: Message + Name + Default + 'static> Actor<S> {
 
     /// Runs one invocation, as the host would. Useful to unit-test actors natively.
     pub fn handle(&self, invocation: Invocation) -> Result<wit::Value> {
-        match self.handlers.get(&invocation.action) {
-            Some(handler) => handler(invocation),
-            None => Err(Error::UnknownAction(format!(
-                "actor `{}` has no action `{}`",
-                self.definition.name, invocation.action
-            ))),
+        let action = invocation::text(&invocation.data, invocation.action)?;
+        match self.handlers.iter().find(|(name, _)| name == action) {
+            Some((_, handler)) => handler(invocation),
+            None => Err(Error::UnknownAction(format!("actor `{}` has no action `{action}`", self.definition.name))),
         }
     }
 }

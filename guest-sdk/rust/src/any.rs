@@ -13,11 +13,15 @@ pub fn pack<M: Message + Name>(message: &M) -> Any {
 /// Unpacks `any` as an `M`, checking its type URL tolerantly (prefix, leading dot, case and
 /// underscores are ignored, as the Spawn proxy rewrites them).
 pub fn unpack<M: Message + Name + Default>(any: &Any) -> Result<M, Error> {
-    if !names::<M>(&any.type_url) && !same_type(&any.type_url, &M::type_url()) {
-        return Err(Error::BadPayload(format!("expected {}, got {}", M::full_name(), any.type_url)));
+    unpack_parts(&any.type_url, &any.value)
+}
+
+/// [`unpack`] of a message given as its type URL and bytes.
+pub(crate) fn unpack_parts<M: Message + Name + Default>(type_url: &str, value: &[u8]) -> Result<M, Error> {
+    if !names::<M>(type_url) && !same_type(type_url, &M::type_url()) {
+        return Err(Error::BadPayload(format!("expected {}, got {type_url}", M::full_name())));
     }
-    M::decode(any.value.as_slice())
-        .map_err(|error| Error::BadPayload(format!("cannot decode {}: {error}", M::full_name())))
+    M::decode(value).map_err(|error| Error::BadPayload(format!("cannot decode {}: {error}", M::full_name())))
 }
 
 /// Whether `type_url` names `M` exactly, as this SDK and the host write it: checked on every

@@ -1,32 +1,56 @@
 //! What an action sees of its actor: typed state, identity, caller, metadata and tags.
 
+use std::sync::OnceLock;
+
 use prost::{Message, Name};
 
-use crate::any::unpack;
-pub use crate::bindings::spawn::actor::types::ActorId;
+use crate::any::unpack_parts;
 use crate::bindings::spawn::actor::types::Invocation;
 use crate::error::Result;
+use crate::invocation;
 
-/// The actor's view of the current turn.
+/// The identity of an actor instance in an actor system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ActorId {
+    /// The instance name. For an unnamed actor this is the name it was spawned with.
+    pub name: String,
+    /// The actor system the instance lives in.
+    pub system: String,
+    /// For an instance of an unnamed actor, the template (definition) name.
+    pub parent: Option<String>,
+}
+
+/// The actor's view of the current turn. Its state is decoded before the action runs; its
+/// identities, metadata and tags are read from the invocation when first asked for, so that
+/// an action pays only for what it reads.
 #[derive(Debug, Clone)]
 pub struct Context<S> {
     state: Option<S>,
-    self_id: ActorId,
-    caller: Option<ActorId>,
-    metadata: Vec<(String, String)>,
-    tags: Vec<(String, String)>,
+    invocation: Invocation,
+    self_id: OnceLock<ActorId>,
+    caller: OnceLock<Option<ActorId>>,
+    metadata: OnceLock<Vec<(String, String)>>,
+    tags: OnceLock<Vec<(String, String)>>,
 }
 
 impl<S: Message + Name + Default> Context<S> {
     /// Builds the context of `invocation`, decoding the state as an `S`.
-    pub(crate) fn from_invocation(invocation: &mut Invocation) -> Result<Self> {
-        let state = invocation.state.take().map(|any| unpack::<S>(&any)).transpose()?;
+    pub(crate) fn from_invocation(invocation: Invocation) -> Result<Self> {
+        invocation::check(&invocation)?;
+        let state = match invocation.state {
+            Some(any) => {
+                let (type_url, value) = invocation::any(&invocation.data, any)?;
+                Some(unpack_parts::<S>(type_url, value)?)
+            }
+            None => None,
+        };
         Ok(Context {
             state,
-            self_id: invocation.self_id.clone(),
-            caller: invocation.caller.take(),
-            metadata: std::mem::take(&mut invocation.metadata),
-            tags: std::mem::take(&mut invocation.tags),
+            invocation,
+            self_id: OnceLock::new(),
+            caller: OnceLock::new(),
+            metadata: OnceLock::new(),
+            tags: OnceLock::new(),
         })
     }
 
@@ -45,32 +69,35 @@ impl<S: Message + Name + Default> Context<S> {
 
     /// This actor instance's id (for an unnamed instance, `parent` is its template).
     pub fn self_id(&self) -> &ActorId {
-        &self.self_id
+        self.self_id.get_or_init(|| invocation::actor_id(&self.invocation.data, self.invocation.self_id))
     }
 
     /// Who invoked this action, when known.
     pub fn caller(&self) -> Option<&ActorId> {
-        self.caller.as_ref()
+        let invocation = &self.invocation;
+        self.caller.get_or_init(|| invocation.caller.map(|id| invocation::actor_id(&invocation.data, id))).as_ref()
     }
 
     /// The value of request metadata `key`.
     pub fn metadata(&self, key: &str) -> Option<&str> {
-        lookup(&self.metadata, key)
+        lookup(self.metadata_entries(), key)
     }
 
     /// All request metadata, sorted by key.
     pub fn metadata_entries(&self) -> &[(String, String)] {
-        &self.metadata
+        let (metadata, _) = self.invocation.pairs.split_at(self.invocation.metadata_count as usize);
+        self.metadata.get_or_init(|| invocation::pairs(&self.invocation.data, metadata))
     }
 
     /// The value of tag `key`.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        lookup(&self.tags, key)
+        lookup(self.tags(), key)
     }
 
     /// All tags, sorted by key.
     pub fn tags(&self) -> &[(String, String)] {
-        &self.tags
+        let (_, tags) = self.invocation.pairs.split_at(self.invocation.metadata_count as usize);
+        self.tags.get_or_init(|| invocation::pairs(&self.invocation.data, tags))
     }
 }
 

@@ -43,6 +43,7 @@ mod client;
 mod context;
 mod error;
 pub mod http;
+mod invocation;
 pub mod testing;
 mod value;
 
@@ -127,9 +128,9 @@ pub mod __private {
     }
 
     pub fn handle(actors: &[Box<dyn AnyActor>], invocation: Invocation) -> Result<WitValue, Error> {
-        match actors.iter().find(|actor| actor.definition().name == invocation.actor) {
+        match actors.get(invocation.actor as usize) {
             Some(actor) => actor.handle(invocation),
-            None => Err(Error::Failed(format!("this component has no actor `{}`", invocation.actor))),
+            None => Err(Error::Failed(format!("this component has no actor number {}", invocation.actor))),
         }
     }
 }

@@ -50,7 +50,7 @@ pub struct ActorReport {
 }
 
 /// An invocable action and the message types it declares (none for a component built for
-/// WIT 0.1.0, or an action that does not say).
+/// the `actor` world, or an action that does not say).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ActionReport {
     /// The action.

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::protocol::invocation::Invocation;
 use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::types as wit;
 
@@ -36,16 +37,6 @@ pub fn map_from_wit(pairs: wit::StringMap) -> HashMap<String, String> {
     pairs.into_iter().collect()
 }
 
-/// A protobuf `ActorId` as the WIT record; an empty parent becomes `none`.
-pub fn actor_id_to_wit(id: actors::ActorId) -> wit::ActorId {
-    wit::ActorId { name: id.name, system: id.system, parent: Some(id.parent).filter(|parent| !parent.is_empty()) }
-}
-
-/// A WIT `actor-id` as the protobuf message.
-pub fn actor_id_from_wit(id: wit::ActorId) -> actors::ActorId {
-    actors::ActorId { name: id.name, system: id.system, parent: id.parent.unwrap_or_default() }
-}
-
 /// The part of an `ActorInvocation` that the response echoes back.
 #[derive(Debug, Clone)]
 pub struct ResponseContext {
@@ -62,9 +53,9 @@ pub fn definition_name(invocation: &pb::ActorInvocation) -> Option<&str> {
     Some(if id.parent.is_empty() { &id.name } else { &id.parent })
 }
 
-/// Splits the proxy's invocation into the WIT invocation for `definition` and what the
+/// Splits the proxy's invocation into the turn's input for `definition` and what the
 /// response needs to echo.
-pub fn invocation_to_wit(definition: &str, invocation: pb::ActorInvocation) -> (wit::Invocation, ResponseContext) {
+pub fn invocation_to_wit(definition: &str, invocation: pb::ActorInvocation) -> (Invocation, ResponseContext) {
     let self_id = invocation.actor.unwrap_or_default();
     let context = invocation.current_context.unwrap_or_default();
     let payload = match invocation.payload {
@@ -72,13 +63,13 @@ pub fn invocation_to_wit(definition: &str, invocation: pb::ActorInvocation) -> (
         Some(pb::actor_invocation::Payload::Noop(_)) | None => None,
     };
     let caller = invocation.caller.or(context.caller).filter(|id| !id.name.is_empty());
-    let wit_invocation = wit::Invocation {
+    let wit_invocation = Invocation {
         actor: definition.to_owned(),
         action: invocation.action_name,
         payload: payload.map(any_to_wit),
         state: pb::non_empty(context.state).map(any_to_wit),
-        self_id: actor_id_to_wit(self_id.clone()),
-        caller: caller.map(actor_id_to_wit),
+        self_id: self_id.clone(),
+        caller,
         metadata: map_to_wit(context.metadata),
         tags: map_to_wit(context.tags.clone()),
     };

@@ -20,11 +20,11 @@ pub use spawn::actor::{runtime, types};
 /// The WIT package name and version this host was built against.
 pub const WIT_PACKAGE: &str = "spawn:actor";
 /// See [`WIT_PACKAGE`].
-pub const WIT_VERSION: &str = "0.1.1";
+pub const WIT_VERSION: &str = "0.2.0";
 
-/// The interface in which a component (built for 0.1.1 or later) says what its actions
-/// take and answer. Read through the component's exports rather than generated bindings:
-/// a 0.1.0 component does not export it, and must load all the same.
+/// The interface in which a component says what its actions take and answer. Read through
+/// the component's exports rather than generated bindings: a component built for the
+/// `actor` world (without signatures) does not export it, and must load all the same.
 pub const SIGNATURES_INTERFACE: &str = "spawn:actor/signatures";
 
 /// `spawn:actor/signatures.action-signature`: the protobuf messages one action takes and

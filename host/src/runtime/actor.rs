@@ -13,6 +13,7 @@ use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StoredState;
 use crate::modules::registry::{ActorEntry, ActorRegistry};
 use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
+use crate::protocol::invocation::Invocation;
 use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
 use crate::wasm::chain::CallChain;
@@ -143,14 +144,14 @@ impl Actor {
     }
 
     /// What the guest is called with for `turn`.
-    pub(super) fn invocation(&self, turn: &Turn) -> wit::Invocation {
-        wit::Invocation {
+    pub(super) fn invocation(&self, turn: &Turn) -> Invocation {
+        Invocation {
             actor: self.entry.definition().name.clone(),
             action: turn.action.clone(),
             payload: turn.payload.clone().map(convert::any_to_wit),
             state: self.state.clone().map(convert::any_to_wit),
-            self_id: convert::actor_id_to_wit(self.id.clone()),
-            caller: turn.caller.clone().map(convert::actor_id_to_wit),
+            self_id: self.id.clone(),
+            caller: turn.caller.clone(),
             metadata: convert::map_to_wit(turn.metadata.clone()),
             tags: convert::map_to_wit(self.tags.clone()),
         }

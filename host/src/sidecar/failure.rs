@@ -12,13 +12,14 @@
 //!
 //! The one exception is overload (503, too many requests in flight): nothing ran, so it
 //! answers an empty body and the proxy retries with backoff, which is what overload needs.
+//!
+//! The actions route has no middleware: the handler itself bounds the requests in flight and
+//! a fallback answers other methods, so that every answer there is one of these.
 
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prost::{Message, Name};
 
@@ -126,9 +127,7 @@ impl Failure {
     }
 }
 
-/// The content type of the handler's own answers, and of nothing else on the route: how
-/// [`readable_by_the_proxy`] tells them from other layers' (with no per-call marker to
-/// allocate).
+/// The content type of every answer but overload's.
 const PROTOBUF: &str = "application/octet-stream";
 
 /// An `ActorInvocationResponse` answer with `status`.
@@ -136,27 +135,18 @@ pub(super) fn answered(status: StatusCode, response: pb::ActorInvocationResponse
     (status, [(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
 }
 
-/// How much of another layer's answer is kept as the failure's message.
-const MAX_MESSAGE_BYTES: usize = 1024;
+/// The answer to a request beyond the in-flight bound: 503 with an empty body, which the
+/// proxy retries with backoff (nothing ran, so retrying is right).
+pub(super) fn overloaded() -> Response {
+    tracing::warn!("too many invocations in flight (--max-in-flight); answering 503, which the proxy retries");
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Body::empty()).into_response()
+}
 
-/// Middleware around the actions route: every answer the handler did not make itself (a
-/// method other than POST, say) becomes a failure the proxy can read, and an overload's 503
-/// (from the in-flight bound) loses its text body so that the proxy retries.
-pub(super) async fn readable_by_the_proxy(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if response.headers().get(header::CONTENT_TYPE).is_some_and(|content_type| content_type == PROTOBUF) {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    if parts.status == StatusCode::SERVICE_UNAVAILABLE {
-        parts.headers.remove(header::CONTENT_TYPE);
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
-    }
-    let text = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await.unwrap_or_default();
-    let code = if parts.status.is_client_error() { Code::InvalidArgument } else { Code::Internal };
-    let message = format!("the host refused the invocation ({}): {}", parts.status, String::from_utf8_lossy(&text));
-    Failure::new(parts.status, code, message).answer("?", "?", None)
+/// The answer to a method other than POST on the actions route: a failure the proxy can
+/// read, like every other answer there.
+pub(super) async fn wrong_method() -> Response {
+    let message = "the host refused the invocation: the actions route takes POST";
+    Failure::new(StatusCode::METHOD_NOT_ALLOWED, Code::InvalidArgument, message).answer("?", "?", None)
 }
 
 /// The failure a reply carries, if it is one: how a client of the proxy tells a failed turn

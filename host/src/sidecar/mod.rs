@@ -90,7 +90,7 @@ impl Sidecar {
             modules,
             proxy.clone(),
             config.system.clone(),
-            config.http.max_body_bytes,
+            config.http,
         ));
         let access = crate::http::Access::new(config.listen.ip(), config.token.as_deref());
         let server = tokio::spawn(server::serve(listener, state.clone(), config.http, access));

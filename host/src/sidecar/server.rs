@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum::routing::post;
 use prost::Message;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{self, BodyError};
@@ -37,6 +38,8 @@ pub(super) struct AppState {
     proxy: Arc<ProxyClient>,
     system: String,
     max_body_bytes: usize,
+    /// One per invocation in flight (`--max-in-flight`).
+    in_flight: Semaphore,
     ready: AtomicBool,
     draining: CancellationToken,
     checkpoints: CheckpointWarnings,
@@ -48,14 +51,15 @@ impl AppState {
         modules: Arc<ModuleSet>,
         proxy: Arc<ProxyClient>,
         system: String,
-        max_body_bytes: usize,
+        limits: HttpLimits,
     ) -> Self {
         AppState {
             executor,
             modules,
             proxy,
             system,
-            max_body_bytes,
+            max_body_bytes: limits.max_body_bytes,
+            in_flight: Semaphore::new(limits.max_in_flight),
             ready: AtomicBool::new(false),
             draining: CancellationToken::new(),
             checkpoints: CheckpointWarnings::default(),
@@ -86,8 +90,8 @@ pub(super) async fn serve(
     limits: HttpLimits,
     access: Access,
 ) -> std::io::Result<()> {
-    let api = Router::new().route("/api/v1/actors/actions", post(invoke_action));
-    let api = http::limited(api, limits).layer(axum::middleware::from_fn(failure::readable_by_the_proxy));
+    // No layers on the actions route: each would box and move every call's future.
+    let api = Router::new().route("/api/v1/actors/actions", post(invoke_action).fallback(failure::wrong_method));
     let app = http::with_operations(api.merge(console::routes(access.clone())), access).with_state(state.clone());
     http::serve(listener, app, limits, state.draining.clone()).await
 }
@@ -119,6 +123,9 @@ impl Console for Arc<AppState> {
 }
 
 async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let Ok(_permit) = state.in_flight.try_acquire() else {
+        return failure::overloaded();
+    };
     let body = match body::read_within(body, state.max_body_bytes).await {
         Ok(body) => body,
         Err(error @ BodyError::TooLarge { .. }) => {

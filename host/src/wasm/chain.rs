@@ -11,11 +11,24 @@
 //! Cloning is cheap: the waiting actors and the hops are shared lists, so a call adds one
 //! link to its caller's chain instead of copying it.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::Instant;
 
 use crate::protocol::spawn as pb;
+
+/// `future`'s output, or `Elapsed` at `deadline`. A future that is ready when first polled
+/// (a warm turn that awaits no host call: most of them) arms no timer: a timer costs a
+/// reference to the runtime's shared timer state, which every worker thread contends for.
+pub async fn within<F: Future>(deadline: Instant, future: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut future = pin!(future);
+    match std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        Poll::Ready(output) => Ok(output),
+        Poll::Pending => tokio::time::timeout_at(deadline.into(), future).await,
+    }
+}
 
 /// How many hops an error names, the latest last.
 const HOPS_NAMED: usize = 6;

@@ -1,5 +1,5 @@
 //! Asking a freshly loaded component what it provides: its actor definitions, its
-//! protobuf descriptors, and (since WIT 0.1.1) the message types of its actions.
+//! protobuf descriptors, and (if it exports `signatures`) the message types of its actions.
 
 use wasmtime::component::{Component, ComponentExportIndex};
 
@@ -14,7 +14,7 @@ use crate::protocol::wit::{self as bindings, ActionSignature, SIGNATURES_INTERFA
 pub(super) struct Described {
     pub(super) definitions: Vec<wit::ActorDefinition>,
     pub(super) descriptors: Vec<u8>,
-    /// Empty for a component built for WIT 0.1.0.
+    /// Empty for a component built for the `actor` world (no `signatures` export).
     pub(super) signatures: Vec<ActionSignature>,
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::chain::CallChain;
+use super::chain::{CallChain, within};
 use super::dispatch::Dispatcher;
 use super::engine::ActorEngine;
 use super::host::{HostState, Turn};
@@ -22,7 +22,7 @@ use super::limiter::MemoryCapExceeded;
 use super::module::ActorModule;
 use super::sandbox::Sandbox;
 use super::warm::{WarmInstance, WarmKey, WarmPool};
-use crate::protocol::convert;
+use crate::protocol::invocation::Invocation;
 use crate::protocol::wit::{self as bindings, types as wit};
 
 /// Why a turn produced no value. Every variant leaves the actor's state unchanged.
@@ -97,20 +97,62 @@ impl Executor {
     pub async fn run(
         &self,
         module: &ActorModule,
-        invocation: wit::Invocation,
+        invocation: Invocation,
         dispatcher: Arc<dyn Dispatcher>,
         chain: CallChain,
     ) -> Result<wit::Value, InvokeError> {
         let started = std::time::Instant::now();
-        let sandbox = &module.sandbox;
-        let deadline = (started + sandbox.call_timeout).min(chain.deadline());
-        let turn = Turn {
-            self_id: convert::actor_id_from_wit(invocation.self_id.clone()),
-            action: invocation.action.clone(),
-            dispatcher: Some(dispatcher),
-            chain,
+        let Some(index) = module.definitions.iter().position(|definition| definition.name == invocation.actor) else {
+            let message = format!("this component has no actor `{}`", invocation.actor);
+            return Err(InvokeError::Guest(GuestError(wit::Error::Failed(message))));
         };
-        let key = (module.id, invocation.self_id.name.clone());
+        let definition = &module.definitions[index];
+        // Actions the actor does not declare share one label, so that callers cannot grow
+        // the metrics without bound.
+        let action = declared_action(definition, &invocation.action).unwrap_or("(undeclared)");
+        let instance = tracing::enabled!(tracing::Level::DEBUG).then(|| invocation.self_id.name.clone());
+        let outcome = match invocation.lower(index as u32) {
+            Ok(lowered) => {
+                let Invocation { action, self_id, .. } = invocation;
+                let turn = Turn { self_id, action, dispatcher: Some(dispatcher), chain };
+                self.turn(module, lowered, turn, started).await
+            }
+            Err(error) => Err(InvokeError::Guest(GuestError(wit::Error::BadPayload(error.to_string())))),
+        };
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(InvokeError::Guest(_)) => "guest_error",
+            Err(InvokeError::Deadline(_)) => "deadline",
+            Err(InvokeError::MemoryLimit(_)) => "memory_limit",
+            Err(InvokeError::Trap(_)) => "trap",
+            Err(InvokeError::ReplyTooLarge { .. }) => "reply_too_large",
+        };
+        let elapsed = started.elapsed();
+        self.engine.metrics().invocation(&definition.name, action, label, elapsed);
+        tracing::debug!(
+            actor = instance.as_deref().unwrap_or_default(),
+            definition = %definition.name,
+            action,
+            module = %module.hash,
+            outcome = label,
+            elapsed_us = elapsed.as_micros() as u64,
+            "invocation"
+        );
+        outcome
+    }
+
+    /// Calls the guest with `invocation` for `turn`, on a warm instance of the actor if
+    /// there is one.
+    async fn turn(
+        &self,
+        module: &ActorModule,
+        invocation: wit::Invocation,
+        turn: Turn,
+        started: std::time::Instant,
+    ) -> Result<wit::Value, InvokeError> {
+        let sandbox = &module.sandbox;
+        let deadline = (started + sandbox.call_timeout).min(turn.chain.deadline());
+        let key = (module.id, turn.self_id.name.clone());
         let (mut store, warm_actor) = match self.checkout(&key) {
             Some(mut warm) => {
                 self.engine.rearm(&mut warm.store, turn, deadline);
@@ -126,37 +168,9 @@ impl Executor {
             let outcome = actor.spawn_actor_handler().call_handle(&mut store, &invocation).await?;
             wasmtime::Result::Ok((actor, outcome))
         };
-        let result = tokio::time::timeout_at(deadline.into(), call).await;
+        let result = within(deadline, call).await;
         store.data().finish_output();
-        let outcome = self.settle(key, store, result, sandbox, deadline - started);
-        let label = match &outcome {
-            Ok(_) => "ok",
-            Err(InvokeError::Guest(_)) => "guest_error",
-            Err(InvokeError::Deadline(_)) => "deadline",
-            Err(InvokeError::MemoryLimit(_)) => "memory_limit",
-            Err(InvokeError::Trap(_)) => "trap",
-            Err(InvokeError::ReplyTooLarge { .. }) => "reply_too_large",
-        };
-        // Actions the actor does not declare share one label, so that callers cannot grow
-        // the metrics without bound.
-        let declared = module.definitions.iter().any(|definition| {
-            definition.name == invocation.actor
-                && (definition.actions.contains(&invocation.action)
-                    || definition.timer_actions.iter().any(|timer| timer.action == invocation.action))
-        });
-        let action = if declared { invocation.action.as_str() } else { "(undeclared)" };
-        let elapsed = started.elapsed();
-        self.engine.metrics().invocation(&invocation.actor, action, label, elapsed);
-        tracing::debug!(
-            actor = %invocation.self_id.name,
-            definition = %invocation.actor,
-            action = %invocation.action,
-            module = %module.hash,
-            outcome = label,
-            elapsed_us = elapsed.as_micros() as u64,
-            "invocation"
-        );
-        outcome
+        self.settle(key, store, result, sandbox, deadline - started)
     }
 
     /// Types the outcome of a call, keeping the instance warm if it is healthy.
@@ -219,6 +233,12 @@ impl Executor {
             self.engine.metrics().set_warm_instances(warm.len(), warm.memory());
         }
     }
+}
+
+/// `action` as `definition` declares it (an action or a timer action), if it does.
+fn declared_action<'a>(definition: &'a wit::ActorDefinition, action: &str) -> Option<&'a str> {
+    let actions = definition.actions.iter().chain(definition.timer_actions.iter().map(|timer| &timer.action));
+    actions.map(String::as_str).find(|declared| *declared == action)
 }
 
 /// The bytes a turn returns: reply, new state, tags and workflow (each side effect counts

@@ -30,7 +30,10 @@ pub enum LoadError {
     #[error("does not export `{WIT_PACKAGE}/handler`: it was not built for the `{WIT_PACKAGE}` `actor` world")]
     WrongWorld,
     /// The component targets an incompatible version of our WIT package.
-    #[error("built for {WIT_PACKAGE}@{found}, but this host supports {WIT_PACKAGE}@{WIT_VERSION}")]
+    #[error(
+        "built for {WIT_PACKAGE}@{found}, but this host supports {WIT_PACKAGE}@{WIT_VERSION}: {}",
+        upgrade_advice(found)
+    )]
     IncompatibleVersion {
         /// The version the component was built for.
         found: String,
@@ -64,7 +67,8 @@ pub struct ActorModule {
     pub wit_version: String,
     /// The actors it provides, validated.
     pub definitions: Vec<wit::ActorDefinition>,
-    /// The message types its actions declare (none for a component built for WIT 0.1.0).
+    /// The message types its actions declare (none for a component built for the `actor`
+    /// world, which exports no signatures).
     pub signatures: Vec<ActionSignature>,
     /// The limits and grants its calls run with.
     pub sandbox: Sandbox,
@@ -194,6 +198,19 @@ fn check_world(engine: &ActorEngine, component: &Component) -> Result<String, Lo
     Ok(found.to_owned())
 }
 
+/// What to do about a component built for WIT version `found`, which this host does not
+/// support: rebuild an older one, upgrade the host for a newer one.
+fn upgrade_advice(found: &str) -> &'static str {
+    let parse = |version: &str| version.split('.').map(|part| part.parse::<u64>().ok()).collect::<Option<Vec<_>>>();
+    match (parse(found), parse(WIT_VERSION)) {
+        (Some(found), Some(ours)) if found > ours => "upgrade the host to a release that supports it",
+        _ => {
+            "rebuild it with this release's SDK: `spawn-wasm build <project>` (Rust, Python or JavaScript), \
+             or `cargo build --release --target wasm32-wasip2` with this release's spawn-wasm-sdk"
+        }
+    }
+}
+
 /// Semver compatibility as the component model applies it: same major, and same minor
 /// while the major is 0.
 fn compatible(found: &str, ours: &str) -> bool {
@@ -321,6 +338,9 @@ mod tests {
         assert!(compatible("0.1.0", "0.1.0"));
         assert!(compatible("0.1.3", "0.1.0"));
         assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(upgrade_advice("0.1.1").contains("rebuild it with this release's SDK"));
+        assert!(upgrade_advice("(unversioned)").contains("rebuild"));
+        assert!(upgrade_advice("9.0.0").contains("upgrade the host"));
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("2.0.0", "1.0.0"));
         assert!(!compatible("", "0.1.0"));

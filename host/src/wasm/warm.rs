@@ -63,13 +63,11 @@ impl WarmPool {
         self.memory
     }
 
-    /// Takes a warm instance of `key`, if there is one.
+    /// Takes a warm instance of `key`, if there is one. The actor's entry stays, even when
+    /// empty, for the instance to come back to without a new entry (and the entries are
+    /// bounded like the instances, in [`WarmPool::keep`]).
     pub(super) fn take(&mut self, key: &WarmKey) -> Option<WarmInstance> {
-        let parked = self.instances.get_mut(key)?;
-        let (instance, memory) = parked.pop()?;
-        if parked.is_empty() {
-            self.instances.pop(key);
-        }
+        let (instance, memory) = self.instances.get_mut(key)?.pop()?;
         self.count -= 1;
         self.memory -= memory;
         Some(instance)
@@ -92,7 +90,7 @@ impl WarmPool {
         }
         self.count += 1;
         self.memory += memory;
-        while self.count > self.capacity || self.memory > self.memory_budget {
+        while self.count > self.capacity || self.memory > self.memory_budget || self.instances.len() > self.capacity {
             let Some((_, evicted)) = self.instances.pop_lru() else { break };
             self.uncount(&evicted);
         }

@@ -1,7 +1,7 @@
 //! `legacy` (named, stateful), built against `wit/actor.wit` as it was at
 //! `spawn:actor@0.1.0` (copied in `wit/`, never to be edited), directly with wit-bindgen:
-//! what a component built before WIT 0.1.1 looks like to the host. It exports no
-//! `signatures`, so its actions declare no message types.
+//! what a component built before WIT 0.2.0 looks like to the host, which refuses it and
+//! says how to rebuild it.
 //!
 //! `remember` stores its input as the state and replies it; `recall` replies the state.
 

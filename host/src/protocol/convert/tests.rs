@@ -53,7 +53,7 @@ fn an_invocation_becomes_the_wit_record() {
     assert_eq!(wit.action, "setLanguage");
     assert_eq!(wit.payload.unwrap().value, b"\x0a\x04rust");
     assert_eq!(wit.state.unwrap().type_url, "type.googleapis.com/domain.JoeState");
-    assert_eq!(wit.self_id.parent.as_deref(), Some("abs_actor"));
+    assert_eq!(wit.self_id.parent, "abs_actor");
     assert_eq!(wit.caller.unwrap().name, "router", "the context's caller is used when the invocation has none");
     assert_eq!(wit.metadata, [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())], "sorted");
     assert_eq!(wit.tags, [("owner".to_string(), "me".to_string())]);

@@ -80,7 +80,7 @@ mod tests {
             "wasi:sockets/tcp@0.2.3",
             "wasi:http/outgoing-handler@0.2.10",
             "wasi:filesystem/preopens@0.2.3",
-            "spawn:actor/runtime@0.1.0",
+            "spawn:actor/runtime@0.2.0",
         ];
         let denied: Vec<&str> = Grants::default().ungranted(imports).into_iter().map(|(name, _)| name).collect();
         assert_eq!(
