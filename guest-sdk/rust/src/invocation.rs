@@ -97,6 +97,38 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Context;
+    use crate::testing::TestInvocation;
+
+    #[test]
+    fn the_context_reads_identities_metadata_and_tags_from_their_spans() {
+        let caller = ActorId { name: "joe".into(), system: "sys".into(), parent: None };
+        let me = ActorId { name: "c-1".into(), system: "sys".into(), parent: Some("counters".into()) };
+        let invocation = TestInvocation::new("counters", "increment")
+            .self_id(me.clone())
+            .caller(caller.clone())
+            .metadata("trace", "t-1")
+            .metadata("user", "ana")
+            .tag("region", "eu")
+            .build();
+        let context = Context::<()>::from_invocation(invocation).unwrap();
+        assert_eq!(context.self_id(), &me);
+        assert_eq!(context.caller(), Some(&caller));
+        assert_eq!(context.metadata("user"), Some("ana"));
+        assert_eq!(context.metadata("region"), None, "a tag is not metadata");
+        assert_eq!(context.tags(), [("region".to_owned(), "eu".to_owned())]);
+        assert_eq!(context.metadata_entries().len(), 2);
+    }
+
+    #[test]
+    fn a_span_out_of_bounds_is_refused_before_the_action_runs() {
+        let mut invocation = TestInvocation::new("counters", "increment").metadata("k", "v").build();
+        invocation.pairs[0].1 = Span { start: 1_000, len: 1 };
+        assert!(matches!(Context::<()>::from_invocation(invocation), Err(Error::BadPayload(_))));
+        let mut invocation = TestInvocation::new("counters", "increment").build();
+        invocation.metadata_count = 3;
+        assert!(matches!(Context::<()>::from_invocation(invocation), Err(Error::BadPayload(_))));
+    }
 
     #[test]
     fn spans_outside_the_buffer_or_not_utf8_are_bad_payloads() {

@@ -182,6 +182,20 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test]
+    async fn within_answers_a_ready_future_even_past_its_deadline_and_times_out_a_pending_one() {
+        let past = Instant::now() - Duration::from_millis(1);
+        assert_eq!(within(past, async { 7 }).await.unwrap(), 7, "ready when first polled: no timer, no timeout");
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert!(within(soon, std::future::pending::<()>()).await.is_err());
+        let later = Instant::now() + Duration::from_secs(5);
+        let slow = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            8
+        };
+        assert_eq!(within(later, slow).await.unwrap(), 8, "pending at first, then done before the deadline");
+    }
+
     fn chain() -> CallChain {
         CallChain::new(Instant::now() + Duration::from_secs(1))
     }
