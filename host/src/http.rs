@@ -77,7 +77,8 @@ pub async fn serve(
 }
 
 /// `router` with `limits` applied. Apply it to the API routes only: health probes must
-/// answer even when the host is saturated.
+/// answer even when the host is saturated. (The sidecar's actions route applies the same
+/// bounds in its handler instead, to keep layers off its per-call path.)
 pub fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: HttpLimits) -> Router<S> {
     let permits = Arc::new(Semaphore::new(limits.max_in_flight));
     router.layer(middleware::from_fn_with_state(permits, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))
