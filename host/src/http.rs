@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    http.keep_alive(true);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -63,17 +64,84 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let idle = Idle::new();
+        let router = hyper_util::service::TowerToHyperService::new(app.clone());
+        let service = hyper::service::service_fn({
+            let idle = idle.clone();
+            move |request| {
+                idle.serving();
+                let response = hyper::service::Service::call(&router, request);
+                let idle = idle.clone();
+                async move {
+                    let response = response.await;
+                    idle.waiting();
+                    response
+                }
+            }
+        });
         let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
+        let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+            tokio::select! {
+                ended = connection => if let Err(error) = ended {
+                    tracing::debug!(%error, "connection ended with an error");
+                },
+                () = idle.expired(header_timeout) => {
+                    tracing::debug!("closed a connection that sent no complete request headers within the header timeout");
+                }
             }
         });
     }
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Since when a connection has been waiting for a request's headers (since it opened, or
+/// since its last answer), so that one that sends no complete headers within
+/// `--header-timeout-ms`, or stays idle that long, is closed. It costs a timer per
+/// connection and period, where hyper's `header_read_timeout` armed one per request in the
+/// runtime's timer wheel, which every worker thread shares.
+#[derive(Clone)]
+struct Idle(Arc<IdleSince>);
+
+struct IdleSince {
+    opened: tokio::time::Instant,
+    /// Milliseconds from `opened` to the start of the wait, or [`Idle::SERVING`].
+    since_ms: AtomicU64,
+}
+
+impl Idle {
+    /// A request is being served: no header deadline.
+    const SERVING: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Idle(Arc::new(IdleSince { opened: tokio::time::Instant::now(), since_ms: AtomicU64::new(0) }))
+    }
+
+    fn serving(&self) {
+        self.0.since_ms.store(Self::SERVING, Ordering::Relaxed);
+    }
+
+    fn waiting(&self) {
+        self.0.since_ms.store(self.0.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Resolves once the connection has waited `timeout` for a request's headers.
+    async fn expired(&self, timeout: Duration) {
+        loop {
+            let since = self.0.since_ms.load(Ordering::Relaxed);
+            if since == Self::SERVING {
+                tokio::time::sleep(timeout).await;
+                continue;
+            }
+            let deadline = self.0.opened + Duration::from_millis(since) + timeout;
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
 }
 
 /// `router` with `limits` applied. Apply it to the API routes only: health probes must

@@ -145,4 +145,15 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
     // Well-behaved clients are served as before.
     let invocation = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
     assert_eq!(reply::<Counter>(&harness.client.invoke(&invocation).await), Counter { value: 1 });
+
+    // A keep-alive connection is served, then closed once idle for the timeout.
+    let body = prost::Message::encode_to_vec(&invocation);
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST /api/v1/actors/actions HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n", body.len());
+    kept.write_all(head.as_bytes()).await.unwrap();
+    kept.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), kept.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection must be closed after its answer");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 }
