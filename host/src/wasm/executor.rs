@@ -110,7 +110,9 @@ impl Executor {
         // Actions the actor does not declare share one label, so that callers cannot grow
         // the metrics without bound.
         let action = declared_action(definition, &invocation.action).unwrap_or("(undeclared)");
-        let instance = tracing::enabled!(tracing::Level::DEBUG).then(|| invocation.self_id.name.clone());
+        // The names move into the turn; the debug line below keeps copies only when enabled.
+        let logged = tracing::enabled!(tracing::Level::DEBUG)
+            .then(|| (invocation.self_id.name.clone(), invocation.action.clone()));
         let outcome = match invocation.lower(index as u32) {
             Ok(lowered) => {
                 let Invocation { action, self_id, .. } = invocation;
@@ -129,10 +131,12 @@ impl Executor {
         };
         let elapsed = started.elapsed();
         self.engine.metrics().invocation(&definition.name, action, label, elapsed);
+        let (instance, called) =
+            logged.as_ref().map_or(("", ""), |(instance, called)| (instance.as_str(), called.as_str()));
         tracing::debug!(
-            actor = instance.as_deref().unwrap_or_default(),
+            actor = instance,
             definition = %definition.name,
-            action,
+            action = called,
             module = %module.hash,
             outcome = label,
             elapsed_us = elapsed.as_micros() as u64,
