@@ -38,16 +38,19 @@ impl Invocation {
     /// The record the guest is called with, for the definition at position `actor` of the
     /// component's `describe` list.
     pub fn lower(&self, actor: u32) -> Result<wit::Invocation, TooLarge> {
-        let mut data = Data::with_capacity(self.data_len());
-        let action = data.push(self.action.as_bytes())?;
-        let payload = self.payload.as_ref().map(|any| data.any(any)).transpose()?;
-        let state = self.state.as_ref().map(|any| data.any(any)).transpose()?;
-        let self_id = data.actor_id(&self.self_id)?;
-        let caller = self.caller.as_ref().map(|id| data.actor_id(id)).transpose()?;
-        let mut pairs = Vec::with_capacity(self.metadata.len() + self.tags.len());
-        for (key, value) in self.metadata.iter().chain(&self.tags) {
-            pairs.push((data.push(key.as_bytes())?, data.push(value.as_bytes())?));
+        // Checked once for the whole buffer: then no span's start or end passes `u32`.
+        let len = self.data_len();
+        if u32::try_from(len).is_err() {
+            return Err(TooLarge(len));
         }
+        let mut data = Data(Vec::with_capacity(len));
+        let action = data.push(self.action.as_bytes());
+        let payload = self.payload.as_ref().map(|any| data.any(any));
+        let state = self.state.as_ref().map(|any| data.any(any));
+        let self_id = data.actor_id(&self.self_id);
+        let caller = self.caller.as_ref().map(|id| data.actor_id(id));
+        let pairs = self.metadata.iter().chain(&self.tags);
+        let pairs = pairs.map(|(key, value)| (data.push(key.as_bytes()), data.push(value.as_bytes()))).collect();
         Ok(wit::Invocation {
             data: data.0,
             actor,
@@ -76,32 +79,26 @@ impl Invocation {
     }
 }
 
-/// The `data` buffer being filled.
+/// The `data` buffer being filled, at most `u32::MAX` bytes (checked by [`Invocation::lower`]).
 struct Data(Vec<u8>);
 
 impl Data {
-    fn with_capacity(capacity: usize) -> Self {
-        Data(Vec::with_capacity(capacity))
-    }
-
-    fn push(&mut self, bytes: &[u8]) -> Result<wit::Span, TooLarge> {
-        let start = u32::try_from(self.0.len()).map_err(|_| TooLarge(self.0.len()))?;
-        let end = self.0.len() + bytes.len();
-        let len = u32::try_from(bytes.len()).ok().filter(|_| u32::try_from(end).is_ok()).ok_or(TooLarge(end))?;
+    fn push(&mut self, bytes: &[u8]) -> wit::Span {
+        let span = wit::Span { start: self.0.len() as u32, len: bytes.len() as u32 };
         self.0.extend_from_slice(bytes);
-        Ok(wit::Span { start, len })
+        span
     }
 
-    fn any(&mut self, any: &wit::Any) -> Result<wit::AnySpan, TooLarge> {
-        Ok(wit::AnySpan { type_url: self.push(any.type_url.as_bytes())?, value: self.push(&any.value)? })
+    fn any(&mut self, any: &wit::Any) -> wit::AnySpan {
+        wit::AnySpan { type_url: self.push(any.type_url.as_bytes()), value: self.push(&any.value) }
     }
 
-    fn actor_id(&mut self, id: &ActorId) -> Result<wit::ActorIdSpan, TooLarge> {
-        Ok(wit::ActorIdSpan {
-            name: self.push(id.name.as_bytes())?,
-            system: self.push(id.system.as_bytes())?,
-            parent: if id.parent.is_empty() { None } else { Some(self.push(id.parent.as_bytes())?) },
-        })
+    fn actor_id(&mut self, id: &ActorId) -> wit::ActorIdSpan {
+        wit::ActorIdSpan {
+            name: self.push(id.name.as_bytes()),
+            system: self.push(id.system.as_bytes()),
+            parent: (!id.parent.is_empty()).then(|| self.push(id.parent.as_bytes())),
+        }
     }
 }
 
