@@ -114,3 +114,14 @@ pub async fn post_once(addr: SocketAddr, path: &str, body: Bytes) -> anyhow::Res
     response.into_body().collect().await?;
     Ok(status)
 }
+
+/// One GET on a fresh connection; returns the body as text (e.g. `/metrics`).
+pub async fn get_text(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    assert!(addr.ip().is_loopback(), "load is only ever sent to loopback");
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(driver);
+    let request = Request::get(format!("http://{addr}{path}")).body(Full::new(Bytes::new()))?;
+    let body = sender.send_request(request).await?.into_body().collect().await?.to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}

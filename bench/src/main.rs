@@ -51,6 +51,12 @@ enum Scenario {
         #[arg(long, default_value_t = 100_000)]
         actors: usize,
     },
+    /// Standalone: what ticking instances cost (tasks and memory), active and once
+    /// deactivated: each one's timers are records in one clock, not tasks.
+    Timers {
+        #[arg(long, default_value_t = 10_000)]
+        instances: usize,
+    },
     /// Time from a component file written to its new version answering.
     Reload {
         #[arg(long, default_value_t = 20)]
@@ -119,6 +125,7 @@ fn main() -> anyhow::Result<()> {
                 standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
             }
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
+            Scenario::Timers { instances } => timers(&cli.binary, &cli.actors, instances).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
             Scenario::Soak { seconds } => soak(&cli.binary, &cli.actors, seconds).await,
@@ -412,6 +419,52 @@ async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
         "disk: {count} actors' state in SQLite: {:.1} MiB = {:.2} MiB per 10 000 actors",
         bytes as f64 / (1 << 20) as f64,
         bytes as f64 / (1 << 20) as f64 * 10_000.0 / count as f64
+    );
+    Ok(())
+}
+
+/// The value of gauge `name` in the host's `/metrics`.
+async fn gauge(addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
+    let text = load::get_text(addr, "/metrics").await?;
+    let line = text.lines().find(|line| line.split_whitespace().next() == Some(name)).context("no such gauge")?;
+    Ok(line.rsplit_once(' ').context("malformed line")?.1.parse()?)
+}
+
+async fn timers(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()> {
+    let only_clock = tempfile::tempdir()?;
+    std::fs::copy(actors.join("clock.wasm"), only_clock.path().join("clock.wasm"))?;
+    let data = tempfile::tempdir()?;
+    let (server, _) = start_standalone(binary, only_clock.path(), data.path()).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (tasks_before, rss_before) = (gauge(server.addr, "spawn_wasm_tasks").await?, rss_kib(server.child.id())?);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let path = format!("/api/v1/system/{SYSTEM}/actors/ticker/invoke");
+    while next.load(std::sync::atomic::Ordering::Relaxed) < count {
+        let next = next.clone();
+        load::run(server.addr, &path, 16, Duration::from_millis(500), move |_, _| {
+            let key = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % count;
+            invocation(&format!("t-{key}"), "get", None, "ticker")
+        })
+        .await?;
+    }
+    let report = |when: &str, tasks: f64, rss: u64| {
+        println!(
+            "timers: {count} ticking instances {when}: {:.0} tasks more ({:.2} per instance), RSS +{} KiB ({:.0} bytes per instance)",
+            tasks - tasks_before,
+            (tasks - tasks_before) / count as f64,
+            rss.saturating_sub(rss_before),
+            (rss.saturating_sub(rss_before) * 1024) as f64 / count as f64
+        )
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    report("active", gauge(server.addr, "spawn_wasm_tasks").await?, rss_kib(server.child.id())?);
+    // Idle past their deactivation timeout (10 s): only their timers are left.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let timer_instances = gauge(server.addr, "spawn_wasm_timer_instances").await?;
+    report("deactivated", gauge(server.addr, "spawn_wasm_tasks").await?, rss_kib(server.child.id())?);
+    println!(
+        "timers: {timer_instances:.0} instances in the clock, {:.0} active actors (target: one task for all timers, none per instance)",
+        gauge(server.addr, "spawn_wasm_active_actors").await?
     );
     Ok(())
 }

@@ -63,6 +63,9 @@ pub struct Metrics {
     module_events: Family<ModuleLabels, Counter>,
     warm_instances: Gauge,
     warm_memory: Gauge,
+    timer_instances: Gauge,
+    clock_records: Gauge,
+    tasks: Gauge,
 }
 
 impl Default for Metrics {
@@ -76,6 +79,7 @@ impl Default for Metrics {
         let module_events = Family::<ModuleLabels, Counter>::default();
         let warm_instances = Gauge::default();
         let warm_memory = Gauge::default();
+        let (timer_instances, clock_records, tasks) = (Gauge::default(), Gauge::default(), Gauge::default());
         let mut registry = Registry::with_prefix("spawn_wasm");
         registry.register("invocations", "Actor invocations run, by outcome", invocations.clone());
         registry.register("invocation_duration_seconds", "Time to run one invocation", latency.clone());
@@ -83,6 +87,17 @@ impl Default for Metrics {
         registry.register("module_events", "Component loads, swaps, rejections and removals", module_events.clone());
         registry.register("warm_instances", "Instances kept warm between their actor's turns", warm_instances.clone());
         registry.register("warm_memory_bytes", "Linear memory the warm instances hold", warm_memory.clone());
+        registry.register(
+            "timer_instances",
+            "Instances whose timers the standalone clock runs",
+            timer_instances.clone(),
+        );
+        registry.register(
+            "clock_records",
+            "Records in the standalone clock's schedule: timer ticks and calls scheduled for later",
+            clock_records.clone(),
+        );
+        registry.register("tasks", "Tokio tasks alive in the process, read when scraped", tasks.clone());
         Metrics {
             actions: Default::default(),
             registry: Mutex::new(registry),
@@ -92,6 +107,9 @@ impl Default for Metrics {
             module_events,
             warm_instances,
             warm_memory,
+            timer_instances,
+            clock_records,
+            tasks,
         }
     }
 }
@@ -144,8 +162,17 @@ impl Metrics {
         self.warm_memory.set(memory_bytes as i64);
     }
 
+    /// Sets what the standalone clock holds: instances with timers, records scheduled.
+    pub fn set_clock(&self, timer_instances: usize, records: usize) {
+        self.timer_instances.set(timer_instances as i64);
+        self.clock_records.set(records as i64);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.tasks.set(runtime.metrics().num_alive_tasks() as i64);
+        }
         let mut text = String::new();
         let registry = self.registry.lock().unwrap();
         prometheus_client::encoding::text::encode(&mut text, &registry).expect("writing to a String cannot fail");

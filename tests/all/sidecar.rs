@@ -36,7 +36,10 @@ async fn registration_carries_everything_the_proxy_needs() {
     let registered = &system.registry.as_ref().unwrap().actors;
     let mut names: Vec<_> = registered.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["abs_actor", "caller", "clock", "counter", "counters", "hostile", "joe", "router", "twin"]);
+    assert_eq!(
+        names,
+        ["abs_actor", "caller", "clock", "counter", "counters", "hostile", "joe", "router", "ticker", "twin"]
+    );
 
     for (name, actor) in registered {
         let id = actor.id.as_ref().unwrap();

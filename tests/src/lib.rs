@@ -1035,6 +1035,12 @@ impl HostProcess {
         self.child.wait().unwrap()
     }
 
+    /// SIGTERM; returns how it exited and everything it logged.
+    pub fn terminate_and_log(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.terminate();
+        (status, self.log())
+    }
+
     /// SIGTERM; returns how it exited.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -65,6 +65,13 @@ pub struct RoutingArgs {
     /// Side effects one turn may ask for; a turn asking for more fails, its state unchanged.
     #[arg(long, env = "SPAWN_WASM_MAX_EFFECTS", default_value_t = RoutingLimits::default().max_effects)]
     pub max_effects: usize,
+    /// Calls scheduled for later (`scheduled_to`, kept in the store) that may wait for one
+    /// actor; more are refused at once (503).
+    #[arg(long, env = "SPAWN_WASM_MAX_SCHEDULED_PER_ACTOR", default_value_t = RoutingLimits::default().max_scheduled_per_actor)]
+    pub max_scheduled_per_actor: usize,
+    /// Calls scheduled for later that may wait in all; more are refused at once (503).
+    #[arg(long, env = "SPAWN_WASM_MAX_SCHEDULED", default_value_t = RoutingLimits::default().max_scheduled)]
+    pub max_scheduled: usize,
 }
 
 impl From<&RoutingArgs> for RoutingLimits {
@@ -74,6 +81,8 @@ impl From<&RoutingArgs> for RoutingLimits {
             max_messages: args.max_messages,
             mailbox_capacity: args.mailbox_capacity,
             max_effects: args.max_effects,
+            max_scheduled_per_actor: args.max_scheduled_per_actor,
+            max_scheduled: args.max_scheduled,
         }
     }
 }

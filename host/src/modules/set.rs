@@ -64,6 +64,21 @@ pub enum Refresh {
     Ignored,
 }
 
+/// One file's change, read and compiled, not applied yet.
+enum Change {
+    /// Its content is the version serving.
+    Unchanged,
+    /// The file is gone.
+    Remove,
+    /// A new version, or why it could not be loaded.
+    Load {
+        /// Short hash of the version serving, if one is.
+        previous: Option<String>,
+        loaded: Box<Result<ActorModule, LoadError>>,
+        elapsed: Duration,
+    },
+}
+
 /// The live set of loaded components.
 pub struct ModuleSet {
     engine: Arc<ActorEngine>,
@@ -113,9 +128,14 @@ impl ModuleSet {
         }
         let mut loaded: Vec<_> = loads.join_all().await;
         loaded.sort_by_key(|(index, _, _)| *index);
-        for ((_, module, elapsed), path) in loaded.into_iter().zip(&files) {
-            modules.apply(path, None, module, elapsed);
-        }
+        let changes = loaded
+            .into_iter()
+            .zip(files)
+            .map(|((_, loaded, elapsed), path)| {
+                (path, Change::Load { previous: None, loaded: Box::new(loaded), elapsed })
+            })
+            .collect();
+        modules.commit(changes);
         let registry = modules.registry();
         tracing::info!(
             dir = %dir.display(),
@@ -163,57 +183,80 @@ impl ModuleSet {
         self.files.lock().unwrap().values().cloned().collect()
     }
 
-    /// Brings the file at `path` in step with the registry: loads its new version, or
-    /// removes its actors if it is gone. Logs what happened with the file, hash, actors and
-    /// time taken.
-    pub async fn refresh(&self, path: &Path) -> Refresh {
+    /// Reads and compiles the change of the file at `path` (nothing is applied yet).
+    async fn prepare(&self, path: &Path) -> Option<(PathBuf, Change)> {
         if !is_component_file(path) {
-            return Refresh::Ignored;
+            return None;
         }
         // Known by its name in the canonical directory, however `path` spells it (the
         // directory is not watched recursively: every file is in it).
-        let Some(name) = path.file_name() else { return Refresh::Ignored };
-        let path = &self.dir.join(name);
-        let _updating = self.updating.lock().await;
+        let path = self.dir.join(path.file_name()?);
         let started = Instant::now();
-        let file = path.display().to_string();
         if !path.exists() {
-            let registry = self.registry();
-            let Some(removed) = registry.module(path).cloned() else {
-                self.files.lock().unwrap().remove(path);
-                return Refresh::Ignored;
-            };
-            self.swap(registry.without(path));
-            self.files.lock().unwrap().remove(path);
-            self.engine.metrics().module_event("removed");
-            tracing::info!(file, hash = %removed.hash, actors = ?removed.actor_names().collect::<Vec<_>>(), "component removed");
-            return Refresh::Removed;
+            return Some((path, Change::Remove));
         }
-        let previous = self.registry().module(path).map(|module| module.hash.clone());
-        let current = self.registry().module(path).cloned();
+        let current = self.registry().module(&path).cloned();
         let unchanged = |bytes: &[u8]| {
             current.as_ref().is_some_and(|module| {
                 module.hash == short_hash(&content_digest(bytes))
-                    && Sandbox::for_module(path, self.engine.limits()).as_ref() == Ok(&module.sandbox)
+                    && Sandbox::for_module(&path, self.engine.limits()).as_ref() == Ok(&module.sandbox)
             })
         };
-        let loaded = match tokio::fs::read(path).await {
-            Ok(bytes) if unchanged(&bytes) => {
-                // The serving version is back (e.g. after a bad write): nothing is wrong now.
-                if let Some(status) = self.files.lock().unwrap().get_mut(path) {
-                    status.last_error = None;
-                }
-                return Refresh::Unchanged;
-            }
-            Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), path, bytes).await,
+        let loaded = match tokio::fs::read(&path).await {
+            Ok(bytes) if unchanged(&bytes) => return Some((path, Change::Unchanged)),
+            Ok(bytes) => ActorModule::from_bytes(&self.engine, self.cache.as_ref(), &path, bytes).await,
             Err(error) => Err(LoadError::Io(error)),
         };
-        self.apply(path, previous, loaded, started.elapsed())
+        let previous = current.map(|module| module.hash.clone());
+        Some((path, Change::Load { previous, loaded: Box::new(loaded), elapsed: started.elapsed() }))
     }
 
-    /// Swaps a loaded module in (or records why it was rejected), and logs it.
+    /// Applies `changes` to the registry in one swap, removals first (so that actors moving
+    /// to another file are not refused as claimed twice), then loads in order (the first
+    /// file to claim an actor name keeps it): no call and no follower of the set ever sees
+    /// the registry half-way through a change of the directory. Logs what happened with
+    /// each file, hash, actors and time taken.
+    fn commit(&self, mut changes: Vec<(PathBuf, Change)>) -> Vec<Refresh> {
+        changes.sort_by_key(|(_, change)| !matches!(change, Change::Remove));
+        let mut registry = (*self.registry()).clone();
+        let mut refreshes = Vec::with_capacity(changes.len());
+        for (path, change) in changes {
+            let refresh = match change {
+                Change::Unchanged => {
+                    // The serving version is back (e.g. after a bad write): nothing is wrong now.
+                    if let Some(status) = self.files.lock().unwrap().get_mut(&path) {
+                        status.last_error = None;
+                    }
+                    Refresh::Unchanged
+                }
+                Change::Remove => self.remove(&mut registry, &path),
+                Change::Load { previous, loaded, elapsed } => {
+                    self.apply(&mut registry, &path, previous, *loaded, elapsed)
+                }
+            };
+            refreshes.push(refresh);
+        }
+        if refreshes.iter().any(|refresh| matches!(refresh, Refresh::Loaded { .. } | Refresh::Removed)) {
+            self.swap(registry);
+        }
+        refreshes
+    }
+
+    /// Takes the file at `path` out of `registry`, with its actors.
+    fn remove(&self, registry: &mut ActorRegistry, path: &Path) -> Refresh {
+        self.files.lock().unwrap().remove(path);
+        let Some(removed) = registry.module(path).cloned() else { return Refresh::Ignored };
+        *registry = registry.without(path);
+        self.engine.metrics().module_event("removed");
+        let file = path.display().to_string();
+        tracing::info!(file, hash = %removed.hash, actors = ?removed.actor_names().collect::<Vec<_>>(), "component removed");
+        Refresh::Removed
+    }
+
+    /// Adds a loaded module to `registry` (or records why it was rejected), and logs it.
     fn apply(
         &self,
+        registry: &mut ActorRegistry,
         path: &Path,
         previous: Option<String>,
         loaded: Result<ActorModule, LoadError>,
@@ -221,10 +264,10 @@ impl ModuleSet {
     ) -> Refresh {
         let file = path.display().to_string();
         let elapsed_ms = elapsed.as_millis() as u64;
-        let swapped = loaded.and_then(|module| self.registry().with_module(module));
+        let swapped = loaded.and_then(|module| registry.with_module(module));
         match swapped {
-            Ok((registry, module)) => {
-                self.swap(registry);
+            Ok((next, module)) => {
+                *registry = next;
                 let actors: Vec<String> = module.actor_names().map(str::to_owned).collect();
                 self.files.lock().unwrap().insert(
                     path.to_owned(),
@@ -279,18 +322,22 @@ impl ModuleSet {
         }
     }
 
-    /// Refreshes each of `paths`, removals first (so that actors moving to another file are
-    /// not refused as claimed twice); after a removal or a swap (either may free actor
-    /// names that a rejected file claims), retries the rejected files.
+    /// Refreshes each of `paths` in one swap (see [`ModuleSet::commit`]); if that freed
+    /// actor names (a removal or a new version), retries the rejected files, which may
+    /// have claimed them.
     pub async fn refresh_all(&self, mut paths: Vec<PathBuf>) {
         paths.sort();
         paths.dedup();
-        paths.sort_by_cached_key(|path| path.exists());
-        let mut freed = false;
+        let _updating = self.updating.lock().await;
+        let mut changes = Vec::with_capacity(paths.len());
         for path in paths {
-            freed |= matches!(self.refresh(&path).await, Refresh::Removed | Refresh::Loaded { previous: Some(_), .. });
+            changes.extend(self.prepare(&path).await);
         }
-        if freed {
+        let refreshes = self.commit(changes);
+        if refreshes
+            .iter()
+            .any(|refresh| matches!(refresh, Refresh::Removed | Refresh::Loaded { previous: Some(_), .. }))
+        {
             self.retry_rejected().await;
         }
     }
@@ -307,9 +354,10 @@ impl ModuleSet {
         paths
     }
 
-    /// Tries again every file whose last version was rejected (e.g. for an actor name
-    /// another file held, which a removal may have freed).
-    pub async fn retry_rejected(&self) {
+    /// Tries again, in one swap, every file whose last version was rejected (e.g. for an
+    /// actor name another file held, which a removal may have freed). Called with
+    /// `updating` held.
+    async fn retry_rejected(&self) {
         let rejected: Vec<PathBuf> = self
             .files
             .lock()
@@ -318,9 +366,11 @@ impl ModuleSet {
             .filter(|status| status.last_error.is_some())
             .map(|status| status.file.clone())
             .collect();
+        let mut changes = Vec::with_capacity(rejected.len());
         for path in rejected {
-            self.refresh(&path).await;
+            changes.extend(self.prepare(&path).await);
         }
+        self.commit(changes);
     }
 
     fn swap(&self, registry: ActorRegistry) {

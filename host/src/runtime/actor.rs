@@ -9,12 +9,13 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::clock::Ticket;
 use super::failure::{InvokeFailure, InvokeResult};
 use super::store::StoredState;
 use crate::modules::registry::{ActorEntry, ActorRegistry};
 use crate::protocol::convert::{self, DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
 use crate::protocol::invocation::Invocation;
-use crate::protocol::spawn::actors;
+use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::types as wit;
 use crate::wasm::chain::CallChain;
 
@@ -24,12 +25,49 @@ pub(super) struct Turn {
     pub payload: Option<prost_types::Any>,
     pub metadata: HashMap<String, String>,
     pub caller: Option<actors::ActorId>,
-    /// Where the reply goes; `None` for async invocations.
+    /// Where the reply goes; `None` for a message nobody waits for (async, scheduled,
+    /// broadcast, side effect, timer tick): such a turn's deadline starts when it does.
     pub reply: Option<oneshot::Sender<InvokeResult>>,
     /// The request this turn is part of: its deadline, waiting actors and hops.
     pub chain: CallChain,
     /// Not a call: something the runtime does to the actor between two of its turns.
     pub control: Option<Control>,
+    /// Set by the clock for a timer tick or a scheduled call: dropped with the turn.
+    pub ticket: Option<Ticket>,
+}
+
+impl Turn {
+    /// A call of `action` that nobody waits for yet.
+    pub(super) fn call(action: String, payload: Option<prost_types::Any>, chain: CallChain) -> Turn {
+        Turn {
+            action,
+            payload,
+            metadata: HashMap::new(),
+            caller: None,
+            reply: None,
+            chain,
+            control: None,
+            ticket: None,
+        }
+    }
+
+    /// The turn `request` asks for (its fields move in: nothing is copied on the call path).
+    pub(super) fn from_request(request: pb::InvocationRequest, chain: CallChain) -> Turn {
+        let payload = match request.payload {
+            Some(pb::invocation_request::Payload::Value(any)) => pb::non_empty(Some(any)),
+            _ => None,
+        };
+        Turn {
+            metadata: request.metadata,
+            caller: request.caller.filter(|caller| !caller.name.is_empty()),
+            ..Turn::call(request.action_name, payload, chain)
+        }
+    }
+
+    /// A control message for the actor, in order with its calls.
+    pub(super) fn control(control: Control, chain: CallChain) -> Turn {
+        Turn { control: Some(control), ..Turn::call(String::new(), None, chain) }
+    }
 }
 
 /// What the runtime does to an actor in its mailbox, in order with its calls, so that no

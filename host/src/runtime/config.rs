@@ -51,10 +51,22 @@ pub struct RoutingLimits {
     pub mailbox_capacity: usize,
     /// Side effects one turn may ask for; a turn asking for more fails.
     pub max_effects: usize,
+    /// Calls scheduled for later (`scheduled_to`) that may wait for one actor; more are
+    /// refused at once. Each is a row in the store and a record in memory until it runs.
+    pub max_scheduled_per_actor: usize,
+    /// Calls scheduled for later that may wait in all.
+    pub max_scheduled: usize,
 }
 
 impl Default for RoutingLimits {
     fn default() -> Self {
-        RoutingLimits { max_hops: 32, max_messages: 10_000, mailbox_capacity: 10_000, max_effects: 1024 }
+        RoutingLimits {
+            max_hops: 32,
+            max_messages: 10_000,
+            mailbox_capacity: 10_000,
+            max_effects: 1024,
+            max_scheduled_per_actor: 10_000,
+            max_scheduled: 1_000_000,
+        }
     }
 }

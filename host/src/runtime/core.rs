@@ -1,16 +1,24 @@
-//! The state a runtime shares between its server, its actors and its timers, and how an
+//! The state a runtime shares between its server, its actors and its clock, and how an
 //! actor name resolves to the definition serving it. What the runtime *does* with it is
 //! in the sibling modules, each adding the methods of one job to [`Inner`].
+//!
+//! Each piece of shared state has one owner type with a lock of its own ([`ActiveActors`],
+//! [`SpawnedInstances`], [`Channels`], [`Clock`]); their methods never hold their lock
+//! while calling out, so no code path holds two of these locks at once (the rules are in
+//! `docs/architecture.md`, "Concurrency").
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::channels::Channels;
+use super::clock::Clock;
 use super::config::RoutingLimits;
 use super::failure::InvokeFailure;
+use super::spawned::SpawnedInstances;
 use super::store::StateStore;
 use super::table::ActiveActors;
 use crate::modules::registry::ActorEntry;
@@ -19,9 +27,6 @@ use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
 use crate::wasm::dispatch::Dispatcher;
 use crate::wasm::executor::Executor;
-
-/// Channel topic → subscribed (actor, action).
-pub(super) type Subscriptions = HashMap<String, Vec<(String, String)>>;
 
 /// The shared state of one runtime.
 pub(super) struct Inner {
@@ -32,14 +37,12 @@ pub(super) struct Inner {
     /// Active actors, their mailboxes and housekeeping.
     pub(super) active: ActiveActors,
     /// Spawned unnamed instances: name → template. Only stored ones.
-    pub(super) spawned: Mutex<HashMap<String, String>>,
-    /// Held while a new instance is stored: one spawn at a time.
-    pub(super) spawning: tokio::sync::Mutex<()>,
-    /// Which actors receive each channel's broadcasts.
-    pub(super) subscriptions: Mutex<Subscriptions>,
-    /// The running timers of each actor.
-    pub(super) timers: Mutex<HashMap<String, Timers>>,
-    /// Actor tasks, timers and scheduled calls, for shutdown.
+    pub(super) spawned: SpawnedInstances,
+    /// Which actors receive each channel's broadcasts; every instance followed.
+    pub(super) channels: Channels,
+    /// Timer ticks and calls scheduled for later.
+    pub(super) clock: Clock,
+    /// Actor tasks, the housekeeping and clock tasks, for shutdown.
     pub(super) tasks: TaskTracker,
     pub(super) stopping: CancellationToken,
     /// Cancelled when shutdown begins: readiness turns down and the server drains.
@@ -47,6 +50,8 @@ pub(super) struct Inner {
     /// Where guests' `invoke` and `spawn` imports go: back into this runtime.
     pub(super) dispatcher: Arc<dyn Dispatcher>,
     pub(super) routing: RoutingLimits,
+    /// Actors whose state shutdown could not store, and why (a leaf lock).
+    pub(super) unsaved: Mutex<Vec<(String, String)>>,
 }
 
 /// What an invocation targets once resolved.
@@ -55,17 +60,28 @@ pub(super) struct Target {
     pub(super) entry: ActorEntry,
 }
 
-/// The running timers of one actor, and what they were started from.
-pub(super) struct Timers {
-    pub(super) spec: Vec<wit::TimerAction>,
-    pub(super) stop: CancellationToken,
-}
-
 impl Inner {
     /// A new chain for a request that starts here (from a client, a timer, or a message
     /// nobody waits for): the host's call timeout from now.
     pub(super) fn new_deadline(&self) -> Instant {
         Instant::now() + self.executor.engine().limits().call_timeout
+    }
+
+    /// Waits until `next` (if any), or until `earlier` is signalled (something earlier was
+    /// scheduled): `true`; or until the runtime stops: `false`. The loop of a task that
+    /// serves a schedule.
+    pub(super) async fn wait_for(&self, next: Option<tokio::time::Instant>, earlier: &Notify) -> bool {
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = sleep => true,
+            () = earlier.notified() => true,
+            () = self.stopping.cancelled() => false,
+        }
     }
 
     pub(super) fn not_found(&self, actor: &str) -> InvokeFailure {
@@ -81,12 +97,11 @@ impl Inner {
     }
 
     /// The definition serving instance `name` (a named actor, or a spawned instance of an
-    /// unnamed one), and whether it is a spawned instance. Allocates nothing: every call
-    /// goes through it.
+    /// unnamed one), and whether it is a spawned instance. Every call goes through it.
     pub(super) fn definition_of(&self, name: &str) -> Result<(ActorEntry, bool), InvokeFailure> {
         let registry = self.modules.registry();
-        let (entry, spawned) = match self.spawned.lock().unwrap().get(name) {
-            Some(template) => (registry.get(template).cloned(), true),
+        let (entry, spawned) = match self.spawned.template_of(name) {
+            Some(template) => (registry.get(&template).cloned(), true),
             None => (registry.get(name).cloned(), false),
         };
         let entry = entry.ok_or_else(|| self.not_found(name))?;

@@ -98,3 +98,22 @@ impl InvokeFailure {
         }
     }
 }
+
+/// Why a shutdown did not end with every acknowledged state stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    /// These actors' state could not be stored (name, cause), after retries.
+    #[error("the state of {} was not stored: {}", count(.0.len()), names(.0))]
+    Unsaved(Vec<(String, String)>),
+    /// Some actors did not finish their mailbox and persist within the grace period.
+    #[error("some actors did not stop within {0:?}; their state may not be stored")]
+    Timeout(std::time::Duration),
+}
+
+fn count(actors: usize) -> String {
+    if actors == 1 { "1 actor".into() } else { format!("{actors} actors") }
+}
+
+fn names(unsaved: &[(String, String)]) -> String {
+    unsaved.iter().map(|(actor, cause)| format!("{actor} ({cause})")).collect::<Vec<_>>().join(", ")
+}

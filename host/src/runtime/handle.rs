@@ -7,10 +7,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::channels::Channels;
+use super::clock::Clock;
 use super::config::RoutingLimits;
 use super::core::Inner;
 use super::dispatcher::RuntimeDispatcher;
-use super::failure::{InvokeFailure, InvokeResult};
+use super::failure::{InvokeFailure, InvokeResult, ShutdownError};
+use super::spawned::SpawnedInstances;
 use super::store::{Revision, RevisionSummary, StateStore};
 use super::table::ActiveActors;
 use crate::modules::set::ModuleSet;
@@ -28,7 +31,8 @@ pub struct Runtime {
 
 impl Runtime {
     /// Starts the runtime over loaded components and an open store: restores spawned
-    /// instances, then activates every stateful named actor, as the proxy does.
+    /// instances and the calls scheduled for later, then activates every stateful named
+    /// actor, as the proxy does.
     pub async fn start(
         system: String,
         executor: Executor,
@@ -36,25 +40,30 @@ impl Runtime {
         store: StateStore,
         routing: RoutingLimits,
     ) -> anyhow::Result<Runtime> {
-        let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent)).collect();
+        let spawned = store.spawned(&system).await?.into_iter().map(|id| (id.name, id.parent));
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
             system,
             executor,
             modules,
             store,
             active: ActiveActors::default(),
-            spawned: Mutex::new(spawned),
-            spawning: tokio::sync::Mutex::default(),
-            subscriptions: Mutex::default(),
-            timers: Mutex::default(),
+            spawned: SpawnedInstances::new(spawned),
+            channels: Channels::default(),
+            clock: Clock::default(),
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),
             draining: CancellationToken::new(),
             dispatcher: Arc::new(RuntimeDispatcher(weak.clone())),
             routing,
+            unsaved: Mutex::default(),
         });
+        let scheduled = inner.restore_scheduled().await?;
+        if scheduled > 0 {
+            tracing::info!(scheduled, "scheduled calls kept from before the start; late ones run now");
+        }
         let runtime = Runtime { inner };
         runtime.inner.tasks.spawn(runtime.inner.clone().keep_house());
+        runtime.inner.tasks.spawn(runtime.inner.clone().keep_time());
         runtime.inner.activate_eager_actors();
         let inner = runtime.inner.clone();
         let mut changes = inner.modules.subscribe();
@@ -128,13 +137,19 @@ impl Runtime {
     /// a named actor's instance is itself, an unnamed one's are those spawned from it.
     pub fn active_instances(&self) -> BTreeMap<String, Vec<String>> {
         let mut active = BTreeMap::<String, Vec<String>>::new();
-        let spawned = self.inner.spawned.lock().unwrap();
+        // The table's lock is released before the spawned instances' is taken: never both.
         for name in self.inner.active.names() {
-            let definition = spawned.get(&name).cloned().unwrap_or_else(|| name.clone());
+            let definition = self.inner.spawned.template_of(&name).map_or_else(|| name.clone(), |t| t.to_string());
             active.entry(definition).or_default().push(name);
         }
         active.values_mut().for_each(|instances| instances.sort());
         active
+    }
+
+    /// Instances with timers, and records in the clock's schedule (what ticking instances
+    /// cost: measured by the benchmarks).
+    pub fn clock_sizes(&self) -> (usize, usize) {
+        self.inner.clock.sizes()
     }
 
     /// Whether the runtime still accepts calls (readiness): not once shutdown has begun.
@@ -142,17 +157,27 @@ impl Runtime {
         !self.inner.stopping.is_cancelled() && !self.inner.draining.is_cancelled()
     }
 
-    /// Stops accepting calls, stops timers and scheduled calls, lets every active actor
-    /// finish its mailbox and persist its state (bounded by a grace period).
-    pub async fn shutdown(&self) {
+    /// Stops accepting calls and the clock (calls scheduled for later stay stored for the
+    /// next start), lets every active actor finish its mailbox and persist its state
+    /// (bounded by a grace period, each failed save tried again). Fails naming the actors
+    /// whose state could not be stored.
+    pub async fn shutdown(&self) -> Result<(), ShutdownError> {
         self.inner.draining.cancel();
         self.inner.stopping.cancel();
         let count = self.inner.stop_actors();
         self.inner.tasks.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.inner.tasks.wait()).await.is_err() {
             tracing::error!("some actors did not stop within {SHUTDOWN_GRACE:?}; their unsaved state is lost");
-        } else {
-            tracing::info!(actors = count, "every active actor persisted its state");
+            return Err(ShutdownError::Timeout(SHUTDOWN_GRACE));
         }
+        let unsaved = std::mem::take(&mut *self.inner.unsaved.lock().unwrap());
+        if unsaved.is_empty() {
+            tracing::info!(actors = count, "every active actor persisted its state");
+            return Ok(());
+        }
+        for (actor, cause) in &unsaved {
+            tracing::error!(%actor, %cause, "the actor's state was not stored at shutdown");
+        }
+        Err(ShutdownError::Unsaved(unsaved))
     }
 }

@@ -1,10 +1,13 @@
-//! An invocation's way in: checks, then now, later (`scheduled_to`), or fire-and-forget.
+//! An invocation's way in: checks, then now, later (`scheduled_to`: kept in the store until
+//! it ran, see [`super::timers`]), or fire-and-forget.
 //!
 //! Every invocation is part of a request's [`CallChain`]: one that starts here (a client's
 //! call, a timer's tick, a scheduled or async message) gets the host's call timeout; one
 //! made along a chain (a pipe, a forward, a guest's synchronous invoke) keeps its caller's
 //! deadline. A synchronous caller waits at most until that deadline; then its turn, if
 //! still queued, is dropped unrun, and if running, is interrupted (see [`super::turn`]).
+//! A message nobody waits for has no caller to time out: however long it queued, it runs,
+//! with a deadline of its own from when its turn starts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,40 +48,11 @@ impl Inner {
         }
         let (entry, _) = self.definition_of(&name)?;
         check_action(entry.definition(), &name, &request.action_name)?;
-        // The request's fields move into the turn: nothing is copied on the call path.
-        let (scheduled_to, asynchronous) = (request.scheduled_to, request.r#async);
-        let mut turn = Turn {
-            action: request.action_name,
-            payload: match request.payload {
-                Some(pb::invocation_request::Payload::Value(any)) => pb::non_empty(Some(any)),
-                _ => None,
-            },
-            metadata: request.metadata,
-            caller: request.caller.filter(|caller| !caller.name.is_empty()),
-            reply: None,
-            chain,
-            control: None,
-        };
-        let now_ms = unix_ms();
-        if scheduled_to > now_ms {
-            let delay = Duration::from_millis((scheduled_to - now_ms) as u64);
-            let inner = self.clone();
-            self.tasks.spawn(async move {
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {
-                        // A new request when it runs: its own deadline, and no hops behind it.
-                        turn.chain = CallChain::new(inner.new_deadline());
-                        if let Err(failure) = inner.deliver(&name, turn) {
-                            tracing::warn!(actor = %name, %failure, "a scheduled invocation could not be delivered");
-                        }
-                    }
-                    () = inner.stopping.cancelled() => {
-                        tracing::warn!(actor = %name, "shutdown dropped a scheduled invocation that had not run yet");
-                    }
-                }
-            });
-            return Ok(None);
+        if request.scheduled_to > unix_ms() {
+            return self.schedule(&name, request).await.map(|()| None);
         }
+        let asynchronous = request.r#async;
+        let mut turn = Turn::from_request(request, chain);
         if asynchronous {
             turn.chain = turn.chain.detached(self.new_deadline());
             self.deliver(&name, turn)?;
@@ -102,6 +76,7 @@ impl Inner {
     }
 }
 
-fn unix_ms() -> i64 {
+/// Now, in Unix milliseconds (the unit of `scheduled_to`).
+pub(super) fn unix_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

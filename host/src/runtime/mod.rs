@@ -12,7 +12,9 @@
 //! - [`scheduler`] runs actors from the [`table`] of active ones (mailboxes, parking,
 //!   housekeeping); [`turn`] is what one turn does to an [`actor`]; [`workflow`] what it asks
 //!   for next (broadcast, side effects, pipe, forward);
-//! - [`timers`], [`channels`], and [`reload`] (following the module set);
+//! - [`timers`] serves the [`clock`] (timer ticks, calls scheduled for later); [`channels`]
+//!   keeps subscriptions of the instances followed; [`reload`] follows the module set;
+//! - [`spawned`]: the registry of spawned instances;
 //! - [`revisions`]: state history and restore;
 //! - [`handle`] is the public face, [`standalone`] wires it to a store, a watcher and the
 //!   client API [`server`].
@@ -20,6 +22,7 @@
 mod actions;
 mod actor;
 mod channels;
+mod clock;
 mod config;
 mod core;
 mod dispatcher;
@@ -30,6 +33,7 @@ mod reload;
 mod revisions;
 mod scheduler;
 mod server;
+mod spawned;
 mod spawning;
 mod standalone;
 mod state_api;
@@ -40,7 +44,7 @@ mod turn;
 mod workflow;
 
 pub use config::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig};
-pub use failure::{InvokeFailure, InvokeResult};
+pub use failure::{InvokeFailure, InvokeResult, ShutdownError};
 pub use handle::Runtime;
 pub use standalone::Standalone;
 pub use store::{Revision, RevisionSummary};

@@ -1,11 +1,11 @@
-//! Following the module set: after a reload, timers, subscriptions and eager activations
+//! Following the module set: after every swap, timers, subscriptions and eager activations
 //! match the new definitions.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::channels::{add_subscriptions, remove_subscriptions};
 use super::core::Inner;
+use crate::modules::registry::ActorEntry;
 use crate::protocol::wit::types as wit;
 
 /// Kinds the proxy activates at start-up when stateful.
@@ -26,37 +26,24 @@ impl Inner {
         }
     }
 
-    /// After a reload: timers and subscriptions follow the new definitions, actors that
-    /// are gone stop receiving them, new stateful named actors are activated.
+    /// After every swap of the module set: the timers and subscriptions of every instance
+    /// followed are rebuilt from the new registry (stopped while its definition is gone,
+    /// back when it returns), and new stateful named actors are activated.
     pub(super) fn modules_changed(self: &Arc<Self>) {
-        // Every actor that ever had timers or subscriptions, and every active one.
-        let mut names: HashSet<String> = self.active.names().into_iter().collect();
-        names.extend(self.timers.lock().unwrap().keys().cloned());
-        names.extend(self.subscriptions.lock().unwrap().values().flatten().map(|(actor, _)| actor.clone()));
-        tracing::debug!(actors = names.len(), "following the reloaded modules");
-        let mut targets = Vec::with_capacity(names.len());
-        for name in &names {
-            match self.resolve(name) {
-                Ok(target) => {
-                    self.start_timers(&target);
-                    targets.push(target);
-                }
-                Err(_) => {
-                    if let Some(timers) = self.timers.lock().unwrap().remove(name) {
-                        timers.stop.cancel();
-                    }
-                }
-            }
+        let followed = self.channels.followed();
+        tracing::debug!(actors = followed.len(), "following the reloaded modules");
+        let resolved: Vec<(Arc<str>, Option<ActorEntry>)> = followed
+            .into_iter()
+            .map(|name| (name.clone(), self.resolve(&name).ok().map(|target| target.entry)))
+            .collect();
+        for (name, entry) in &resolved {
+            self.clock
+                .set_timers(name, entry.as_ref().map_or(&[], |entry| entry.definition().timer_actions.as_slice()));
         }
-        // Updated in one step, so that no broadcast finds the channels empty meanwhile, and
-        // only for the actors above: one first activated since then subscribed under the
-        // new definitions, and keeps its subscriptions.
-        let mut subscriptions = self.subscriptions.lock().unwrap();
-        remove_subscriptions(&mut subscriptions, &names);
-        for target in &targets {
-            add_subscriptions(&mut subscriptions, target);
-        }
-        drop(subscriptions);
+        let definitions: Vec<_> =
+            resolved.iter().map(|(name, entry)| (name.clone(), entry.as_ref().map(ActorEntry::definition))).collect();
+        self.channels.rebuild(&definitions);
+        self.count_clock();
         let loaded: HashSet<u64> = self.modules.registry().modules().map(|module| module.id).collect();
         self.executor.forget_modules_except(&loaded);
         self.activate_eager_actors();

@@ -116,15 +116,7 @@ impl Inner {
 
 /// A turn that carries `control` instead of a call.
 fn control_turn(inner: &Inner, control: Control) -> Turn {
-    Turn {
-        action: String::new(),
-        payload: None,
-        metadata: Default::default(),
-        caller: None,
-        reply: None,
-        chain: CallChain::new(inner.new_deadline()),
-        control: Some(control),
-    }
+    Turn::control(control, CallChain::new(inner.new_deadline()))
 }
 
 fn store_failure(actor: &str, action: &str, error: &StoreError) -> InvokeFailure {

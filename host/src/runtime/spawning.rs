@@ -24,7 +24,7 @@ impl Inner {
 
     /// Records instance `name` of the unnamed actor `parent` (durably), unless it exists.
     pub(super) async fn spawn_one(&self, name: &str, parent: &str) -> Result<(), InvokeFailure> {
-        if self.spawned.lock().unwrap().get(name).is_some_and(|existing| existing == parent) {
+        if self.spawned.template_of(name).is_some_and(|existing| &*existing == parent) {
             return Ok(());
         }
         let registry = self.modules.registry();
@@ -39,9 +39,9 @@ impl Inner {
         // same name waits for this one's write (and fails with another parent, or tries
         // again if this write failed), and nothing answers or invokes an instance that
         // might not be durable.
-        let _spawning = self.spawning.lock().await;
-        if let Some(existing) = self.spawned.lock().unwrap().get(name) {
-            if existing == parent {
+        let _spawning = self.spawned.one_at_a_time().await;
+        if let Some(existing) = self.spawned.template_of(name) {
+            if &*existing == parent {
                 return Ok(());
             }
             return Err(InvokeFailure::BadRequest(format!(
@@ -54,7 +54,7 @@ impl Inner {
             action: "spawn".into(),
             cause: error.to_string(),
         })?;
-        self.spawned.lock().unwrap().insert(name.to_owned(), parent.to_owned());
+        self.spawned.insert(name, parent);
         Ok(())
     }
 }

@@ -70,11 +70,12 @@ impl Standalone {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting calls and persists every
-    /// active actor.
+    /// active actor; fails if a state could not be stored.
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let draining = self.runtime.inner.draining.clone();
         let served = crate::http::serve_until(&mut self.server, shutdown, move || draining.cancel()).await;
-        self.runtime.shutdown().await;
-        served
+        let stopped = self.runtime.shutdown().await;
+        served?;
+        Ok(stopped?)
     }
 }

@@ -1,7 +1,6 @@
 //! What an actor's turn does: activation (load the state, run `init`), a turn (a built-in
 //! or the guest's `handle`, then state, checkpoint, workflow and reply) and persisting.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
@@ -17,6 +16,7 @@ use crate::protocol::convert;
 use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
 use crate::wasm::chain::CallChain;
+use crate::wasm::executor::InvokeError;
 
 impl Inner {
     /// Loads the actor's stored state (or starts it with its initial tags) and runs its
@@ -66,40 +66,46 @@ impl Inner {
     pub(super) async fn init(self: &Arc<Self>, actor: &mut Actor) {
         let definition = actor.entry.definition();
         let Some(action) = INIT_ACTIONS.iter().find(|action| defines(definition, action)) else { return };
-        let turn = Turn {
-            action: (*action).to_owned(),
-            payload: None,
-            metadata: HashMap::new(),
-            caller: None,
-            reply: None,
-            chain: CallChain::new(self.new_deadline()),
-            control: None,
-        };
+        let turn = Turn::call((*action).to_owned(), None, CallChain::new(self.new_deadline()));
         match self.run_guest(actor, &turn).await {
             Ok(value) => actor.apply(value.state, value.tags),
             Err(cause) => tracing::warn!(actor = %actor.name(), action, %cause, "init failed; ignored"),
         }
     }
 
-    async fn run_guest(&self, actor: &Actor, turn: &Turn) -> Result<wit::Value, String> {
+    async fn run_guest(&self, actor: &Actor, turn: &Turn) -> Result<wit::Value, InvokeError> {
         let invocation = actor.invocation(turn);
         let dispatcher = self.dispatcher.clone();
         let chain = turn.chain.clone();
-        self.executor.run(&actor.entry.module, invocation, dispatcher, chain).await.map_err(|error| error.to_string())
+        self.executor.run(&actor.entry.module, invocation, dispatcher, chain).await
     }
 
     /// The guest's turn, given up (and the guest interrupted) if its caller gives up first.
+    /// A turn whose deadline passed before it started did not run: the caller's deadline
+    /// passed.
     async fn run_guest_for(
         &self,
         actor: &Actor,
         turn: &Turn,
         reply: &mut Option<oneshot::Sender<InvokeResult>>,
-    ) -> Result<wit::Value, String> {
-        let Some(waiting) = reply.as_mut() else { return self.run_guest(actor, turn).await };
-        tokio::select! {
-            value = self.run_guest(actor, turn) => value,
-            () = waiting.closed() => Err("its caller gave up (the request's deadline passed); interrupted".into()),
-        }
+    ) -> Result<wit::Value, InvokeFailure> {
+        let failed =
+            |cause: String| InvokeFailure::Failed { actor: actor.id.name.clone(), action: turn.action.clone(), cause };
+        let outcome = match reply.as_mut() {
+            None => self.run_guest(actor, turn).await,
+            Some(waiting) => tokio::select! {
+                value = self.run_guest(actor, turn) => value,
+                () = waiting.closed() => {
+                    return Err(failed("its caller gave up (the request's deadline passed); interrupted".into()));
+                }
+            },
+        };
+        outcome.map_err(|error| match error {
+            InvokeError::NotStarted => {
+                InvokeFailure::DeadlineExceeded { actor: actor.id.name.clone(), action: turn.action.clone() }
+            }
+            error => failed(error.to_string()),
+        })
     }
 
     /// One turn of `actor` (see [`Inner::take_turn`]); it is idle from the end of it.
@@ -114,6 +120,10 @@ impl Inner {
         if let Some(control) = turn.control.take() {
             self.control(actor, control).await;
             return;
+        }
+        if turn.reply.is_none() {
+            // Nobody waits for it, so nobody times it out: its deadline starts now.
+            turn.chain = turn.chain.detached(self.new_deadline());
         }
         if turn.reply.as_ref().is_some_and(oneshot::Sender::is_closed) {
             tracing::debug!(actor = %actor.name(), action = %turn.action, "its caller gave up: dropped unrun");
@@ -145,13 +155,13 @@ impl Inner {
                     self.routing.max_effects
                 ));
                 tracing::warn!(%failure, "turn refused; its state is unchanged");
+                self.discard(actor);
                 respond(reply, Err(failure));
                 return;
             }
             Ok(value) => value,
-            Err(cause) => {
-                tracing::warn!(actor = %actor.name(), action = %turn.action, "invocation failed: {cause}");
-                let failure = InvokeFailure::Failed { actor: actor.id.name.clone(), action: turn.action, cause };
+            Err(failure) => {
+                tracing::warn!(%failure, "invocation failed");
                 respond(reply, Err(failure));
                 return;
             }
@@ -163,6 +173,7 @@ impl Inner {
         {
             // The turn failed: its state must not be saved later by a snapshot either.
             (actor.state, actor.tags, actor.revision, actor.dirty) = (state, tags, revision, dirty);
+            self.discard(actor);
             respond(reply, Err(failure));
             return;
         }
@@ -176,5 +187,11 @@ impl Inner {
                 self.route(&actor.id, &turn.chain, route, turn.payload, turn.metadata, reply)
             }
         }
+    }
+
+    /// A turn the guest ran is discarded (its state and workflow are not taken): the
+    /// instance that ran it goes too, so that no later turn meets guest memory that saw it.
+    fn discard(&self, actor: &Actor) {
+        self.executor.forget_instance(&actor.entry.module, actor.name());
     }
 }

@@ -25,7 +25,7 @@ impl Inner {
         broadcast: Option<wit::Broadcast>,
     ) {
         let Some(broadcast) = broadcast else { return };
-        for (actor, action) in self.subscribers(&broadcast.channel) {
+        for (actor, action) in self.channels.subscribers(&broadcast.channel) {
             let Some(chain) = self.hop(from, chain, &actor, &action, "broadcast") else { continue };
             let call = CallSpec {
                 actor,
@@ -94,7 +94,8 @@ impl Inner {
 
     /// Pipe or forward: invokes the target with `payload` on its own task, one hop further
     /// along the same request (same deadline); a synchronous caller gets the target's reply,
-    /// and if it gives up, so does the routed call.
+    /// and if it gives up, so does the routed call. A route to an actor waiting in the chain
+    /// is refused at once: it would queue behind the turn that waits for it.
     pub(super) fn route(
         self: &Arc<Self>,
         from: &actors::ActorId,
@@ -104,8 +105,10 @@ impl Inner {
         metadata: HashMap<String, String>,
         mut reply: Option<oneshot::Sender<InvokeResult>>,
     ) {
-        let chain = match chain.hop(
-            &format!("{}.{}", route.actor, route.action),
+        let chain = match chain.routed(
+            &from.name,
+            &route.actor,
+            &route.action,
             self.routing.max_hops,
             self.routing.max_messages,
         ) {
@@ -121,7 +124,8 @@ impl Inner {
             action: route.action,
             payload: payload.map(convert::any_to_wit),
             metadata: convert::map_to_wit(metadata),
-            asynchronous: false,
+            // Nobody waits for a route of a message nobody waited for: it is one too.
+            asynchronous: reply.is_none(),
             scheduled_to: None,
             register_ref: route.register_ref,
         };

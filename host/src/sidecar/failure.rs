@@ -90,7 +90,7 @@ impl Failure {
                 (StatusCode::BAD_REQUEST, Code::InvalidArgument)
             }
             InvokeError::Guest(GuestError(wit::Error::Failed(_))) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Unknown),
-            InvokeError::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded),
+            InvokeError::Deadline(_) | InvokeError::NotStarted => (StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded),
             InvokeError::MemoryLimit(_) | InvokeError::ReplyTooLarge { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, Code::ResourceExhausted)
             }

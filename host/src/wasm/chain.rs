@@ -119,18 +119,40 @@ impl CallChain {
     /// cycle if `target` is `caller` or already waiting.
     pub fn waiting_on(&self, caller: &str, target: &str) -> Result<CallChain, ChainError> {
         if target == caller || names(&self.waiting).any(|name| name == target) {
-            let mut cycle: Vec<&str> = names(&self.waiting).take_while(|name| *name != target).collect();
-            cycle.reverse();
-            let mut path = vec![target];
-            path.extend(cycle);
-            if caller != target {
-                path.push(caller);
-            }
-            path.push(target);
-            return Err(ChainError::Cycle { cycle: path.join(" → ") });
+            return Err(self.cycle(caller, target));
         }
         let waiting = Some(Arc::new(Link { name: caller.to_owned(), next: self.waiting.clone() }));
         Ok(CallChain { waiting, ..self.clone() })
+    }
+
+    /// The chain of a pipe or forward from `from` to `actor.action`, one routing hop further
+    /// (see [`CallChain::hop`]); a cycle if `actor` is waiting in the chain, since the routed
+    /// call would queue behind the very turn that waits for it.
+    pub fn routed(
+        &self,
+        from: &str,
+        actor: &str,
+        action: &str,
+        max_hops: u32,
+        max_messages: u32,
+    ) -> Result<CallChain, ChainError> {
+        if names(&self.waiting).any(|name| name == actor) {
+            return Err(self.cycle(from, actor));
+        }
+        self.hop(&format!("{actor}.{action}"), max_hops, max_messages)
+    }
+
+    /// The cycle of `caller` calling `target`, which waits in this chain (or is `caller`).
+    fn cycle(&self, caller: &str, target: &str) -> ChainError {
+        let mut cycle: Vec<&str> = names(&self.waiting).take_while(|name| *name != target).collect();
+        cycle.reverse();
+        let mut path = vec![target];
+        path.extend(cycle);
+        if caller != target {
+            path.push(caller);
+        }
+        path.push(target);
+        ChainError::Cycle { cycle: path.join(" → ") }
     }
 
     /// The chain of `request`, a synchronous invoke made by a turn of this chain (see
@@ -210,6 +232,15 @@ mod tests {
         );
         assert!(chain().waiting_on("a", "a").unwrap_err().to_string().starts_with("invoke cycle a → a"));
         assert!(b_waits.waiting_on("c", "d").is_ok(), "a new actor is no cycle");
+    }
+
+    #[test]
+    fn a_route_to_a_waiting_actor_is_a_cycle_and_to_any_other_a_hop() {
+        let b_turn = chain().waiting_on("a", "b").unwrap();
+        let error = b_turn.routed("b", "a", "go", 32, 100).unwrap_err().to_string();
+        assert!(error.starts_with("invoke cycle a → b → a"), "{error}");
+        assert_eq!(b_turn.routed("b", "c", "go", 32, 100).unwrap().hops(), 1);
+        assert!(chain().routed("a", "a", "go", 32, 100).is_ok(), "a forward to itself by an actor nobody waits on");
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum InvokeError {
     /// The guest returned an error of its own.
     #[error("{0}")]
     Guest(GuestError),
+    /// The request's deadline had passed when the turn would have started: nothing ran.
+    #[error("the request's deadline passed before the turn started")]
+    NotStarted,
     /// The call ran past its deadline (CPU-bound, or blocked in a host call).
     #[error("exceeded the call deadline of {} ms", .0.as_millis())]
     Deadline(Duration),
@@ -124,7 +127,7 @@ impl Executor {
         let label = match &outcome {
             Ok(_) => "ok",
             Err(InvokeError::Guest(_)) => "guest_error",
-            Err(InvokeError::Deadline(_)) => "deadline",
+            Err(InvokeError::Deadline(_) | InvokeError::NotStarted) => "deadline",
             Err(InvokeError::MemoryLimit(_)) => "memory_limit",
             Err(InvokeError::Trap(_)) => "trap",
             Err(InvokeError::ReplyTooLarge { .. }) => "reply_too_large",
@@ -156,6 +159,9 @@ impl Executor {
     ) -> Result<wit::Value, InvokeError> {
         let sandbox = &module.sandbox;
         let deadline = (started + sandbox.call_timeout).min(turn.chain.deadline());
+        if deadline <= std::time::Instant::now() {
+            return Err(InvokeError::NotStarted);
+        }
         let key = (module.id, turn.self_id.name.clone());
         let (mut store, warm_actor) = match self.checkout(&key) {
             Some(mut warm) => {
@@ -177,7 +183,8 @@ impl Executor {
         self.settle(key, store, result, sandbox, deadline - started)
     }
 
-    /// Types the outcome of a call, keeping the instance warm if it is healthy.
+    /// Types the outcome of a call, keeping the instance warm if it is healthy and its turn
+    /// is taken.
     fn settle(
         &self,
         key: WarmKey,
@@ -190,13 +197,15 @@ impl Executor {
             Err(_) => Err(InvokeError::Deadline(budget)),
             Ok(Err(trap)) => Err(classify_trap(&trap, sandbox, budget)),
             Ok(Ok((actor, outcome))) => {
-                self.checkin(key, store, actor);
-                let value = outcome.map_err(|error| InvokeError::Guest(GuestError(error)))?;
-                let bytes = returned_bytes(&value);
-                if bytes > sandbox.max_reply_bytes {
-                    return Err(InvokeError::ReplyTooLarge { bytes, max: sandbox.max_reply_bytes });
+                if let Ok(value) = &outcome {
+                    let bytes = returned_bytes(value);
+                    if bytes > sandbox.max_reply_bytes {
+                        // The turn is discarded, and so is the instance whose memory saw it.
+                        return Err(InvokeError::ReplyTooLarge { bytes, max: sandbox.max_reply_bytes });
+                    }
                 }
-                Ok(value)
+                self.checkin(key, store, actor);
+                outcome.map_err(|error| InvokeError::Guest(GuestError(error)))
             }
         }
     }

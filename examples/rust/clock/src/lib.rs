@@ -11,7 +11,15 @@ pub fn clock() -> Actor<Counter> {
     })
 }
 
-spawn_wasm_sdk::export_actors!(clock(); descriptors = domain::FILE_DESCRIPTOR_SET);
+/// `ticker`: an unnamed template whose every instance has timer `tick` every minute,
+/// counting its ticks like `clock` (for measuring what ticking instances cost the host).
+pub fn ticker() -> Actor<Counter> {
+    Actor::<Counter>::unnamed("ticker").timer("tick", 60_000, |ctx| {
+        Ok(Value::new().state(Counter { value: ctx.state_or_default().value.wrapping_add(1) }))
+    })
+}
+
+spawn_wasm_sdk::export_actors!(clock(), ticker(); descriptors = domain::FILE_DESCRIPTOR_SET);
 
 #[cfg(test)]
 mod tests {

@@ -14,9 +14,18 @@ fn increment(input: Increment, ctx: &Context<Counter>) -> Result<Value<Counter>>
 }
 
 /// `counter`: `increment(Increment)` adds `by` and replies the new `Counter` (the input
-/// type comes from `increment`'s signature, the reply type from `returns`).
+/// type comes from `increment`'s signature, the reply type from `returns`);
+/// `pause(Increment)` holds the actor for `by` milliseconds, changing nothing, and replies
+/// the current `Counter` (a slow turn, for tests of what queues behind one).
 pub fn counter() -> Actor<Counter> {
-    Actor::named("counter").action("increment", increment).returns::<Counter>()
+    Actor::named("counter")
+        .action("increment", increment)
+        .returns::<Counter>()
+        .action("pause", |input: Increment, ctx: &Context<Counter>| {
+            std::thread::sleep(std::time::Duration::from_millis(input.by.clamp(0, 60_000) as u64));
+            Ok(Value::new().reply(&ctx.state_or_default()))
+        })
+        .returns::<Counter>()
 }
 
 /// `counters`: an unnamed counter template. `increment` as `counter`'s;

@@ -15,7 +15,8 @@ pub const LOOP_CHANNEL: &str = "hostile-loop";
 ///   `Request{language: name}`, which invokes back: a cycle;
 /// - `rebroadcast`: broadcasts what it gets to [`LOOP_CHANNEL`], which it listens to;
 /// - `logFlood`: calls `log` a million times;
-/// - `effectFlood(Request{language: n})`: asks for `n` side effects (`hostile.env`);
+/// - `effectFlood(Request{language: n})`: asks for `n` side effects (`hostile.env`), and
+///   counts as a call of this instance (see `hostile`'s `instanceCalls`);
 /// - `invokeSleep`: invokes `hostile.sleep` (60 s) synchronously;
 /// - `plan(Request{language: steps})`: runs the first of its comma-separated steps with
 ///   the rest as the payload: `p<actor>` pipes, `f<actor>` forwards (the same steps again,
@@ -48,6 +49,7 @@ pub fn with_loops(actor: Actor<()>, name: &'static str) -> Actor<()> {
         })
         .action("plan", |request: Request, _| plan(&request.language))
         .action("effectFlood", |request: Request, _| {
+            super::count_call();
             let count: usize = request.language.parse().unwrap_or(2_000);
             let effects = (0..count).map(|_| Effect::to("hostile", "env"));
             Ok(Value::new().effects(effects).reply(&Reply { response: format!("asked for {count}") }))

@@ -29,10 +29,14 @@ pub fn joe() -> Actor<JoeState> {
         })
 }
 
-/// `abs_actor`: the unnamed template of joe-like instances. Instances are cheap to bring
-/// back, so they deactivate after one idle second.
+/// `abs_actor`: the unnamed template of joe-like instances, subscribed to channel `test`
+/// like joe once active. Instances are cheap to bring back, so they deactivate after one
+/// idle second.
 pub fn abs_actor() -> Actor<JoeState> {
-    Actor::unnamed("abs_actor").deactivation_timeout(1_000).action("setLanguage", set_language)
+    Actor::unnamed("abs_actor")
+        .deactivation_timeout(1_000)
+        .channel("test", "setLanguage")
+        .action("setLanguage", set_language)
 }
 
 spawn_wasm_sdk::export_actors!(joe(), abs_actor(); descriptors = domain::FILE_DESCRIPTOR_SET);

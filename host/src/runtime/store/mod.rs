@@ -129,6 +129,42 @@ impl StateStore {
         self.write(move |connection| Ok(records::record_spawn(connection, &id)?)).await
     }
 
+    /// Keeps a call to `actor` scheduled for `due_ms` (Unix ms), `request` its encoded
+    /// `InvocationRequest`; returns its id once it is committed.
+    pub async fn schedule_call(
+        &self,
+        system: &str,
+        actor: &str,
+        due_ms: i64,
+        request: Vec<u8>,
+    ) -> Result<i64, StoreError> {
+        let (system, actor) = (system.to_owned(), actor.to_owned());
+        self.write(move |connection| Ok(records::schedule_call(connection, &system, &actor, due_ms, &request)?)).await
+    }
+
+    /// The encoded request of scheduled call `id`, if it is still kept.
+    pub async fn scheduled_call(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |connection| Ok(records::scheduled_call(connection, id)?)).await
+    }
+
+    /// Every scheduled call of `system` kept: id, actor and due time (Unix ms).
+    pub async fn scheduled_calls(&self, system: &str) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let system = system.to_owned();
+        self.read(move |connection| Ok(records::scheduled_calls(connection, &system)?)).await
+    }
+
+    /// Forgets scheduled call `id` (it ran, or cannot run), without waiting: a call that is
+    /// not forgotten (the process killed first) runs again after the next start.
+    pub fn forget_scheduled(&self, id: i64) {
+        let op: Op = Box::new(move |connection| {
+            if let Err(error) = connection.and_then(|connection| Ok(records::forget_scheduled(connection, id)?)) {
+                tracing::warn!(id, %error, "cannot forget a scheduled call that ran; it will run again after a restart");
+            }
+            None
+        });
+        let _ = self.ops.send(op);
+    }
+
     /// Every spawned unnamed instance of `system`.
     pub async fn spawned(&self, system: &str) -> Result<Vec<actors::ActorId>, StoreError> {
         let system = system.to_owned();

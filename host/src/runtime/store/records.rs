@@ -137,6 +137,42 @@ pub(super) fn spawned(connection: &Connection, system: &str) -> Result<Vec<actor
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Keeps a call scheduled for `due_ms` (Unix ms) to `actor`: `request` is its encoded
+/// `InvocationRequest`. Returns its id.
+pub(super) fn schedule_call(
+    connection: &Connection,
+    system: &str,
+    actor: &str,
+    due_ms: i64,
+    request: &[u8],
+) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached("INSERT INTO scheduled_call (system, actor, due_ms, request) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![system, actor, due_ms, request])?;
+    Ok(connection.last_insert_rowid())
+}
+
+/// The encoded request of scheduled call `id`, if it is still kept.
+pub(super) fn scheduled_call(connection: &Connection, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+    connection
+        .prepare_cached("SELECT request FROM scheduled_call WHERE id = ?1")?
+        .query_row(params![id], |row| row.get(0))
+        .optional()
+}
+
+/// Every scheduled call of `system` kept: id, actor and due time (Unix ms).
+pub(super) fn scheduled_calls(connection: &Connection, system: &str) -> rusqlite::Result<Vec<(i64, String, i64)>> {
+    let mut statement =
+        connection.prepare_cached("SELECT id, actor, due_ms FROM scheduled_call WHERE system = ?1 ORDER BY due_ms")?;
+    let rows = statement.query_map(params![system], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    rows.collect()
+}
+
+/// Forgets scheduled call `id` (it ran, or cannot run).
+pub(super) fn forget_scheduled(connection: &Connection, id: i64) -> rusqlite::Result<()> {
+    connection.prepare_cached("DELETE FROM scheduled_call WHERE id = ?1")?.execute(params![id]).map(drop)
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

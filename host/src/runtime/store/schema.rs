@@ -6,14 +6,15 @@
 //! `seq % keep`, overwriting the oldest in place (the actor counts its saves, so a save is
 //! one upsert by primary key, as before history; an insert plus a prune cost a checkpointed
 //! call 40 %), and the highest `seq` is the current state. `store_setting` remembers `keep`, so that a new `--state-history`
-//! re-slots the rings once, at open.
+//! re-slots the rings once, at open. Version 2 adds `scheduled_call`: the calls scheduled for
+//! later, kept until they ran, so that an acknowledged one survives a restart.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::types::StoreError;
 
 /// The schema this build writes.
-pub(super) const VERSION: i64 = 1;
+pub(super) const VERSION: i64 = 2;
 
 const REVISIONS: &str = "CREATE TABLE actor_state (
          system TEXT NOT NULL,
@@ -35,6 +36,14 @@ const SPAWNED: &str = "CREATE TABLE IF NOT EXISTS spawned_actor (
          PRIMARY KEY (system, name)
      ) WITHOUT ROWID;";
 
+const SCHEDULED: &str = "CREATE TABLE IF NOT EXISTS scheduled_call (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         system TEXT NOT NULL,
+         actor TEXT NOT NULL,
+         due_ms INTEGER NOT NULL,
+         request BLOB NOT NULL
+     );";
+
 /// Creates the schema, or migrates an older database to it, in one transaction: a
 /// migration interrupted half-way leaves the database as it was.
 pub(super) fn prepare(connection: &mut Connection) -> Result<(), StoreError> {
@@ -43,7 +52,7 @@ pub(super) fn prepare(connection: &mut Connection) -> Result<(), StoreError> {
     if version > VERSION {
         return Err(StoreError::NewerSchema { found: version, known: VERSION });
     }
-    if version < VERSION {
+    if version < 1 {
         let exists = transaction
             .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actor_state'", [], |_| Ok(()))
             .optional()?
@@ -61,6 +70,11 @@ pub(super) fn prepare(connection: &mut Connection) -> Result<(), StoreError> {
             transaction.execute_batch(REVISIONS)?;
         }
         transaction.execute_batch(SPAWNED)?;
+    }
+    if version < 2 {
+        transaction.execute_batch(SCHEDULED)?;
+    }
+    if version < VERSION {
         transaction.pragma_update(None, "user_version", VERSION)?;
     }
     transaction.commit()?;
