@@ -1,9 +1,12 @@
 //! What both modes' HTTP servers share: limits on the wire (a maximum body size, 413; a bound
 //! on requests in flight, 503 at once instead of an unbounded queue), the operational routes
-//! (health, readiness, metrics, modules), who may call them ([`Access`]: a bearer token
-//! beyond loopback), and draining on shutdown.
+//! (health, readiness, metrics, modules), who may call them ([`Access`], in `access`: a
+//! bearer token beyond loopback, no other site's web pages), and draining on shutdown.
 
-use std::net::IpAddr;
+mod access;
+
+pub use access::{Access, guarded};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -164,80 +167,6 @@ async fn admit(State(permits): State<Arc<Semaphore>>, request: Request, next: Ne
     }
 }
 
-/// Who may call the routes that read or change actors (the client API, the console's data,
-/// `/v1/modules`). Health and metrics stay open: Kubernetes probes and Prometheus scrapes
-/// carry no token, and they reveal no state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the server is bound to loopback and no token is set.
-    Open,
-    /// Requests bearing this token (`Authorization: Bearer TOKEN`).
-    Token(Arc<str>),
-    /// Nobody: the server is reachable beyond this host and no token is set (sidecar mode
-    /// still serves the proxy, which sends no token, on its own route).
-    Closed,
-}
-
-impl Access {
-    /// The access of a server bound to `ip` with `token` (an empty token is none).
-    pub fn new(ip: IpAddr, token: Option<&str>) -> Access {
-        match token.filter(|token| !token.is_empty()) {
-            Some(token) => Access::Token(token.into()),
-            None if ip.is_loopback() => Access::Open,
-            None => Access::Closed,
-        }
-    }
-
-    /// Why a request with `presented` (its bearer token, if any) is refused, or `None`.
-    fn refusal(&self, presented: Option<&str>) -> Option<&'static str> {
-        match (self, presented) {
-            (Access::Open, _) => None,
-            (Access::Token(token), Some(presented)) if same_secret(token.as_bytes(), presented.as_bytes()) => None,
-            (Access::Token(_), Some(_)) => Some("the token is not this host's"),
-            (Access::Token(_), None) => Some(
-                "this host requires a token: send `Authorization: Bearer TOKEN` \
-                 (spawn-wasm's client verbs: --token or SPAWN_WASM_TOKEN)",
-            ),
-            (Access::Closed, _) => Some(
-                "this host serves beyond loopback without a token, so this route is off: \
-                 start it with --token or SPAWN_WASM_TOKEN",
-            ),
-        }
-    }
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
-    expected.len() == presented.len()
-        && expected.iter().zip(presented).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
-}
-
-/// `router` answering 401 to requests `access` refuses. Open access adds nothing, so that
-/// the default (loopback, no token) puts no extra layer on the invocation path.
-pub fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, access: Access) -> Router<S> {
-    if access == Access::Open {
-        return router;
-    }
-    router.layer(middleware::from_fn_with_state(Arc::new(access), authorize))
-}
-
-async fn authorize(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    match access.refusal(presented) {
-        None => next.run(request).await,
-        Some(refusal) => {
-            tracing::debug!(path = %request.uri().path(), refusal, "request refused");
-            let body = axum::Json(serde_json::json!({ "error": refusal }));
-            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        }
-    }
-}
-
 /// What the operational routes need from a mode's server state.
 pub trait Operations: Clone + Send + Sync + 'static {
     /// The loaded components (`GET /v1/modules`).
@@ -309,27 +238,4 @@ pub async fn serve_until(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_without_a_token_is_open_and_elsewhere_closed() {
-        assert_eq!(Access::new("127.0.0.1".parse().unwrap(), None), Access::Open);
-        assert_eq!(Access::new("::1".parse().unwrap(), Some("")), Access::Open);
-        assert_eq!(Access::new("0.0.0.0".parse().unwrap(), None), Access::Closed);
-        assert_eq!(Access::new("0.0.0.0".parse().unwrap(), Some("s")), Access::Token("s".into()));
-    }
-
-    #[test]
-    fn only_the_token_passes() {
-        let access = Access::Token("secret".into());
-        assert_eq!(access.refusal(Some("secret")), None);
-        assert!(access.refusal(Some("secreT")).is_some());
-        assert!(access.refusal(Some("secret2")).is_some());
-        assert!(access.refusal(None).unwrap().contains("requires a token"));
-        assert!(Access::Closed.refusal(Some("secret")).unwrap().contains("--token"));
-    }
 }

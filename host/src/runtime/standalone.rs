@@ -31,8 +31,8 @@ impl Standalone {
     /// starts serving the client API. Returns once the server listens. Refuses, before
     /// anything else, to serve beyond loopback without a token.
     pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
-        let access = Access::new(config.listen.ip(), config.token.as_deref());
-        if access == Access::Closed {
+        let access = Access::new(config.listen.ip(), config.token.as_deref()).allowing_hosts(&config.allowed_hosts);
+        if access.is_closed() {
             anyhow::bail!(
                 "refusing to serve the client API on {} without a token: anyone who reaches it could read and \
                  change every actor. Set one with --token, SPAWN_WASM_TOKEN or `token` in the configuration \
