@@ -1,7 +1,8 @@
 //! What both modes' HTTP servers share: limits on the wire (a maximum body size, 413; a bound
-//! on requests in flight, 503 at once instead of an unbounded queue), the operational routes
-//! (health, readiness, metrics, modules), who may call them ([`Access`], in `access`: a
-//! bearer token beyond loopback, no other site's web pages), and draining on shutdown.
+//! on requests in flight, 503 at once instead of an unbounded queue; a body that does not
+//! arrive within the header timeout, 408), the operational routes (health, readiness,
+//! metrics, modules), who may call them ([`Access`], in `access`: a bearer token beyond
+//! loopback, no other site's web pages), and draining on shutdown.
 
 mod access;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -151,20 +153,51 @@ impl Idle {
 /// answer even when the host is saturated. (The sidecar's actions route applies the same
 /// bounds in its handler instead, to keep layers off its per-call path.)
 pub fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: HttpLimits) -> Router<S> {
-    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
-    router.layer(middleware::from_fn_with_state(permits, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))
+    let admission = Arc::new(Admission { permits: Semaphore::new(limits.max_in_flight), limits });
+    router.layer(middleware::from_fn_with_state(admission, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))
 }
 
-/// Runs the request if a permit is free; answers 503 at once otherwise.
-async fn admit(State(permits): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(request).await,
-        Err(_) => {
-            tracing::warn!(path = %request.uri().path(), "too many requests in flight; answering 503");
-            let body = "too many requests in flight; retry later";
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response()
+/// What [`admit`] shares between requests: the permits of `--max-in-flight`, and the limits.
+struct Admission {
+    permits: Semaphore,
+    limits: HttpLimits,
+}
+
+/// Runs the request if a permit is free (503 at once otherwise), once its whole body has
+/// arrived within the header timeout: a client that sends its headers and then trickles or
+/// stops its body would otherwise hold the permit, and its connection, for ever. A late body
+/// gets 408 and the connection is closed; one over `--max-body-bytes` 413. A body that came
+/// with its headers is read at once, without arming a timer.
+async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = admission.permits.try_acquire() else {
+        tracing::warn!(path = %request.uri().path(), "too many requests in flight; answering 503");
+        let body = "too many requests in flight; retry later";
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response();
+    };
+    let HttpLimits { max_body_bytes, header_timeout, .. } = admission.limits;
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(header_timeout, axum::body::to_bytes(body, max_body_bytes)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) if is_too_large(&error) => {
+            let body = format!("the request body is over the limit of {max_body_bytes} bytes (--max-body-bytes)");
+            return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
         }
-    }
+        Ok(Err(_)) => return (StatusCode::BAD_REQUEST, "reading the request body failed").into_response(),
+        Err(_) => {
+            tracing::debug!(path = %parts.uri.path(), "a request body did not arrive within the header timeout");
+            let body = format!(
+                "the request body did not arrive within {} ms of its headers (--header-timeout-ms)",
+                header_timeout.as_millis()
+            );
+            return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")], body).into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Whether reading a body failed because it is over the limit given to `to_bytes`.
+fn is_too_large(error: &axum::Error) -> bool {
+    std::error::Error::source(error).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
 }
 
 /// What the operational routes need from a mode's server state.
