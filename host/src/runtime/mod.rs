@@ -22,6 +22,7 @@ mod actor;
 mod channels;
 mod config;
 mod core;
+mod data_lock;
 mod dispatcher;
 mod failure;
 mod handle;
@@ -40,6 +41,7 @@ mod turn;
 mod workflow;
 
 pub use config::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig};
+pub use data_lock::{DataDirError, LOCK_FILE};
 pub use failure::{InvokeFailure, InvokeResult};
 pub use handle::Runtime;
 pub use standalone::Standalone;
