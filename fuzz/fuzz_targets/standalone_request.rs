@@ -54,6 +54,7 @@ static HOST: LazyLock<Host> = LazyLock::new(|| {
         http: Default::default(),
         routing: Default::default(),
         token: None,
+        allowed_hosts: Vec::new(),
     };
     let standalone = tokio.block_on(Standalone::start(config)).expect("starting the standalone runtime");
     let runtime = standalone.runtime().clone();

@@ -1,9 +1,13 @@
 //! What both modes' HTTP servers share: limits on the wire (a maximum body size, 413; a bound
-//! on requests in flight, 503 at once instead of an unbounded queue), the operational routes
-//! (health, readiness, metrics, modules), who may call them ([`Access`]: a bearer token
-//! beyond loopback), and draining on shutdown.
+//! on requests in flight, 503 at once instead of an unbounded queue; a body that does not
+//! arrive within the header timeout, 408), the operational routes (health, readiness,
+//! metrics, modules), who may call them ([`Access`], in `access`: a bearer token beyond
+//! loopback, no other site's web pages), and draining on shutdown.
 
-use std::net::IpAddr;
+mod access;
+
+pub use access::{Access, guarded};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -148,94 +153,51 @@ impl Idle {
 /// answer even when the host is saturated. (The sidecar's actions route applies the same
 /// bounds in its handler instead, to keep layers off its per-call path.)
 pub fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: HttpLimits) -> Router<S> {
-    let permits = Arc::new(Semaphore::new(limits.max_in_flight));
-    router.layer(middleware::from_fn_with_state(permits, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))
+    let admission = Arc::new(Admission { permits: Semaphore::new(limits.max_in_flight), limits });
+    router.layer(middleware::from_fn_with_state(admission, admit)).layer(DefaultBodyLimit::max(limits.max_body_bytes))
 }
 
-/// Runs the request if a permit is free; answers 503 at once otherwise.
-async fn admit(State(permits): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(request).await,
+/// What [`admit`] shares between requests: the permits of `--max-in-flight`, and the limits.
+struct Admission {
+    permits: Semaphore,
+    limits: HttpLimits,
+}
+
+/// Runs the request if a permit is free (503 at once otherwise), once its whole body has
+/// arrived within the header timeout: a client that sends its headers and then trickles or
+/// stops its body would otherwise hold the permit, and its connection, for ever. A late body
+/// gets 408 and the connection is closed; one over `--max-body-bytes` 413. A body that came
+/// with its headers is read at once, without arming a timer.
+async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = admission.permits.try_acquire() else {
+        tracing::warn!(path = %request.uri().path(), "too many requests in flight; answering 503");
+        let body = "too many requests in flight; retry later";
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response();
+    };
+    let HttpLimits { max_body_bytes, header_timeout, .. } = admission.limits;
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(header_timeout, axum::body::to_bytes(body, max_body_bytes)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) if is_too_large(&error) => {
+            let body = format!("the request body is over the limit of {max_body_bytes} bytes (--max-body-bytes)");
+            return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
+        }
+        Ok(Err(_)) => return (StatusCode::BAD_REQUEST, "reading the request body failed").into_response(),
         Err(_) => {
-            tracing::warn!(path = %request.uri().path(), "too many requests in flight; answering 503");
-            let body = "too many requests in flight; retry later";
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response()
+            tracing::debug!(path = %parts.uri.path(), "a request body did not arrive within the header timeout");
+            let body = format!(
+                "the request body did not arrive within {} ms of its headers (--header-timeout-ms)",
+                header_timeout.as_millis()
+            );
+            return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")], body).into_response();
         }
-    }
+    };
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
-/// Who may call the routes that read or change actors (the client API, the console's data,
-/// `/v1/modules`). Health and metrics stay open: Kubernetes probes and Prometheus scrapes
-/// carry no token, and they reveal no state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the server is bound to loopback and no token is set.
-    Open,
-    /// Requests bearing this token (`Authorization: Bearer TOKEN`).
-    Token(Arc<str>),
-    /// Nobody: the server is reachable beyond this host and no token is set (sidecar mode
-    /// still serves the proxy, which sends no token, on its own route).
-    Closed,
-}
-
-impl Access {
-    /// The access of a server bound to `ip` with `token` (an empty token is none).
-    pub fn new(ip: IpAddr, token: Option<&str>) -> Access {
-        match token.filter(|token| !token.is_empty()) {
-            Some(token) => Access::Token(token.into()),
-            None if ip.is_loopback() => Access::Open,
-            None => Access::Closed,
-        }
-    }
-
-    /// Why a request with `presented` (its bearer token, if any) is refused, or `None`.
-    fn refusal(&self, presented: Option<&str>) -> Option<&'static str> {
-        match (self, presented) {
-            (Access::Open, _) => None,
-            (Access::Token(token), Some(presented)) if same_secret(token.as_bytes(), presented.as_bytes()) => None,
-            (Access::Token(_), Some(_)) => Some("the token is not this host's"),
-            (Access::Token(_), None) => Some(
-                "this host requires a token: send `Authorization: Bearer TOKEN` \
-                 (spawn-wasm's client verbs: --token or SPAWN_WASM_TOKEN)",
-            ),
-            (Access::Closed, _) => Some(
-                "this host serves beyond loopback without a token, so this route is off: \
-                 start it with --token or SPAWN_WASM_TOKEN",
-            ),
-        }
-    }
-}
-
-/// Compares two secrets in time independent of where they differ.
-fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
-    expected.len() == presented.len()
-        && expected.iter().zip(presented).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
-}
-
-/// `router` answering 401 to requests `access` refuses. Open access adds nothing, so that
-/// the default (loopback, no token) puts no extra layer on the invocation path.
-pub fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, access: Access) -> Router<S> {
-    if access == Access::Open {
-        return router;
-    }
-    router.layer(middleware::from_fn_with_state(Arc::new(access), authorize))
-}
-
-async fn authorize(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    match access.refusal(presented) {
-        None => next.run(request).await,
-        Some(refusal) => {
-            tracing::debug!(path = %request.uri().path(), refusal, "request refused");
-            let body = axum::Json(serde_json::json!({ "error": refusal }));
-            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        }
-    }
+/// Whether reading a body failed because it is over the limit given to `to_bytes`.
+fn is_too_large(error: &axum::Error) -> bool {
+    std::error::Error::source(error).is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
 }
 
 /// What the operational routes need from a mode's server state.
@@ -309,27 +271,4 @@ pub async fn serve_until(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_without_a_token_is_open_and_elsewhere_closed() {
-        assert_eq!(Access::new("127.0.0.1".parse().unwrap(), None), Access::Open);
-        assert_eq!(Access::new("::1".parse().unwrap(), Some("")), Access::Open);
-        assert_eq!(Access::new("0.0.0.0".parse().unwrap(), None), Access::Closed);
-        assert_eq!(Access::new("0.0.0.0".parse().unwrap(), Some("s")), Access::Token("s".into()));
-    }
-
-    #[test]
-    fn only_the_token_passes() {
-        let access = Access::Token("secret".into());
-        assert_eq!(access.refusal(Some("secret")), None);
-        assert!(access.refusal(Some("secreT")).is_some());
-        assert!(access.refusal(Some("secret2")).is_some());
-        assert!(access.refusal(None).unwrap().contains("requires a token"));
-        assert!(Access::Closed.refusal(Some("secret")).unwrap().contains("--token"));
-    }
 }

@@ -120,3 +120,44 @@ async fn a_busy_actor_is_snapshotted_while_its_mailbox_never_empties() {
     let stored = process.client.state::<JoeState>("joe").await.languages.len();
     assert!(stored >= reached, "{stored} languages stored, {reached} reached two periods before the kill");
 }
+
+#[tokio::test]
+async fn a_second_host_on_the_same_data_directory_exits_naming_the_first() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let first = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let _: Counter = first.client.call("counter", "increment", &Increment { by: 1 }).await;
+
+    let mut second = std::process::Command::new(SPAWN_WASM)
+        .args(["standalone", "--port", &free_port().to_string(), "--actors"])
+        .arg(actors.path())
+        .arg("--data")
+        .arg(data.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let Some(status) = status else {
+        second.kill().unwrap();
+        second.wait().unwrap();
+        panic!("a second host on the same data directory kept running");
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(second.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.pid())), "the message names the first host: {stderr}");
+    assert!(stderr.contains(&data.path().display().to_string()), "and the directory: {stderr}");
+    // The first keeps serving, its state intact.
+    assert_eq!(first.client.state::<Counter>("counter").await, Counter { value: 1 });
+}

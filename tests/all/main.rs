@@ -2,6 +2,7 @@
 //! linked once per test build (as wasmtime's `tests/all` does). Every test runs the real
 //! host against real components built from `examples/`, over real HTTP on loopback.
 
+mod access;
 mod acknowledged;
 mod console;
 mod crash;

@@ -10,8 +10,9 @@ use spawn_wasm_tests::*;
 const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
 
 /// The settings a test's own environment might carry, cleared so that only the test's count.
-const SETTINGS: [&str; 6] = [
+const SETTINGS: [&str; 7] = [
     "PROXY_HTTP_PORT",
+    "SPAWN_WASM_ALLOWED_HOSTS",
     "SPAWN_WASM_HOST",
     "SPAWN_WASM_URL",
     "SPAWN_WASM_TOKEN",

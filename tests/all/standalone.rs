@@ -222,6 +222,38 @@ async fn state_survives_a_graceful_restart() {
 }
 
 #[tokio::test]
+async fn a_runtime_holds_its_data_directory_until_it_stops() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let first = StandaloneHarness::start(actors.path(), data.path()).await;
+    let config = spawn_wasm_host::runtime::RuntimeConfig {
+        actors_dir: actors.path().to_owned(),
+        data_dir: data.path().to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        system: SYSTEM.into(),
+        limits: Default::default(),
+        fsync: false,
+        state_history: 4,
+        watch: false,
+        http: Default::default(),
+        routing: Default::default(),
+        token: None,
+        allowed_hosts: Vec::new(),
+    };
+    let Err(error) = spawn_wasm_host::runtime::Standalone::start(config).await else {
+        panic!("a second runtime on the same data directory started")
+    };
+    let error = format!("{error:#}");
+    assert!(error.contains(&format!("in use by another spawn-wasm (pid {})", std::process::id())), "{error}");
+    let _: Counter = first.client.call("counter", "increment", &Increment { by: 1 }).await;
+    first.stop().await;
+    // Stopped, it lets the next one in.
+    let second = StandaloneHarness::start(actors.path(), data.path()).await;
+    assert_eq!(second.client.state::<Counter>("counter").await, Counter { value: 1 });
+    second.stop().await;
+}
+
+#[tokio::test]
 async fn health_routes_answer() {
     let (harness, _actors, _data) = start(&["counter"]).await;
     assert_eq!(harness.client.get_status("/health/liveness").await, StatusCode::OK);

@@ -157,3 +157,82 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
     assert!(read.is_ok(), "an idle keep-alive connection must be closed after its answer");
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 }
+
+/// Sends a request's headers announcing a 1 000-byte body, then only 10 bytes of it, and
+/// keeps the connection open: a client trickling (or stalling) its body.
+async fn stall_a_body(addr: std::net::SocketAddr, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n");
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&[0u8; 10]).await.unwrap();
+    stalled
+}
+
+/// The stalled request is answered 408 (or its connection closed) within the bound, and
+/// `served` succeeds once the slot it held is free: in the same few seconds.
+async fn stalled_body_frees_its_slot<F, Fut>(mut stalled: tokio::net::TcpStream, mut served: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StatusCode>,
+{
+    use tokio::io::AsyncReadExt;
+    // While the body stalls it holds the only slot: the next request is refused at once.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(served().await, StatusCode::SERVICE_UNAVAILABLE, "the stalled request holds the slot");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stalled.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "a stalled body must not hold its connection (and slot) forever");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3), "cut at about the header timeout: {:?}", started.elapsed());
+    let mut status = served().await;
+    for _ in 0..40 {
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = served().await;
+    }
+    assert_eq!(status, StatusCode::OK, "the slot is free again");
+}
+
+#[tokio::test]
+async fn a_standalone_body_trickled_after_its_headers_is_cut_at_the_header_timeout_and_frees_its_slot() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let http = HttpLimits { max_in_flight: 1, header_timeout: Duration::from_millis(700), ..HttpLimits::default() };
+    let harness = StandaloneHarness::start_with_http(actors.path(), data.path(), Limits::default(), http).await;
+    let addr: std::net::SocketAddr = harness.client.base_url().strip_prefix("http://").unwrap().parse().unwrap();
+    let invoke = format!("/api/v1/system/{SYSTEM}/actors/counter/invoke");
+    let stalled = stall_a_body(addr, &invoke).await;
+    let client = harness.client.clone();
+    stalled_body_frees_its_slot(stalled, || {
+        let client = client.clone();
+        async move {
+            let request =
+                client.request("counter", "increment", Some(pack(&Increment { by: 1 })), CallOptions::default());
+            let path = format!("/api/v1/system/{SYSTEM}/actors/counter/invoke");
+            client.post(&path, prost::Message::encode_to_vec(&request)).await.0
+        }
+    })
+    .await;
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_sidecar_body_trickled_after_its_headers_is_cut_at_the_header_timeout_and_frees_its_slot() {
+    let http = HttpLimits { max_in_flight: 1, header_timeout: Duration::from_millis(700), ..HttpLimits::default() };
+    let harness = Harness::start_with_http(actors_dir(&["counter"]), Limits::default(), http).await;
+    let stalled = stall_a_body(harness.host.local_addr(), "/api/v1/actors/actions").await;
+    let client = harness.client.clone();
+    stalled_body_frees_its_slot(stalled, || {
+        let client = client.clone();
+        async move {
+            let invocation = InvocationBuilder::new("counter", "increment").payload(&Increment { by: 1 }).build();
+            client.send(&invocation).await.0
+        }
+    })
+    .await;
+}

@@ -383,6 +383,7 @@ impl Harness {
             http,
             register_refresh: refresh,
             token: None,
+            allowed_hosts: Vec::new(),
         })
         .await
         .expect("starting the host");
@@ -905,6 +906,7 @@ impl StandaloneHarness {
             http,
             routing,
             token,
+            allowed_hosts: Vec::new(),
         })
         .await
         .expect("starting the standalone runtime");

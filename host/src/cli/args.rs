@@ -152,6 +152,31 @@ mod tests {
     }
 
     #[test]
+    fn allowed_hosts_come_from_repeated_flags_or_the_configuration_file() {
+        let argv =
+            ["spawn-wasm", "standalone", "--actors", "d", "--allowed-host", "a.test", "--allowed-host", "b.test:9001"];
+        let Command::Standalone(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("expected standalone")
+        };
+        assert_eq!(args.config().allowed_hosts, ["a.test", "b.test:9001"]);
+        let argv = with_file(
+            "[sidecar]\nallowed-host = [\"c.test\", \"d.test\"]\n",
+            &["spawn-wasm", "sidecar", "--actors", "d"],
+        );
+        let Command::Sidecar(args) = Cli::try_parse_from(argv.unwrap()).unwrap().command else {
+            panic!("expected sidecar")
+        };
+        assert_eq!(args.config().allowed_hosts, ["c.test", "d.test"]);
+        let Command::Sidecar(args) = Cli::try_parse_from(["spawn-wasm", "sidecar", "--actors", "d"]).unwrap().command
+        else {
+            panic!("expected sidecar")
+        };
+        assert!(args.config().allowed_hosts.is_empty(), "none by default: loopback names only");
+        let bad = Cli::try_parse_from(["spawn-wasm", "standalone", "--actors", "d", "--allowed-host", "http://a.test"]);
+        assert!(bad.unwrap_err().to_string().contains("`http://a.test` is not a host name"));
+    }
+
+    #[test]
     fn standalone_defaults_are_local_and_safe() {
         let cli = Cli::try_parse_from(["spawn-wasm", "standalone", "--actors", "dir"]).unwrap();
         let Command::Standalone(args) = cli.command else { panic!("expected standalone") };

@@ -58,6 +58,34 @@ pub struct TokenArgs {
     pub token: Option<String>,
 }
 
+/// Names a server answers without a token besides loopback ones.
+#[derive(Debug, Args)]
+pub struct AllowedHostArgs {
+    /// A host name (as the `Host` header carries it; any port, or `NAME:PORT` for one) that
+    /// requests without a token may be addressed to, besides `localhost`, `*.localhost` and
+    /// loopback addresses: any other is refused (403), so that a web page cannot reach the
+    /// API through DNS rebinding. Repeatable; comma-separated in the environment. Not needed
+    /// with a token.
+    #[arg(long = "allowed-host", env = "SPAWN_WASM_ALLOWED_HOSTS", value_name = "NAME", value_delimiter = ',', value_parser = host_name)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// A `Host` header's name (`NAME` or `NAME:PORT`), not a URL or pattern.
+fn host_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b':' | b'[' | b']'));
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a host name: give it as the Host header carries it, e.g. spawn.example.com or spawn.example.com:9001"
+        ))
+    }
+}
+
 /// Sandbox limits.
 #[derive(Debug, Args)]
 pub struct LimitArgs {

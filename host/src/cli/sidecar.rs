@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{LimitArgs, TokenArgs, shutdown_signal};
+use super::common::{AllowedHostArgs, LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::sidecar::{Sidecar, SidecarConfig};
 use crate::wasm::limits::Limits;
@@ -51,6 +51,9 @@ pub struct SidecarArgs {
     /// The token of the console and `/v1/modules` (off beyond loopback without one).
     #[command(flatten)]
     pub token: TokenArgs,
+    /// Host names the console answers without a token besides loopback ones.
+    #[command(flatten)]
+    pub allowed_hosts: AllowedHostArgs,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -70,6 +73,7 @@ impl SidecarArgs {
             http: HttpLimits::from(&self.limits),
             register_refresh: Duration::from_secs(self.register_refresh_secs),
             token: self.token.token.clone(),
+            allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
         }
     }
 }

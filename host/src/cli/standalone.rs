@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{LimitArgs, TokenArgs, shutdown_signal};
+use super::common::{AllowedHostArgs, LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::runtime::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
@@ -41,6 +41,9 @@ pub struct StandaloneArgs {
     /// The token required beyond loopback (required to serve beyond loopback).
     #[command(flatten)]
     pub token: TokenArgs,
+    /// Host names answered without a token besides loopback ones.
+    #[command(flatten)]
+    pub allowed_hosts: AllowedHostArgs,
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -102,6 +105,7 @@ impl StandaloneArgs {
             http: HttpLimits::from(&self.limits),
             routing: RoutingLimits::from(&self.routing),
             token: self.token.token.clone(),
+            allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
         }
     }
 }

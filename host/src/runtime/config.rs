@@ -32,6 +32,10 @@ pub struct RuntimeConfig {
     pub routing: RoutingLimits,
     /// The bearer token the client API and the console require; `None` serves only loopback.
     pub token: Option<String>,
+    /// Host names, besides loopback ones, that requests without a token may be addressed to
+    /// (their `Host` header): any other is refused, so that a web page cannot reach the API
+    /// through DNS rebinding.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The revisions of each actor's state kept by default.

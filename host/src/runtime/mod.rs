@@ -25,6 +25,7 @@ mod channels;
 mod clock;
 mod config;
 mod core;
+mod data_lock;
 mod dispatcher;
 mod failure;
 mod handle;
@@ -44,6 +45,7 @@ mod turn;
 mod workflow;
 
 pub use config::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig};
+pub use data_lock::{DataDirError, LOCK_FILE};
 pub use failure::{InvokeFailure, InvokeResult, ShutdownError};
 pub use handle::Runtime;
 pub use standalone::Standalone;

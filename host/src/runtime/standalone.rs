@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use super::config::RuntimeConfig;
+use super::data_lock::DataLock;
 use super::handle::Runtime;
 use super::server;
 use super::store::StateStore;
@@ -24,15 +25,18 @@ pub struct Standalone {
     local_addr: SocketAddr,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _watch: Option<DirectoryWatch>,
+    /// The data directory is this host's while it runs: released when it stops.
+    _data_lock: DataLock,
 }
 
 impl Standalone {
-    /// Loads the components, opens the store, activates the stateful named actors and
-    /// starts serving the client API. Returns once the server listens. Refuses, before
-    /// anything else, to serve beyond loopback without a token.
+    /// Locks the data directory, loads the components, opens the store, activates the
+    /// stateful named actors and starts serving the client API. Returns once the server
+    /// listens. Refuses, before anything else, to serve beyond loopback without a token, and
+    /// then to share the data directory with another host ([`super::DataDirError`]).
     pub async fn start(config: RuntimeConfig) -> anyhow::Result<Standalone> {
-        let access = Access::new(config.listen.ip(), config.token.as_deref());
-        if access == Access::Closed {
+        let access = Access::new(config.listen.ip(), config.token.as_deref()).allowing_hosts(&config.allowed_hosts);
+        if access.is_closed() {
             anyhow::bail!(
                 "refusing to serve the client API on {} without a token: anyone who reaches it could read and \
                  change every actor. Set one with --token, SPAWN_WASM_TOKEN or `token` in the configuration \
@@ -40,6 +44,7 @@ impl Standalone {
                 config.listen
             );
         }
+        let data_lock = DataLock::acquire(&config.data_dir)?;
         let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
         let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
         let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
@@ -56,7 +61,7 @@ impl Standalone {
         let draining = runtime.inner.draining.clone();
         let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, access, draining));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");
-        Ok(Standalone { runtime, local_addr, server, _watch: watch })
+        Ok(Standalone { runtime, local_addr, server, _watch: watch, _data_lock: data_lock })
     }
 
     /// The address of the client API.

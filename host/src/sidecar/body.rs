@@ -1,9 +1,12 @@
-//! Reading an invocation's body within `--max-body-bytes`. An oversized body is still read to
+//! Reading an invocation's body within `--max-body-bytes`, and within `--header-timeout-ms`
+//! of its headers (a body trickled or stalled would otherwise hold its in-flight slot for
+//! ever). An oversized body is still read to
 //! its end (and discarded) before the answer: the proxy's HTTP client writes a whole request
 //! before it reads the answer, so closing the connection under it would be a transport error,
 //! which the proxy retries until its request timeout, re-sending the oversized body each time.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 
@@ -22,14 +25,25 @@ pub(super) enum BodyError {
         /// The limit.
         limit: usize,
     },
+    /// The body did not arrive in time.
+    #[error("the invocation's body did not arrive within {} ms of its headers (--header-timeout-ms)", .within.as_millis())]
+    Late {
+        /// The bound.
+        within: Duration,
+    },
     /// The connection failed while the body was read.
     #[error("reading the invocation failed: {0}")]
     Read(#[from] axum::Error),
 }
 
-/// The whole body if it is at most `limit` bytes. A body that arrives in one chunk (an
-/// invocation almost always does) is returned as that chunk, without a copy.
-pub(super) async fn read_within(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+/// The whole body if it is at most `limit` bytes and arrives `within` (a body that came with
+/// its headers arms no timer). A body that arrives in one chunk (an invocation almost always
+/// does) is returned as that chunk, without a copy.
+pub(super) async fn read_within(body: Body, limit: usize, within: Duration) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(within, read_limited(body, limit)).await.unwrap_or_else(|_| Err(BodyError::Late { within }))
+}
+
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let mut first: Option<Bytes> = None;
     let mut joined = Vec::new();
     let mut received = 0usize;
@@ -86,10 +100,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_is_read_whole_from_one_chunk_or_many_within_the_limit() {
-        assert_eq!(read_within(body(&[b"one"]), 8).await.unwrap(), "one");
-        assert_eq!(read_within(body(&[b"ab", b"cd", b"ef"]), 8).await.unwrap(), "abcdef");
-        assert_eq!(read_within(body(&[]), 8).await.unwrap(), "");
-        let error = read_within(body(&[b"abcd", b"efgh", b"ij"]), 8).await.unwrap_err();
+        assert_eq!(read_limited(body(&[b"one"]), 8).await.unwrap(), "one");
+        assert_eq!(read_limited(body(&[b"ab", b"cd", b"ef"]), 8).await.unwrap(), "abcdef");
+        assert_eq!(read_limited(body(&[]), 8).await.unwrap(), "");
+        let error = read_limited(body(&[b"abcd", b"efgh", b"ij"]), 8).await.unwrap_err();
         assert!(matches!(error, BodyError::TooLarge { received: 10, limit: 8 }), "{error}");
     }
 }

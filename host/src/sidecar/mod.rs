@@ -58,6 +58,9 @@ pub struct SidecarConfig {
     /// The bearer token the console and `/v1/modules` require (the proxy's route needs
     /// none); without one they are open on loopback and off elsewhere.
     pub token: Option<String>,
+    /// Host names, besides loopback ones, that the console's requests without a token may be
+    /// addressed to (their `Host` header), against DNS rebinding.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// A running sidecar host.
@@ -92,7 +95,8 @@ impl Sidecar {
             config.system.clone(),
             config.http,
         ));
-        let access = crate::http::Access::new(config.listen.ip(), config.token.as_deref());
+        let access =
+            crate::http::Access::new(config.listen.ip(), config.token.as_deref()).allowing_hosts(&config.allowed_hosts);
         let server = tokio::spawn(server::serve(listener, state.clone(), config.http, access));
         tracing::info!(%local_addr, proxy = %config.proxy_url, system = %config.system, "serving actor invocations");
         if let Some(risk) = exposure(local_addr) {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -38,6 +38,8 @@ pub(super) struct AppState {
     proxy: Arc<ProxyClient>,
     system: String,
     max_body_bytes: usize,
+    /// How long a body may take to arrive after its headers (`--header-timeout-ms`).
+    body_timeout: Duration,
     /// One per invocation in flight (`--max-in-flight`).
     in_flight: Semaphore,
     ready: AtomicBool,
@@ -59,6 +61,7 @@ impl AppState {
             proxy,
             system,
             max_body_bytes: limits.max_body_bytes,
+            body_timeout: limits.header_timeout,
             in_flight: Semaphore::new(limits.max_in_flight),
             ready: AtomicBool::new(false),
             draining: CancellationToken::new(),
@@ -126,8 +129,12 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
     let Ok(_permit) = state.in_flight.try_acquire() else {
         return failure::overloaded();
     };
-    let body = match body::read_within(body, state.max_body_bytes).await {
+    let body = match body::read_within(body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
+        Err(error @ BodyError::Late { .. }) => {
+            return Failure::new(StatusCode::REQUEST_TIMEOUT, Code::DeadlineExceeded, error.to_string())
+                .answer("?", "?", None);
+        }
         Err(error @ BodyError::TooLarge { .. }) => {
             return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, Code::ResourceExhausted, error.to_string())
                 .answer("?", "?", None);
