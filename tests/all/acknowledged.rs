@@ -304,3 +304,32 @@ async fn a_turn_whose_deadline_passed_before_it_starts_is_not_started() {
     let error = executor.run(&module, invocation, dispatcher, CallChain::new(Instant::now())).await.unwrap_err();
     assert!(matches!(error, InvokeError::NotStarted), "{error}");
 }
+
+/// A rename in the actors directory (a removal and a creation seen together) is one swap
+/// of the registry: no call, and no follower of the module set, ever sees it without the
+/// module's actors.
+#[tokio::test]
+async fn a_renamed_module_is_swapped_in_one_step() {
+    let actors = actors_dir(&["joe", "router"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let modules = harness.runtime.modules().clone();
+    let mut changes = modules.subscribe();
+    let watcher = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while changes.changed().await.is_ok() {
+            let registry = modules.registry();
+            seen.push(registry.get("joe").is_some());
+            if registry.modules().any(|module| module.path.ends_with("joe-renamed.wasm")) {
+                break;
+            }
+        }
+        seen
+    });
+    std::fs::rename(actors.path().join("joe.wasm"), actors.path().join("joe-renamed.wasm")).unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), watcher).await.expect("the rename was applied").unwrap();
+    assert!(seen.iter().all(|has_joe| *has_joe), "a registry without joe was visible: {seen:?}");
+    let reply: Reply = harness.client.call("joe", "setLanguage", &Request { language: "ada".into() }).await;
+    assert!(reply.response.ends_with("ada"), "{}", reply.response);
+    harness.stop().await;
+}

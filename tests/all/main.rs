@@ -7,6 +7,7 @@ mod acknowledged;
 mod console;
 mod crash;
 mod grants;
+mod hardening;
 mod history;
 mod js;
 mod loading;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_file;
 pub mod inspect;
 pub mod invoke;
+mod log_lines;
 pub mod new;
 pub mod remote;
 pub mod restore;
@@ -32,7 +33,10 @@ pub fn main() -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match cli.log_format {
         LogFormat::Json => logs.json().init(),
-        LogFormat::Human => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init(),
+        LogFormat::Human => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            logs.with_ansi(ansi).with_writer(log_lines::OneLineWriter { ansi }).init()
+        }
     }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
 }

@@ -28,6 +28,10 @@ const ASSETS: [Asset; 8] = [
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
+/// Only the console's own files and host: no inline script or style, no framing.
+pub(super) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 const fn asset(name: &'static str, content_type: &'static str, body: &'static str) -> Asset {
     Asset { name, content_type, body }
 }
@@ -44,8 +48,17 @@ pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 fn serve(name: &str) -> Response {
     match ASSETS.iter().find(|asset| asset.name == name) {
         Some(asset) => {
-            // Revalidated every load: an upgraded host serves its own assets at once.
-            let headers = [(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, "no-cache")];
+            // Revalidated every load: an upgraded host serves its own assets at once. The
+            // page loads nothing but its own files and talks only to its own host; no other
+            // site may frame it, and no response is sniffed as another type.
+            let headers = [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ];
             (headers, asset.body).into_response()
         }
         None => (StatusCode::NOT_FOUND, format!("the console has no file `{name}`")).into_response(),

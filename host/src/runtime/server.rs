@@ -144,17 +144,21 @@ async fn invoke(
         Ok(request) => request,
         Err(failure) => return invoke_failure(&format, &failure, None, None),
     };
-    // The proxy takes the target from the body; fill what the body leaves empty from the path.
+    // Fill what the body leaves empty from the path; a body that names another target than
+    // its path is refused, so that a gateway authorising by path cannot be bypassed.
     let request_system = request.system.get_or_insert_with(Default::default);
     if request_system.name.is_empty() {
         request_system.name = system.clone();
     }
     let id = request.actor.get_or_insert_with(Default::default).id.get_or_insert_with(Default::default);
     if id.name.is_empty() {
-        id.name = actor;
+        id.name = actor.clone();
     }
     let system_echo = Some(actors::ActorSystem { name: request_system_name(&request), registry: None });
     let actor_echo = request.actor.as_ref().map(|actor| actors::Actor { id: actor.id.clone(), ..Default::default() });
+    if let Some(failure) = target_mismatch(&request, &system, &actor) {
+        return invoke_failure(&format, &failure, system_echo, actor_echo);
+    }
     if system != runtime.system() {
         let failure = InvokeFailure::UnknownSystem { requested: system, served: runtime.system().to_owned() };
         return invoke_failure(&format, &failure, system_echo, actor_echo);
@@ -174,6 +178,22 @@ async fn invoke(
         ),
         Err(failure) => invoke_failure(&format, &failure, system_echo, actor_echo),
     }
+}
+
+/// Why `request`'s body does not name the system and actor of its path, if it does not.
+fn target_mismatch(request: &pb::InvocationRequest, system: &str, actor: &str) -> Option<InvokeFailure> {
+    let named = request.actor.as_ref().and_then(|named| named.id.as_ref()).map_or("", |id| id.name.as_str());
+    if named != actor {
+        return Some(InvokeFailure::BadRequest(format!(
+            "the body invokes actor `{named}` but the path names `{actor}`: they must be the same"
+        )));
+    }
+    let body_system = request.system.as_ref().map_or("", |named| named.name.as_str());
+    (body_system != system).then(|| {
+        InvokeFailure::BadRequest(format!(
+            "the body names actor system `{body_system}` but the path names `{system}`: they must be the same"
+        ))
+    })
 }
 
 fn request_system_name(request: &pb::InvocationRequest) -> String {

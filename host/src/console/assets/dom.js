@@ -12,6 +12,8 @@ export function h(tag, attributes = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
     else if (key === "value") element.value = value;
+    // Through the CSSOM: the page's Content-Security-Policy refuses inline style attributes.
+    else if (key === "style") element.style.cssText = value;
     else element.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {

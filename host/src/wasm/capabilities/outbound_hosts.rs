@@ -250,25 +250,36 @@ impl Capability for AllowedOutboundHosts {
 pub fn is_public(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped().or_else(|| nat64(v6)) {
+        IpAddr::V6(v6) if v6.is_loopback() || v6.is_unspecified() => false,
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
+                let [first, second, ..] = v6.segments();
+                !(v6.is_multicast()
                     || (first & 0xfe00) == 0xfc00 // unique local
                     || (first & 0xffc0) == 0xfe80 // link-local
-                    || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
+                    || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed locally)
+                    || (first == 0x64 && second == 0xff9b) // local-use NAT64, 64:ff9b:1::/48
+                    || (first == 0x2001 && second == 0x0db8)) // documentation
             }
         },
     }
 }
 
-fn nat64(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+/// The IPv4 address an IPv6 address stands for, in the forms that reach one: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated), well-known NAT64
+/// (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::`).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
-    (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0])
-        .then(|| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
+    let v4 = |high: u16, low: u16| Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8);
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        return Some(mapped);
+    }
+    match s {
+        [0, 0, 0, 0, 0, 0, high, low] | [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(v4(high, low)),
+        [0x2002, high, low, ..] => Some(v4(high, low)),
+        _ => None,
+    }
 }
 
 fn is_public_v4(v4: Ipv4Addr) -> bool {
@@ -356,10 +367,15 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::8.8.8.8",
+            "::10.0.0.1",
+            "2002:a00:1::",
+            "2002:7f00:1::1",
+            "fec0::1",
         ] {
             assert!(!is_public(addr.parse().unwrap()), "{addr}");
         }
-        for addr in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        for addr in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "64:ff9b::1.1.1.1", "2002:101:101::"] {
             assert!(is_public(addr.parse().unwrap()), "{addr}");
         }
     }

@@ -1,0 +1,68 @@
+//! Edges a security review found (issue 30), each closed and checked from outside: log lines
+//! that a client cannot forge, a client API that takes its target from the path it is
+//! authorised by, a console that no other site can frame or feed code to.
+
+use axum::http::StatusCode;
+use domain::{Counter, Increment};
+use prost::Message;
+use spawn_wasm_tests::*;
+
+const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+
+/// A client-chosen actor name holding a newline and a fake log line stays inside the one
+/// line that logs it (escaped), in the human log of the real binary.
+#[tokio::test]
+async fn a_client_chosen_name_cannot_forge_a_log_line() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[("RUST_LOG", "debug")]).await;
+    let forged = "evil\n2026-01-01T00:00:00.000000Z ERROR forged: the host was compromised";
+    let request = host.client.request(forged, "increment", None, CallOptions::default());
+    let path = "/api/v1/system/spawn-system/actors/evil%0A2026-01-01T00:00:00.000000Z%20ERROR%20forged:%20the%20host%20was%20compromised/invoke";
+    let (status, _) = host.client.post(path, request.encode_to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let log = host.log();
+    assert!(log.contains("evil\\n2026-01-01"), "the name is logged, escaped:\n{log}");
+    assert!(!log.lines().any(|line| line.starts_with("2026-01-01T00:00:00")), "a forged line:\n{log}");
+}
+
+/// The client API invokes the actor its path names: a body naming another actor (or
+/// system) is refused, so that a gateway authorising by path cannot be bypassed.
+#[tokio::test]
+async fn a_body_naming_another_target_than_its_path_is_refused() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let client = &harness.client;
+    let increment = Some(pack(&Increment { by: 1 }));
+    let request = client.request("counter", "increment", increment, CallOptions::default());
+    let (status, body) = client.post("/api/v1/system/spawn-system/actors/evil/invoke", request.encode_to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("the path names `evil`"));
+    let other = client.clone().in_system("other-system");
+    let request = other.request("counter", "increment", Some(pack(&Increment { by: 1 })), CallOptions::default());
+    let (status, _) = client.post("/api/v1/system/spawn-system/actors/counter/invoke", request.encode_to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(client.state::<Counter>("counter").await, Counter { value: 0 }, "nothing ran");
+    harness.stop().await;
+}
+
+/// The console's files carry a Content-Security-Policy (its own code and host only, no
+/// framing), `nosniff` and no referrer; the browser tests in `console.rs` run the page
+/// under that policy.
+#[tokio::test]
+async fn the_console_refuses_framing_sniffing_and_foreign_code() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    for file in ["/console/", "/console/console.js", "/console/console.css"] {
+        let response = reqwest::get(format!("{}{file}", harness.client.base_url())).await.unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let policy = header("content-security-policy").unwrap_or_default();
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self'"), "{file}: {policy}");
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{file}");
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{file}");
+    }
+    harness.stop().await;
+}
