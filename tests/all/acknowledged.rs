@@ -32,36 +32,56 @@ async fn counter_value(client: &ClientApi) -> i64 {
 /// Two consoles polling `/v1/actors` while six clients invoke new instances with
 /// `register_ref`: the poll locked the spawned instances then the active actors, an
 /// activation the other way round, and within seconds every call hung, liveness included.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+/// The runtime under test runs on a runtime of its own (four workers, as a busy host has),
+/// so that a deadlock there fails this test's bounded calls instead of hanging the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_polls_never_deadlock_with_activations_of_new_instances() {
     let actors = actors_dir(&["joe"]);
     let data = tempfile::tempdir().unwrap();
-    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
-    let base = harness.client.base_url().to_owned();
-    let stop_at = Instant::now() + Duration::from_secs(6);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let (actors_path, data_path) = (actors.path().to_owned(), data.path().to_owned());
+    let (address, serving) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let host = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let harness = StandaloneHarness::start(&actors_path, &data_path).await;
+            address.send(harness.client.base_url().to_owned()).unwrap();
+            let _ = stopped.await;
+            harness.stop().await;
+        });
+    });
+    let base = tokio::task::spawn_blocking(move || serving.recv_timeout(Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the runtime under test started");
+    let stop_at = Instant::now() + Duration::from_secs(8);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut tasks = Vec::new();
     for _ in 0..2 {
         let (http, base) = (http.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let mut polls = 0;
             while Instant::now() < stop_at {
-                let response = http.get(format!("{base}/v1/actors")).send().await.expect("/v1/actors answers");
-                assert!(response.status().is_success());
+                let answered = http.get(format!("{base}/v1/actors")).send().await;
+                assert!(answered.is_ok_and(|response| response.status().is_success()), "a console poll hung or failed");
                 polls += 1;
             }
             polls
         }));
     }
     for client in 0..6 {
-        let api = harness.client.clone();
+        let (http, base) = (http.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let mut calls = 0;
             while Instant::now() < stop_at {
                 let options = CallOptions { register_ref: "abs_actor".into(), ..CallOptions::default() };
-                let payload = Some(pack(&Request { language: "rust".into() }));
                 let name = format!("abs-{client}-{calls}");
-                api.call_with(&name, "setLanguage", payload, options).await;
+                let api = ClientApi::new(base.trim_start_matches("http://").parse().unwrap());
+                let request =
+                    api.request(&name, "setLanguage", Some(pack(&Request { language: "rust".into() })), options);
+                let url = format!("{base}/api/v1/system/spawn-system/actors/{name}/invoke");
+                let answered = http.post(url).body(prost::Message::encode_to_vec(&request)).send().await;
+                assert!(answered.is_ok_and(|response| response.status().is_success()), "an invocation hung or failed");
                 calls += 1;
             }
             calls
@@ -72,8 +92,10 @@ async fn console_polls_never_deadlock_with_activations_of_new_instances() {
         total += tokio::time::timeout(Duration::from_secs(30), task).await.expect("every client finished").unwrap();
     }
     assert!(total > 12, "each client made progress ({total} calls and polls)");
-    assert_eq!(harness.client.get_status("/health/liveness").await, StatusCode::OK);
-    harness.stop().await;
+    let live = http.get(format!("{base}/health/liveness")).send().await.expect("liveness answers");
+    assert_eq!(live.status(), 200);
+    stop.send(()).unwrap();
+    tokio::task::spawn_blocking(move || host.join()).await.unwrap().expect("the runtime under test stopped");
 }
 
 /// An async message answered 200 runs, however long it waited in the mailbox: its turn's
