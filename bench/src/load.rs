@@ -36,25 +36,27 @@ impl std::fmt::Display for LoadReport {
     }
 }
 
-/// Runs the load: each connection calls `body(connection, i)` for its i-th request body and
-/// POSTs it to `path`.
-pub async fn run<F>(
-    addr: SocketAddr,
-    path: &str,
-    connections: usize,
-    duration: Duration,
-    body: F,
-) -> anyhow::Result<LoadReport>
+/// One request of a run: the path it is POSTed to and its body (the client API takes its
+/// target from the path, so each call names its own).
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Where it goes, e.g. `/api/v1/system/spawn-system/actors/c-1/invoke`.
+    pub path: String,
+    /// What it carries.
+    pub body: Bytes,
+}
+
+/// Runs the load: each connection POSTs `call(connection, i)` as its i-th request.
+pub async fn run<F>(addr: SocketAddr, connections: usize, duration: Duration, call: F) -> anyhow::Result<LoadReport>
 where
-    F: Fn(usize, u64) -> Bytes + Send + Sync + Clone + 'static,
+    F: Fn(usize, u64) -> Call + Send + Sync + Clone + 'static,
 {
     assert!(addr.ip().is_loopback(), "load is only ever sent to loopback");
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for connection in 0..connections {
-        let body = body.clone();
-        let uri = format!("http://{addr}{path}");
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -64,9 +66,11 @@ where
             let (mut ok, mut errors) = (0u64, 0u64);
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let request = Request::post(&uri)
+                let Call { path, body } = call(connection, i);
+                let request = Request::post(format!("http://{addr}{path}"))
+                    .header("host", addr.to_string())
                     .header("content-type", "application/octet-stream")
-                    .body(Full::new(body(connection, i)))?;
+                    .body(Full::new(body))?;
                 let sent = Instant::now();
                 let response = sender.send_request(request).await?;
                 let success = response.status().is_success();
@@ -107,6 +111,7 @@ pub async fn post_once(addr: SocketAddr, path: &str, body: Bytes) -> anyhow::Res
     let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(driver);
     let request = Request::post(format!("http://{addr}{path}"))
+        .header("host", addr.to_string())
         .header("content-type", "application/octet-stream")
         .body(Full::new(body))?;
     let response = sender.send_request(request).await?;
@@ -121,7 +126,7 @@ pub async fn get_text(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(driver);
-    let request = Request::get(format!("http://{addr}{path}")).body(Full::new(Bytes::new()))?;
+    let request = Request::get(format!("http://{addr}{path}")).header("host", addr.to_string()).body(Full::new(Bytes::new()))?;
     let body = sender.send_request(request).await?.into_body().collect().await?.to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())
 }

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use domain::{Counter, Increment};
 use prost::{Message, Name};
 use spawn_wasm_bench::usage::{PerRequest, Usage};
+use spawn_wasm_bench::load::Call;
 use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 
@@ -105,15 +106,14 @@ fn main() -> anyhow::Result<()> {
             Scenario::Drive { addr, connections, actors, seconds, standalone } => {
                 let duration = Duration::from_secs(seconds);
                 let report = if standalone {
-                    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
-                    load::run(addr, path, connections, duration, move |c, i| {
+                    load::run(addr, connections, duration, move |c, i| {
                         counter_request((c * 7919 + i as usize) % actors, "increment")
                     })
                     .await?
                 } else {
                     let bodies = sidecar_bodies(actors);
-                    load::run(addr, "/api/v1/actors/actions", connections, duration, move |c, i| {
-                        bodies[(c * 7919 + i as usize) % bodies.len()].clone()
+                    load::run(addr, connections, duration, move |c, i| {
+                        sidecar_call(bodies[(c * 7919 + i as usize) % bodies.len()].clone())
                     })
                     .await?
                 };
@@ -208,13 +208,12 @@ impl std::fmt::Display for Measured {
 /// Runs `load` against `server` and reads what the server process spent meanwhile.
 async fn measure(
     server: &Server,
-    path: &str,
     connections: usize,
     duration: Duration,
-    body: impl Fn(usize, u64) -> Bytes + Send + Sync + Clone + 'static,
+    call: impl Fn(usize, u64) -> Call + Send + Sync + Clone + 'static,
 ) -> anyhow::Result<Measured> {
     let before = Usage::of(server.child.id())?;
-    let load = load::run(server.addr, path, connections, duration, body).await?;
+    let load = load::run(server.addr, connections, duration, call).await?;
     let cost = Usage::of(server.child.id())?.since(before).per_request(load.requests);
     Ok(Measured { load, cost })
 }
@@ -244,20 +243,19 @@ async fn http(binary: &Path, actors: &Path, seconds: u64, rounds: usize) -> anyh
     ];
     let (sidecar, _) = start(binary, &args(&sidecar_args), port, "/health/liveness").await?;
     let native = start_native(binary).await?;
-    let path = "/api/v1/actors/actions";
     let mut summary = Vec::new();
     for (connections, actors) in HTTP_CONFIGURATIONS {
         let bodies = sidecar_bodies(actors);
-        let body = move |c: usize, i: u64| bodies[(c * 7919 + i as usize) % bodies.len()].clone();
+        let body = move |c: usize, i: u64| sidecar_call(bodies[(c * 7919 + i as usize) % bodies.len()].clone());
         // Warm-up: every actor's instance, the servers' connections and allocators.
-        measure(&sidecar, path, connections, Duration::from_secs(1), body.clone()).await?;
-        measure(&native, path, connections, Duration::from_secs(1), body.clone()).await?;
+        measure(&sidecar, connections, Duration::from_secs(1), body.clone()).await?;
+        measure(&native, connections, Duration::from_secs(1), body.clone()).await?;
         let (mut wasm_runs, mut native_runs) = (Vec::new(), Vec::new());
         for round in 0..rounds {
-            let wasm = measure(&sidecar, path, connections, duration, body.clone()).await?;
+            let wasm = measure(&sidecar, connections, duration, body.clone()).await?;
             println!("{connections:>2} conn, {actors:>2} actors, round {round}: wasm sidecar  {wasm}");
             wasm_runs.push(wasm);
-            let baseline = measure(&native, path, connections, duration, body.clone()).await?;
+            let baseline = measure(&native, connections, duration, body.clone()).await?;
             println!("{connections:>2} conn, {actors:>2} actors, round {round}: native axum   {baseline}");
             native_runs.push(baseline);
         }
@@ -331,7 +329,6 @@ async fn standalone(
 ) -> anyhow::Result<()> {
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
-    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
     let duration = Duration::from_secs(seconds);
     let mut write_behind = None;
     for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
@@ -339,17 +336,17 @@ async fn standalone(
         let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
         let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
         // Warm-up: activate every actor once.
-        measure(&server, path, connections, Duration::from_secs(1), body).await?;
-        let run = measure(&server, path, connections, duration, body).await?;
+        measure(&server, connections, Duration::from_secs(1), body).await?;
+        let run = measure(&server, connections, duration, body).await?;
         println!("standalone counters.{action} across {count} actors, {label}: {run}");
         write_behind.get_or_insert(run);
     }
     // The native user function doing the same work per request, in the same run.
     let native = start_native(binary).await?;
     let bodies = sidecar_bodies(count);
-    let body = move |c: usize, i: u64| bodies[(c * 7919 + i as usize) % bodies.len()].clone();
-    measure(&native, "/api/v1/actors/actions", connections, Duration::from_secs(1), body.clone()).await?;
-    let baseline = measure(&native, "/api/v1/actors/actions", connections, duration, body).await?;
+    let body = move |c: usize, i: u64| sidecar_call(bodies[(c * 7919 + i as usize) % bodies.len()].clone());
+    measure(&native, connections, Duration::from_secs(1), body.clone()).await?;
+    let baseline = measure(&native, connections, duration, body).await?;
     println!("native user function across {count} actors:                 {baseline}");
     let wasm = write_behind.expect("measured above");
     println!(
@@ -371,12 +368,12 @@ const WARM_INSTANCES: usize = 1024;
 
 /// Activates `count` counters (`first`, `first + 1`, ...) with one increment each (more
 /// if a run overshoots), within five minutes.
-async fn activate(addr: SocketAddr, path: &str, count: usize, first: usize) -> anyhow::Result<()> {
+async fn activate(addr: SocketAddr, count: usize, first: usize) -> anyhow::Result<()> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     while next.load(std::sync::atomic::Ordering::Relaxed) < count && started.elapsed() < Duration::from_secs(300) {
         let next = next.clone();
-        load::run(addr, path, 16, Duration::from_millis(500), move |_, _| {
+        load::run(addr, 16, Duration::from_millis(500), move |_, _| {
             let key = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             counter_request(first + key % count, "increment")
         })
@@ -390,14 +387,13 @@ async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let data = tempfile::tempdir()?;
     let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
-    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
     // First, more actors than the host keeps warm instances for (1 024 by default), so
     // that the baseline includes a full instance pool: it is bounded, and the same
     // whatever the number of actors.
-    activate(server.addr, path, 2 * WARM_INSTANCES, 1_000_000).await?;
+    activate(server.addr, 2 * WARM_INSTANCES, 1_000_000).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = rss_kib(server.child.id())?;
-    activate(server.addr, path, count, 0).await?;
+    activate(server.addr, count, 0).await?;
     // Idle: past the snapshot period (2 s), so that no write-behind is still in flight.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = rss_kib(server.child.id())?;
@@ -438,10 +434,9 @@ async fn timers(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (tasks_before, rss_before) = (gauge(server.addr, "spawn_wasm_tasks").await?, rss_kib(server.child.id())?);
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let path = format!("/api/v1/system/{SYSTEM}/actors/ticker/invoke");
     while next.load(std::sync::atomic::Ordering::Relaxed) < count {
         let next = next.clone();
-        load::run(server.addr, &path, 16, Duration::from_millis(500), move |_, _| {
+        load::run(server.addr, 16, Duration::from_millis(500), move |_, _| {
             let key = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % count;
             invocation(&format!("t-{key}"), "get", None, "ticker")
         })
@@ -484,7 +479,7 @@ async fn reload(binary: &Path, actors: &Path, rounds: usize) -> anyhow::Result<(
         std::fs::rename(&staging, dir.path().join("x.wasm"))?;
         let body = get_request(actor);
         loop {
-            if post_ok(server.addr, actor, body.clone()).await {
+            if post_ok(server.addr, body.clone()).await {
                 break;
             }
             if written.elapsed() > Duration::from_secs(10) {
@@ -504,9 +499,8 @@ async fn reload(binary: &Path, actors: &Path, rounds: usize) -> anyhow::Result<(
     Ok(())
 }
 
-async fn post_ok(addr: SocketAddr, actor: &str, body: Bytes) -> bool {
-    let path = format!("/api/v1/system/{SYSTEM}/actors/{actor}/invoke");
-    load::post_once(addr, &path, body).await.is_ok_and(|status| status == 200)
+async fn post_ok(addr: SocketAddr, call: Call) -> bool {
+    load::post_once(addr, &call.path, call.body).await.is_ok_and(|status| status == 200)
 }
 
 /// `count` distinct components: copies of `counter.wasm` whose actor names are rewritten
@@ -571,9 +565,7 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
         "200",
     ];
     let (server, _) = start(binary, &args(&words), port, "/health/readiness").await?;
-    let path = "/api/v1/system/spawn-system/actors/counter/invoke";
-    let hostile_path = "/api/v1/system/spawn-system/actors/hostile/invoke";
-    let warm_up = load::run(server.addr, path, 8, Duration::from_secs(5), |c, i| {
+    let warm_up = load::run(server.addr, 8, Duration::from_secs(5), |c, i| {
         counter_request((c * 7919 + i as usize) % 1000, "increment")
     })
     .await?;
@@ -596,12 +588,12 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
             anyhow::Ok(count)
         })
     };
-    let hostile = load::run(server.addr, hostile_path, 1, duration, |_, i| {
+    let hostile = load::run(server.addr, 1, duration, |_, i| {
         let action = ["panic", "hog", "spin", "recurse"][i as usize % 4];
         hostile_request(action)
     });
     let counters =
-        load::run(server.addr, path, 8, duration, |c, i| counter_request((c * 7919 + i as usize) % 1000, "increment"));
+        load::run(server.addr, 8, duration, |c, i| counter_request((c * 7919 + i as usize) % 1000, "increment"));
     // RSS every tenth of the run, to tell a plateau from growth.
     let pid = server.child.id();
     let samples = tokio::spawn(async move {
@@ -638,7 +630,7 @@ async fn soak(binary: &Path, actors: &Path, seconds: u64) -> anyhow::Result<()> 
 
 /// The encoded `InvocationRequest` for `actor.action(payload)`, spawning `actor` from
 /// `register_ref` if given.
-fn invocation(actor: &str, action: &str, payload: Option<prost_types::Any>, register_ref: &str) -> Bytes {
+fn invocation(actor: &str, action: &str, payload: Option<prost_types::Any>, register_ref: &str) -> Call {
     let request = pb::InvocationRequest {
         system: Some(actors::ActorSystem { name: SYSTEM.into(), registry: None }),
         actor: Some(actors::Actor {
@@ -650,22 +642,27 @@ fn invocation(actor: &str, action: &str, payload: Option<prost_types::Any>, regi
         register_ref: register_ref.into(),
         ..Default::default()
     };
-    Bytes::from(request.encode_to_vec())
+    Call { path: format!("/api/v1/system/{SYSTEM}/actors/{actor}/invoke"), body: Bytes::from(request.encode_to_vec()) }
+}
+
+/// A sidecar invocation, posted to the proxy's route of the user function.
+fn sidecar_call(body: Bytes) -> Call {
+    Call { path: "/api/v1/actors/actions".into(), body }
 }
 
 /// `counters.<action>(Increment{1})` on instance `c-<key>`, spawned by register_ref.
-fn counter_request(key: usize, action: &str) -> Bytes {
+fn counter_request(key: usize, action: &str) -> Call {
     let increment = prost_types::Any { type_url: Increment::type_url(), value: Increment { by: 1 }.encode_to_vec() };
     invocation(&format!("c-{key}"), action, Some(increment), "counters")
 }
 
 /// `actor.get()`.
-fn get_request(actor: &str) -> Bytes {
+fn get_request(actor: &str) -> Call {
     invocation(actor, "get", None, "")
 }
 
 /// `hostile.<action>(Request{})`.
-fn hostile_request(action: &str) -> Bytes {
+fn hostile_request(action: &str) -> Call {
     let request = prost_types::Any { type_url: "type.googleapis.com/domain.Request".into(), value: Vec::new() };
     invocation("hostile", action, Some(request), "")
 }

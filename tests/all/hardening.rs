@@ -66,3 +66,63 @@ async fn the_console_refuses_framing_sniffing_and_foreign_code() {
     }
     harness.stop().await;
 }
+
+/// `HTTP_PROXY`/`ALL_PROXY` in the environment divert neither the sidecar's calls to the
+/// Spawn proxy (its own sidecar) nor the CLI's calls to a host on this machine: an egress
+/// proxy would see their traffic, tokens included.
+#[tokio::test]
+async fn an_egress_proxy_in_the_environment_sees_no_local_traffic() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let egress = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let egress_url = format!("http://{}", egress.local_addr().unwrap());
+    let diverted = Arc::new(AtomicUsize::new(0));
+    let counted = diverted.clone();
+    tokio::spawn(async move {
+        while let Ok((_connection, _)) = egress.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let env: Vec<(&str, &str)> =
+        ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].iter().map(|name| (*name, egress_url.as_str())).collect();
+
+    let proxy = TestProxy::start().await;
+    let actors = actors_dir(&["counter"]);
+    let _sidecar = HostProcess::sidecar(SPAWN_WASM, actors.path(), &proxy, &env).await;
+
+    let data = tempfile::tempdir().unwrap();
+    let standalone = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let url = standalone.client.base_url().to_owned();
+    let owned: Vec<(String, String)> = env.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(SPAWN_WASM)
+            .args(["invoke", "counter", "increment", "--data", r#"{"by": 2}"#, "--url", &url])
+            .envs(owned)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(diverted.load(Ordering::SeqCst), 0, "connections went to the egress proxy");
+}
+
+/// A token from a file (`--token-file`, `SPAWN_WASM_TOKEN_FILE`) guards the API like
+/// `--token`, and does not show in the process's command line.
+#[tokio::test]
+async fn a_token_from_a_file_guards_the_api_and_stays_out_of_the_process_list() {
+    let actors = actors_dir(&["counter"]);
+    let data = tempfile::tempdir().unwrap();
+    let secret = "s3cret-token-from-a-file";
+    let file = data.path().join("token");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let env = [("SPAWN_WASM_TOKEN_FILE", file.to_str().unwrap())];
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), &data.path().join("db"), &env).await;
+    let url = format!("{}/api/v1/system/spawn-system/actors/counter/state", host.client.base_url());
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(http.get(&url).bearer_auth(secret).send().await.unwrap().status(), 200);
+    let command_line = std::fs::read(format!("/proc/{}/cmdline", host.pid())).unwrap();
+    assert!(!String::from_utf8_lossy(&command_line).contains(secret));
+}

@@ -54,8 +54,44 @@ impl ApiArgs {
 pub struct TokenArgs {
     /// Bearer token: a server serving beyond loopback requires it on the client API and the
     /// console (health and metrics stay open); a client sends it.
+    /// (Shows in `ps` and shell history: prefer `--token-file` or the environment.)
     #[arg(long, env = "SPAWN_WASM_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// A file holding the bearer token (its first line), e.g. a mounted Secret: unlike
+    /// `--token`, it does not show in the process list.
+    #[arg(
+        long,
+        env = "SPAWN_WASM_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "token",
+        value_parser = read_token_file
+    )]
+    pub token_file: Option<Token>,
+}
+
+/// A token read from a file (not printed by `Debug`).
+#[derive(Clone)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+fn read_token_file(path: &str) -> Result<Token, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the token file {path}: {error}"))?;
+    match text.lines().next().map(str::trim) {
+        Some(token) if !token.is_empty() => Ok(Token(token.to_owned())),
+        _ => Err(format!("the token file {path} is empty")),
+    }
+}
+
+impl TokenArgs {
+    /// The token given, by `--token` or `--token-file`.
+    pub fn value(&self) -> Option<String> {
+        self.token.clone().or_else(|| self.token_file.as_ref().map(|token| token.0.clone()))
+    }
 }
 
 /// Names a server answers without a token besides loopback ones.

@@ -45,7 +45,7 @@ pub(super) async fn run(args: InvokeArgs) -> anyhow::Result<()> {
     let data = args.data.as_deref().map(serde_json::from_str).transpose().context("--data is not valid JSON")?;
     let call = RemoteCall {
         url: args.api.base_url(),
-        token: args.api.token.token,
+        token: args.api.token.value(),
         system: args.api.system,
         actor: args.actor,
         action: args.action,

@@ -20,7 +20,7 @@ pub struct RestoreArgs {
 /// Restores, then prints the state now current (a new revision: the restore can itself be
 /// undone by restoring the revision before it).
 pub(super) async fn run(args: RestoreArgs) -> anyhow::Result<()> {
-    let api = StateApi { url: args.api.base_url(), system: args.api.system, token: args.api.token.token };
+    let api = StateApi { url: args.api.base_url(), system: args.api.system, token: args.api.token.value() };
     api.restore(&args.actor, args.revision).await?;
     let current = api.state(&args.actor, None).await?;
     println!("restored revision {} of {} as revision {}", args.revision, args.actor, current["revision"]);

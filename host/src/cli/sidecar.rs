@@ -72,7 +72,7 @@ impl SidecarArgs {
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             register_refresh: Duration::from_secs(self.register_refresh_secs),
-            token: self.token.token.clone(),
+            token: self.token.value(),
             allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
         }
     }

@@ -104,7 +104,7 @@ impl StandaloneArgs {
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             routing: RoutingLimits::from(&self.routing),
-            token: self.token.token.clone(),
+            token: self.token.value(),
             allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
         }
     }

@@ -24,7 +24,7 @@ pub struct StateArgs {
 
 /// Prints the state (`{"revision", "time_ms", "state"}`) or the history.
 pub(super) async fn run(args: StateArgs) -> anyhow::Result<()> {
-    let api = StateApi { url: args.api.base_url(), system: args.api.system, token: args.api.token.token };
+    let api = StateApi { url: args.api.base_url(), system: args.api.system, token: args.api.token.value() };
     if args.history {
         let history = api.history(&args.actor).await?;
         print!("{}", history_table(&history));

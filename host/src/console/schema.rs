@@ -8,6 +8,11 @@ use serde_json::{Value, json};
 /// entered as JSON.
 const NESTING: usize = 3;
 
+/// How many fields of nested messages one form expands in all; past it, nested messages are
+/// entered as JSON. Depth alone does not bound the form: a message with a hundred fields of
+/// its own type would expand to a hundred cubed (a hostile `.proto` could exhaust memory).
+const EXPANDED_FIELDS: usize = 1_000;
+
 /// Packages whose messages are the protocol's or protobuf's own, not actors' inputs.
 const NOT_INPUTS: [&str; 2] = ["spawn", "google.protobuf"];
 
@@ -25,7 +30,10 @@ pub(super) fn user_messages(pool: &DescriptorPool) -> Vec<String> {
 /// The fields of message `name` (leading `.` or a type URL's prefix allowed), if known.
 pub(super) fn message_schema(pool: &DescriptorPool, name: &str) -> Option<Value> {
     let name = name.rsplit('/').next().unwrap_or(name).trim_start_matches('.');
-    pool.get_message_by_name(name).map(|message| schema(&message, 0))
+    pool.get_message_by_name(name).map(|message| {
+        let mut budget = EXPANDED_FIELDS;
+        schema(&message, 0, &mut budget)
+    })
 }
 
 fn is_protocol(message: &MessageDescriptor) -> bool {
@@ -33,15 +41,17 @@ fn is_protocol(message: &MessageDescriptor) -> bool {
     NOT_INPUTS.iter().any(|prefix| package == *prefix || package.starts_with(&format!("{prefix}.")))
 }
 
-fn schema(message: &MessageDescriptor, depth: usize) -> Value {
+/// The fields of `message`, nested ones expanded while `budget` (fields) lasts.
+fn schema(message: &MessageDescriptor, depth: usize, budget: &mut usize) -> Value {
     let fields: Vec<Value> = message
         .fields()
         .map(|field| {
             let mut out = json!({ "name": field.name(), "json": field.json_name(), "list": field.is_list() });
             let (kind, detail) = match field.kind() {
                 _ if field.is_map() => ("json", json!("a JSON object")),
-                Kind::Message(inner) if depth < NESTING && !is_protocol(&inner) => {
-                    ("message", schema(&inner, depth + 1))
+                Kind::Message(inner) if depth < NESTING && !is_protocol(&inner) && *budget >= inner.fields().len() => {
+                    *budget -= inner.fields().len();
+                    ("message", schema(&inner, depth + 1, budget))
                 }
                 Kind::Message(inner) => ("json", json!(inner.full_name())),
                 Kind::Enum(values) => ("enum", values.values().map(|value| json!(value.name())).collect()),
@@ -87,5 +97,34 @@ mod tests {
         // `actor` is a protocol message: entered as JSON, not expanded.
         assert_eq!(field("actor")["type"], "json");
         assert!(message_schema(&pool(), "no.Such").is_none());
+    }
+
+    /// A message with a hundred fields of its own type: the form stays bounded.
+    #[test]
+    fn a_wide_recursive_message_expands_within_the_budget() {
+        use prost_types::field_descriptor_proto::{Label, Type};
+        use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet};
+        let field = |n: i32| FieldDescriptorProto {
+            name: Some(format!("f{n}")),
+            number: Some(n),
+            label: Some(Label::Optional as i32),
+            r#type: Some(Type::Message as i32),
+            type_name: Some(".wide.Wide".into()),
+            ..Default::default()
+        };
+        let message =
+            DescriptorProto { name: Some("Wide".into()), field: (1..=100).map(field).collect(), ..Default::default() };
+        let file = FileDescriptorProto {
+            name: Some("wide.proto".into()),
+            package: Some("wide".into()),
+            message_type: vec![message],
+            syntax: Some("proto3".into()),
+            ..Default::default()
+        };
+        let pool = DescriptorPool::from_file_descriptor_set(FileDescriptorSet { file: vec![file] }).unwrap();
+        let schema = message_schema(&pool, "wide.Wide").unwrap();
+        let size = schema.to_string().len();
+        assert!(size < 1 << 20, "{size} bytes of form");
+        assert_eq!(schema["fields"].as_array().unwrap().len(), 100, "every field of the message itself");
     }
 }

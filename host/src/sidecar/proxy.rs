@@ -64,7 +64,10 @@ impl ProxyClient {
         if base.cannot_be_a_base() {
             return Err(ProxyError::Url(base_url.to_owned()));
         }
+        // Straight to the proxy, never through `HTTP_PROXY`/`ALL_PROXY`: the Spawn proxy is
+        // this pod's sidecar, and an egress proxy would see (or answer) its traffic.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .pool_idle_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(65))
             .build()?;
