@@ -7,6 +7,7 @@ mod crash;
 mod grants;
 mod history;
 mod js;
+mod lifecycle;
 mod loading;
 mod loops;
 mod operations;

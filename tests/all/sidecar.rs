@@ -220,12 +220,16 @@ async fn guest_invoke_and_spawn_go_to_the_proxy() {
     assert!(!sent.r#async);
     assert_eq!(sent.caller.as_ref().unwrap().name, "caller");
     assert_eq!(sent.metadata.get("via").map(String::as_str), Some("caller"));
+    let budget: u64 = sent.metadata["request-timeout"].parse().expect("the turn's remaining milliseconds");
+    assert!((1..=10_000).contains(&budget), "the proxy retries no longer than the calling turn waits: {budget}");
     let Some(pb::invocation_request::Payload::Value(any)) = &sent.payload else { panic!("expected a payload") };
     assert_eq!(unpack::<Request>(any), request("ocaml"));
 
     let cast = InvocationBuilder::new("caller", "castJoe").payload(&request("ada")).build();
     assert_eq!(reply::<Reply>(&harness.client.invoke(&cast).await).response, "sent");
-    assert!(harness.proxy.log().invocations[1].1.r#async);
+    let cast = &harness.proxy.log().invocations[1].1;
+    assert!(cast.r#async);
+    assert!(!cast.metadata.contains_key("request-timeout"), "a cast has no retry budget to pass on");
 
     harness.proxy.answer_invocations(InvokeAnswer::Ok(Some(pack(&Reply { response: "lisp".into() }))));
     let spawn = InvocationBuilder::new("caller", "spawnAbs").payload(&request("lisp")).build();

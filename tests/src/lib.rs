@@ -77,6 +77,11 @@ pub struct ProxyLog {
     pub retries: Vec<String>,
     /// Why each actor process crashed, dropping its in-memory state.
     pub crashes: Vec<String>,
+    /// Each activation of an actor process (a store read, then `init` if it has one), by name.
+    pub activations: Vec<String>,
+    /// Why each asynchronous invocation (a cast, a timer's tick) failed: the proxy drops
+    /// them without a retry.
+    pub dropped: Vec<String>,
 }
 
 /// How the test proxy answers guests' invocations.
@@ -120,6 +125,8 @@ struct ProxyServer {
 impl ProxyServer {
     fn spawn(listener: tokio::net::TcpListener, state: Arc<ProxyState>) -> ProxyServer {
         let app = Router::new()
+            // Always up while it runs: `spawn_proxy/proxy/lib/proxy/routes/health.ex:12-14`.
+            .route("/health", axum::routing::get(|| async { r#"{"status":"up"}"# }))
             .route("/api/v1/system", post(register))
             .route("/api/v1/system/{system}/actors/spawn", post(spawn))
             .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
@@ -165,8 +172,10 @@ impl TestProxy {
         }
     }
 
-    /// Serves again on the same port, as a restarted proxy.
+    /// Serves again on the same port, as a restarted proxy: its registry, actor processes and
+    /// timer schedules, all in memory, are gone (the store is kept).
     pub async fn start_again(&self) {
+        self.state.actors.forget();
         let listener = tokio::net::TcpListener::bind(self.addr).await.expect("binding the test proxy again");
         *self.server.lock().unwrap() = Some(ProxyServer::spawn(listener, self.state.clone()));
     }
@@ -208,6 +217,18 @@ impl TestProxy {
         self.state.actors.memory(actor).await
     }
 
+    /// Deactivates an actor process as its deactivation timer does: its state is saved, and
+    /// its next activation reads the registry (and the store) again.
+    pub async fn deactivate(&self, actor: &str) {
+        self.state.actors.deactivate(actor).await;
+    }
+
+    /// Fires actors' timers as the stock proxy does (scheduled at each activation from then
+    /// on), or stops every schedule. Off by default, so that ticks do not disturb other tests.
+    pub fn fire_timers(&self, on: bool) {
+        self.state.actors.fire_timers(on);
+    }
+
     /// Waits (at most 20 s) until `count` registrations have arrived.
     pub async fn wait_for_registrations(&self, count: usize) {
         let mut registered = self.registered.clone();
@@ -223,6 +244,7 @@ impl Drop for TestProxy {
         if let Some(server) = self.server.lock().unwrap().take() {
             server.task.abort();
         }
+        self.state.actors.forget();
     }
 }
 
@@ -283,6 +305,12 @@ async fn invoke(
     let host = *state.host.borrow();
     let (status, response) = match answer {
         InvokeAnswer::Dispatch => match host {
+            // A cast: answered at once, run in the background (`caller_consumer.ex:863-866`).
+            Some(host) if request.r#async => {
+                tokio::spawn(stock::StockActors::cast(state.clone(), host, request));
+                let ok = pb::RequestStatus { status: pb::Status::Ok as i32, message: String::new() };
+                (StatusCode::OK, pb::InvocationResponse { status: Some(ok), ..Default::default() })
+            }
             Some(host) => state.actors.invoke(&state, host, request).await,
             None => (StatusCode::SERVICE_UNAVAILABLE, pb::InvocationResponse::default()),
         },
@@ -352,14 +380,19 @@ impl Harness {
         Self::start_with_refresh(actors, limits, http, Duration::ZERO).await
     }
 
-    /// Like [`Harness::start_with_http`], sending the registration again every `refresh`.
+    /// Like [`Harness::start_with_http`], polling the proxy's health every `health_every`.
     pub async fn start_with_refresh(
         actors: tempfile::TempDir,
         limits: Limits,
         http: HttpLimits,
-        refresh: Duration,
+        health_every: Duration,
     ) -> Harness {
-        Self::start_with_cache(actors, limits, http, refresh, None).await
+        Self::start_configured(actors, |config| {
+            config.limits = limits;
+            config.http = http;
+            config.proxy_health_every = health_every;
+        })
+        .await
     }
 
     /// Like [`Harness::start_with_refresh`], keeping compiled code in `cache_dir`.
@@ -367,25 +400,39 @@ impl Harness {
         actors: tempfile::TempDir,
         limits: Limits,
         http: HttpLimits,
-        refresh: Duration,
+        health_every: Duration,
         cache_dir: Option<PathBuf>,
     ) -> Harness {
+        Self::start_configured(actors, |config| {
+            config.limits = limits;
+            config.http = http;
+            config.proxy_health_every = health_every;
+            config.cache_dir = cache_dir;
+        })
+        .await
+    }
+
+    /// Starts a test proxy and a sidecar host serving `actors`, with the test defaults (no
+    /// health polling, no cache, watching the directory) changed by `configure`.
+    pub async fn start_configured(actors: tempfile::TempDir, configure: impl FnOnce(&mut SidecarConfig)) -> Harness {
         init_logging();
         let proxy = TestProxy::start().await;
-        let host = Sidecar::start(SidecarConfig {
+        let mut config = SidecarConfig {
             actors_dir: actors.path().to_owned(),
             proxy_url: proxy.url(),
             listen: "127.0.0.1:0".parse().unwrap(),
             system: SYSTEM.into(),
-            limits,
-            cache_dir,
+            limits: Limits::default(),
+            cache_dir: None,
             watch: true,
-            http,
-            register_refresh: refresh,
+            http: HttpLimits::default(),
+            proxy_health_every: Duration::ZERO,
+            max_queued: 4096,
+            drain: Duration::ZERO,
             token: None,
-        })
-        .await
-        .expect("starting the host");
+        };
+        configure(&mut config);
+        let host = Sidecar::start(config).await.expect("starting the host");
         proxy.set_host(host.local_addr());
         proxy.wait_for_registrations(1).await;
         let client = HostClient::new(host.local_addr());
@@ -1033,6 +1080,12 @@ impl HostProcess {
     /// Waits until it exits; returns how.
     pub fn wait(&mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
+    }
+
+    /// Sends SIGTERM and returns at once (see [`HostProcess::wait`]).
+    pub fn signal_terminate(&self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     }
 
     /// SIGTERM; returns how it exited.

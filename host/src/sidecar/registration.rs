@@ -7,14 +7,20 @@ use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::types as wit;
 
 /// The registration of `definitions` in `system`, with the `service_info` the proxy
-/// requires.
+/// requires. A `task` actor is registered as `named` (see `refresh::warn_task_actors`).
 pub fn registration_request<'a>(
     system: &str,
     definitions: impl IntoIterator<Item = &'a wit::ActorDefinition>,
 ) -> pb::RegistrationRequest {
     let actors: HashMap<String, actors::Actor> = definitions
         .into_iter()
-        .map(|definition| (definition.name.clone(), convert::actor_from_definition(system, definition)))
+        .map(|definition| {
+            let mut actor = convert::actor_from_definition(system, definition);
+            if let Some(settings) = actor.settings.as_mut() {
+                settings.kind = super::refresh::registered_kind(settings.kind()) as i32;
+            }
+            (definition.name.clone(), actor)
+        })
         .collect();
     pb::RegistrationRequest {
         service_info: Some(pb::ServiceInfo {
