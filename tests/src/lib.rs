@@ -103,6 +103,9 @@ struct ProxyState {
     host: watch::Receiver<Option<SocketAddr>>,
     registrations: watch::Sender<usize>,
     actors: stock::StockActors,
+    /// Set by [`TestProxy::drain`]: new invocations and registrations are refused, turns
+    /// already in actors' mailboxes are still posted.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// A stand-in for the Spawn proxy on loopback: accepts the registration (after calling
@@ -156,6 +159,7 @@ impl TestProxy {
             host: host_rx,
             registrations,
             actors: stock::StockActors::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the test proxy");
         let addr = listener.local_addr().unwrap();
@@ -217,6 +221,14 @@ impl TestProxy {
         self.state.actors.memory(actor).await
     }
 
+    /// Drains as the stock proxy does after SIGTERM (`lib/sidecar/graceful_shutdown.ex:113-120`):
+    /// new invocations are refused (`caller_producer.ex:209-212`) and so are registrations
+    /// (`caller_consumer.ex:172, 193-199`), while turns already waiting in actors' mailboxes
+    /// (casts, calls behind a running turn) are still posted to the host.
+    pub fn drain(&self) {
+        self.state.draining.store(true, std::sync::atomic::Ordering::Release);
+    }
+
     /// Deactivates an actor process as its deactivation timer does: its state is saved, and
     /// its next activation reads the registry (and the store) again.
     pub async fn deactivate(&self, actor: &str) {
@@ -252,6 +264,9 @@ async fn register(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusC
     let Ok(request) = pb::RegistrationRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, b"Error on create Actors".to_vec());
+    }
     // Like the proxy's warm-up, call the host before answering: it must already listen.
     let mut host = state.host.clone();
     let addr = match tokio::time::timeout(Duration::from_secs(10), host.wait_for(Option::is_some)).await {
@@ -299,6 +314,12 @@ async fn invoke(
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
     state.log.lock().unwrap().invocations.push((actor, request.clone()));
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        let message = "The ActorHost is shutting down and can no longer receive invocations".to_owned();
+        let status = pb::RequestStatus { status: pb::Status::Error as i32, message };
+        let response = pb::InvocationResponse { status: Some(status), ..Default::default() };
+        return (StatusCode::INTERNAL_SERVER_ERROR, response.encode_to_vec());
+    }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let answer = state.answer.lock().unwrap().clone();

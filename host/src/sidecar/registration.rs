@@ -38,3 +38,18 @@ pub fn registration_request<'a>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_actor_is_registered_as_named() {
+        let task = wit::ActorDefinition { kind: wit::Kind::Task, ..crate::protocol::wit::test_definition("job") };
+        let unnamed = wit::ActorDefinition { kind: wit::Kind::Unnamed, ..crate::protocol::wit::test_definition("abs") };
+        let request = registration_request("sys", [&task, &unnamed]);
+        let actors = request.actor_system.unwrap().registry.unwrap().actors;
+        assert_eq!(actors["job"].settings.as_ref().unwrap().kind(), actors::Kind::Named);
+        assert_eq!(actors["abs"].settings.as_ref().unwrap().kind(), actors::Kind::Unnamed);
+    }
+}
