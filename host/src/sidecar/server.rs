@@ -166,7 +166,11 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
         return failure.answer("?", &action, None);
     };
     let entry = state.modules.registry().get(&name).cloned();
-    if let Some(skipped) = entry.as_ref().and_then(|entry| state.ticks.skip(entry.definition(), &invocation)) {
+    let skipped = match &entry {
+        Some(entry) => state.ticks.skip(entry.definition(), &invocation),
+        None => ticks::skip_unknown(&invocation),
+    };
+    if let Some(skipped) = skipped {
         tracing::debug!(actor = %name, action = %action, "answered with a no-op: {skipped}");
         return failure::answered(StatusCode::OK, ticks::noop_response(&invocation));
     }

@@ -27,6 +27,12 @@ pub(super) struct Ticks {
     last: Mutex<HashMap<(String, String), Instant>>,
 }
 
+/// Why `invocation` of an actor no loaded component provides is answered with a no-op: a
+/// tick of a removed actor, which the proxy keeps firing (it cannot unregister).
+pub(super) fn skip_unknown(invocation: &pb::ActorInvocation) -> Option<&'static str> {
+    is_tick(invocation).then_some("a tick of an actor no longer loaded (the proxy keeps its timers)")
+}
+
 /// Entries kept before old ones are pruned.
 const MAX_ENTRIES: usize = 4096;
 
@@ -88,5 +94,47 @@ pub(super) fn noop_response(invocation: &pb::ActorInvocation) -> pb::ActorInvoca
         payload: Some(pb::actor_invocation_response::Payload::Noop(pb::Noop {})),
         workflow: None,
         checkpoint: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::spawn::actors::ActorId;
+
+    fn tick(action: &str) -> pb::ActorInvocation {
+        let joe = ActorId { name: "joe".into(), system: "sys".into(), parent: String::new() };
+        pb::ActorInvocation {
+            actor: Some(joe.clone()),
+            action_name: action.into(),
+            payload: Some(pb::actor_invocation::Payload::Noop(pb::Noop {})),
+            caller: Some(joe),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ticks_of_gone_timers_and_second_schedules_are_skipped() {
+        let definition = crate::protocol::wit::test_definition("joe");
+        let ticks = Ticks::default();
+        assert!(ticks.skip(&definition, &tick("gone")).unwrap().contains("no longer has"));
+        assert_eq!(ticks.skip(&definition, &tick("hi")), None, "the first tick runs");
+        assert!(ticks.skip(&definition, &tick("hi")).unwrap().contains("sooner than its period"));
+        assert_eq!(ticks.skip(&definition, &tick("setLanguage")), None, "an action is not a timer");
+        let from_elsewhere = pb::ActorInvocation { caller: None, ..tick("gone") };
+        assert_eq!(ticks.skip(&definition, &from_elsewhere), None, "not a tick: the actor's own answer");
+        assert!(skip_unknown(&tick("hi")).is_some());
+        assert_eq!(skip_unknown(&from_elsewhere), None);
+    }
+
+    #[test]
+    fn a_noop_answer_keeps_state_and_tags() {
+        let mut invocation = tick("gone");
+        let tags = HashMap::from([("team".to_owned(), "a".to_owned())]);
+        invocation.current_context = Some(pb::Context { tags: tags.clone(), ..Default::default() });
+        let response = noop_response(&invocation);
+        let context = response.updated_context.unwrap();
+        assert_eq!((context.state, context.tags), (None, tags));
+        assert_eq!(response.payload, Some(pb::actor_invocation_response::Payload::Noop(pb::Noop {})));
     }
 }
