@@ -110,10 +110,20 @@ impl ProxyClient {
     }
 
     /// Whether the proxy answers its health route (`GET /health`, always 200 while it runs:
-    /// `spawn_proxy/proxy/lib/proxy/routes/health.ex:12-14`).
+    /// `spawn_proxy/proxy/lib/proxy/routes/health.ex:12-14`). A failure is tried once more
+    /// after 100 ms, so that a keep-alive connection the proxy closed as it was reused does not
+    /// count as the proxy gone (that would register again, restarting deactivated actors).
     pub async fn healthy(&self) -> bool {
-        let response = self.http.get(self.url(&["health"])).timeout(Duration::from_secs(5)).send().await;
-        response.is_ok_and(|response| response.status().is_success())
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let response = self.http.get(self.url(&["health"])).timeout(Duration::from_secs(5)).send().await;
+            if response.is_ok_and(|response| response.status().is_success()) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Resolves the next time a call could not reach the proxy.
