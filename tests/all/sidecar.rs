@@ -356,9 +356,11 @@ fn example_type_urls_are_fully_qualified() {
 async fn a_restarted_proxy_gets_the_registration_back_and_readiness_follows() {
     use spawn_wasm_host::http::HttpLimits;
     use spawn_wasm_host::wasm::limits::Limits;
-    let refresh = std::time::Duration::from_millis(200);
+    // The proxy's health is polled every 200 ms: a poll while it is down sees it gone.
+    let health_every = std::time::Duration::from_millis(200);
     let harness =
-        Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), refresh).await;
+        Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), health_every)
+            .await;
     harness.client.wait_ready().await;
     let before = harness.proxy.log().registrations.len();
 
