@@ -126,7 +126,8 @@ pub async fn get_text(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(driver);
-    let request = Request::get(format!("http://{addr}{path}")).header("host", addr.to_string()).body(Full::new(Bytes::new()))?;
+    let request =
+        Request::get(format!("http://{addr}{path}")).header("host", addr.to_string()).body(Full::new(Bytes::new()))?;
     let body = sender.send_request(request).await?.into_body().collect().await?.to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())
 }

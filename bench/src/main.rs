@@ -11,8 +11,8 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use domain::{Counter, Increment};
 use prost::{Message, Name};
-use spawn_wasm_bench::usage::{PerRequest, Usage};
 use spawn_wasm_bench::load::Call;
+use spawn_wasm_bench::usage::{PerRequest, Usage};
 use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 

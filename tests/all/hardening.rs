@@ -84,8 +84,10 @@ async fn an_egress_proxy_in_the_environment_sees_no_local_traffic() {
             counted.fetch_add(1, Ordering::SeqCst);
         }
     });
-    let env: Vec<(&str, &str)> =
-        ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].iter().map(|name| (*name, egress_url.as_str())).collect();
+    let env: Vec<(&str, &str)> = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .map(|name| (*name, egress_url.as_str()))
+        .collect();
 
     let proxy = TestProxy::start().await;
     let actors = actors_dir(&["counter"]);

@@ -10,6 +10,7 @@ mod grants;
 mod hardening;
 mod history;
 mod js;
+mod lifecycle;
 mod loading;
 mod loops;
 mod operations;

@@ -223,12 +223,16 @@ async fn guest_invoke_and_spawn_go_to_the_proxy() {
     assert!(!sent.r#async);
     assert_eq!(sent.caller.as_ref().unwrap().name, "caller");
     assert_eq!(sent.metadata.get("via").map(String::as_str), Some("caller"));
+    let budget: u64 = sent.metadata["request-timeout"].parse().expect("the turn's remaining milliseconds");
+    assert!((1..=10_000).contains(&budget), "the proxy retries no longer than the calling turn waits: {budget}");
     let Some(pb::invocation_request::Payload::Value(any)) = &sent.payload else { panic!("expected a payload") };
     assert_eq!(unpack::<Request>(any), request("ocaml"));
 
     let cast = InvocationBuilder::new("caller", "castJoe").payload(&request("ada")).build();
     assert_eq!(reply::<Reply>(&harness.client.invoke(&cast).await).response, "sent");
-    assert!(harness.proxy.log().invocations[1].1.r#async);
+    let cast = &harness.proxy.log().invocations[1].1;
+    assert!(cast.r#async);
+    assert!(!cast.metadata.contains_key("request-timeout"), "a cast has no retry budget to pass on");
 
     harness.proxy.answer_invocations(InvokeAnswer::Ok(Some(pack(&Reply { response: "lisp".into() }))));
     let spawn = InvocationBuilder::new("caller", "spawnAbs").payload(&request("lisp")).build();
@@ -355,9 +359,11 @@ fn example_type_urls_are_fully_qualified() {
 async fn a_restarted_proxy_gets_the_registration_back_and_readiness_follows() {
     use spawn_wasm_host::http::HttpLimits;
     use spawn_wasm_host::wasm::limits::Limits;
-    let refresh = std::time::Duration::from_millis(200);
+    // The proxy's health is polled every 200 ms: a poll while it is down sees it gone.
+    let health_every = std::time::Duration::from_millis(200);
     let harness =
-        Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), refresh).await;
+        Harness::start_with_refresh(actors_dir(&["counter"]), Limits::default(), HttpLimits::default(), health_every)
+            .await;
     harness.client.wait_ready().await;
     let before = harness.proxy.log().registrations.len();
 

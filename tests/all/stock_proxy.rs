@@ -11,7 +11,6 @@ use domain::{Counter, Increment, JoeState, Reply, Request};
 use prost::Message;
 use spawn_wasm_host::http::HttpLimits;
 use spawn_wasm_host::sidecar::{RpcStatus, failure_in};
-use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 fn request(language: &str) -> Request {
@@ -115,8 +114,12 @@ async fn a_guest_calling_a_failed_actor_gets_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wire_limits_neither_crash_the_proxy_nor_lose_state() {
-    let http = HttpLimits { max_body_bytes: 64 << 10, max_in_flight: 1, ..HttpLimits::default() };
-    let harness = Harness::start_with_http(actors_dir(&["counter", "hostile"]), Limits::default(), http).await;
+    // No wait queue: a call beyond the only slot is refused at once.
+    let harness = Harness::start_configured(actors_dir(&["counter", "hostile"]), |config| {
+        config.http = HttpLimits { max_body_bytes: 64 << 10, max_in_flight: 1, ..HttpLimits::default() };
+        config.max_queued = 0;
+    })
+    .await;
     let proxy = &harness.proxy;
     let client = proxy.client();
     let one = Increment { by: 1 };

@@ -77,6 +77,11 @@ pub struct ProxyLog {
     pub retries: Vec<String>,
     /// Why each actor process crashed, dropping its in-memory state.
     pub crashes: Vec<String>,
+    /// Each activation of an actor process (a store read, then `init` if it has one), by name.
+    pub activations: Vec<String>,
+    /// Why each asynchronous invocation (a cast, a timer's tick) failed: the proxy drops
+    /// them without a retry.
+    pub dropped: Vec<String>,
 }
 
 /// How the test proxy answers guests' invocations.
@@ -98,6 +103,9 @@ struct ProxyState {
     host: watch::Receiver<Option<SocketAddr>>,
     registrations: watch::Sender<usize>,
     actors: stock::StockActors,
+    /// Set by [`TestProxy::drain`]: new invocations and registrations are refused, turns
+    /// already in actors' mailboxes are still posted.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// A stand-in for the Spawn proxy on loopback: accepts the registration (after calling
@@ -120,6 +128,8 @@ struct ProxyServer {
 impl ProxyServer {
     fn spawn(listener: tokio::net::TcpListener, state: Arc<ProxyState>) -> ProxyServer {
         let app = Router::new()
+            // Always up while it runs: `spawn_proxy/proxy/lib/proxy/routes/health.ex:12-14`.
+            .route("/health", axum::routing::get(|| async { r#"{"status":"up"}"# }))
             .route("/api/v1/system", post(register))
             .route("/api/v1/system/{system}/actors/spawn", post(spawn))
             .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
@@ -149,6 +159,7 @@ impl TestProxy {
             host: host_rx,
             registrations,
             actors: stock::StockActors::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the test proxy");
         let addr = listener.local_addr().unwrap();
@@ -165,8 +176,10 @@ impl TestProxy {
         }
     }
 
-    /// Serves again on the same port, as a restarted proxy.
+    /// Serves again on the same port, as a restarted proxy: its registry, actor processes and
+    /// timer schedules, all in memory, are gone (the store is kept).
     pub async fn start_again(&self) {
+        self.state.actors.forget();
         let listener = tokio::net::TcpListener::bind(self.addr).await.expect("binding the test proxy again");
         *self.server.lock().unwrap() = Some(ProxyServer::spawn(listener, self.state.clone()));
     }
@@ -208,6 +221,26 @@ impl TestProxy {
         self.state.actors.memory(actor).await
     }
 
+    /// Drains as the stock proxy does after SIGTERM (`lib/sidecar/graceful_shutdown.ex:113-120`):
+    /// new invocations are refused (`caller_producer.ex:209-212`) and so are registrations
+    /// (`caller_consumer.ex:172, 193-199`), while turns already waiting in actors' mailboxes
+    /// (casts, calls behind a running turn) are still posted to the host.
+    pub fn drain(&self) {
+        self.state.draining.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Deactivates an actor process as its deactivation timer does: its state is saved, and
+    /// its next activation reads the registry (and the store) again.
+    pub async fn deactivate(&self, actor: &str) {
+        self.state.actors.deactivate(actor).await;
+    }
+
+    /// Fires actors' timers as the stock proxy does (scheduled at each activation from then
+    /// on), or stops every schedule. Off by default, so that ticks do not disturb other tests.
+    pub fn fire_timers(&self, on: bool) {
+        self.state.actors.fire_timers(on);
+    }
+
     /// Waits (at most 20 s) until `count` registrations have arrived.
     pub async fn wait_for_registrations(&self, count: usize) {
         let mut registered = self.registered.clone();
@@ -223,6 +256,7 @@ impl Drop for TestProxy {
         if let Some(server) = self.server.lock().unwrap().take() {
             server.task.abort();
         }
+        self.state.actors.forget();
     }
 }
 
@@ -230,6 +264,9 @@ async fn register(State(state): State<Arc<ProxyState>>, body: Bytes) -> (StatusC
     let Ok(request) = pb::RegistrationRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, b"Error on create Actors".to_vec());
+    }
     // Like the proxy's warm-up, call the host before answering: it must already listen.
     let mut host = state.host.clone();
     let addr = match tokio::time::timeout(Duration::from_secs(10), host.wait_for(Option::is_some)).await {
@@ -277,12 +314,24 @@ async fn invoke(
         return (StatusCode::BAD_REQUEST, Vec::new());
     };
     state.log.lock().unwrap().invocations.push((actor, request.clone()));
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        let message = "The ActorHost is shutting down and can no longer receive invocations".to_owned();
+        let status = pb::RequestStatus { status: pb::Status::Error as i32, message };
+        let response = pb::InvocationResponse { status: Some(status), ..Default::default() };
+        return (StatusCode::INTERNAL_SERVER_ERROR, response.encode_to_vec());
+    }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let answer = state.answer.lock().unwrap().clone();
     let host = *state.host.borrow();
     let (status, response) = match answer {
         InvokeAnswer::Dispatch => match host {
+            // A cast: answered at once, run in the background (`caller_consumer.ex:863-866`).
+            Some(host) if request.r#async => {
+                tokio::spawn(stock::StockActors::cast(state.clone(), host, request));
+                let ok = pb::RequestStatus { status: pb::Status::Ok as i32, message: String::new() };
+                (StatusCode::OK, pb::InvocationResponse { status: Some(ok), ..Default::default() })
+            }
             Some(host) => state.actors.invoke(&state, host, request).await,
             None => (StatusCode::SERVICE_UNAVAILABLE, pb::InvocationResponse::default()),
         },
@@ -352,14 +401,19 @@ impl Harness {
         Self::start_with_refresh(actors, limits, http, Duration::ZERO).await
     }
 
-    /// Like [`Harness::start_with_http`], sending the registration again every `refresh`.
+    /// Like [`Harness::start_with_http`], polling the proxy's health every `health_every`.
     pub async fn start_with_refresh(
         actors: tempfile::TempDir,
         limits: Limits,
         http: HttpLimits,
-        refresh: Duration,
+        health_every: Duration,
     ) -> Harness {
-        Self::start_with_cache(actors, limits, http, refresh, None).await
+        Self::start_configured(actors, |config| {
+            config.limits = limits;
+            config.http = http;
+            config.proxy_health_every = health_every;
+        })
+        .await
     }
 
     /// Like [`Harness::start_with_refresh`], keeping compiled code in `cache_dir`.
@@ -367,26 +421,40 @@ impl Harness {
         actors: tempfile::TempDir,
         limits: Limits,
         http: HttpLimits,
-        refresh: Duration,
+        health_every: Duration,
         cache_dir: Option<PathBuf>,
     ) -> Harness {
+        Self::start_configured(actors, |config| {
+            config.limits = limits;
+            config.http = http;
+            config.proxy_health_every = health_every;
+            config.cache_dir = cache_dir;
+        })
+        .await
+    }
+
+    /// Starts a test proxy and a sidecar host serving `actors`, with the test defaults (no
+    /// health polling, no cache, watching the directory) changed by `configure`.
+    pub async fn start_configured(actors: tempfile::TempDir, configure: impl FnOnce(&mut SidecarConfig)) -> Harness {
         init_logging();
         let proxy = TestProxy::start().await;
-        let host = Sidecar::start(SidecarConfig {
+        let mut config = SidecarConfig {
             actors_dir: actors.path().to_owned(),
             proxy_url: proxy.url(),
             listen: "127.0.0.1:0".parse().unwrap(),
             system: SYSTEM.into(),
-            limits,
-            cache_dir,
+            limits: Limits::default(),
+            cache_dir: None,
             watch: true,
-            http,
-            register_refresh: refresh,
+            http: HttpLimits::default(),
+            proxy_health_every: Duration::ZERO,
+            max_queued: 4096,
+            drain: Duration::ZERO,
             token: None,
             allowed_hosts: Vec::new(),
-        })
-        .await
-        .expect("starting the host");
+        };
+        configure(&mut config);
+        let host = Sidecar::start(config).await.expect("starting the host");
         proxy.set_host(host.local_addr());
         proxy.wait_for_registrations(1).await;
         let client = HostClient::new(host.local_addr());
@@ -1041,6 +1109,12 @@ impl HostProcess {
     pub fn terminate_and_log(mut self) -> (std::process::ExitStatus, String) {
         let status = self.terminate();
         (status, self.log())
+    }
+
+    /// Sends SIGTERM and returns at once (see [`HostProcess::wait`]).
+    pub fn signal_terminate(&self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     }
 
     /// SIGTERM; returns how it exited.

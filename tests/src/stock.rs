@@ -12,18 +12,36 @@
 //!   its in-memory state is dropped (this proxy never snapshots, so all of it);
 //! - a decoded answer replaces the state if `updated_context.state` is set, and always
 //!   replaces the tags;
-//! - the built-in `get` actions answer the state without calling the host.
+//! - the built-in `get` actions answer the state without calling the host;
+//! - every registration re-runs the warm-up (`caller_consumer.ex:179, 910-965`): each stateful
+//!   named (or task) actor that is not running is activated, a store read and its `init` turn;
+//! - an active process keeps the definition it was activated with: actions (and timers) are
+//!   checked against that copy, not the registry (`entity/supervisor.ex:56-61`,
+//!   `invocation.ex:333-370, 421-450`); a spawned instance copies its template at spawn
+//!   (`caller_consumer.ex:665-682`);
+//! - deactivation (`lifecycle.ex:244-271`, here on demand) and a crash save the last committed
+//!   state (`entity.ex:512-517`, `lifecycle.ex:167-180`); activation reads it back;
+//! - an asynchronous invoke is a cast: answered at once, run once, its errors dropped
+//!   (`caller_consumer.ex:863-866`, `entity.ex:410-433`);
+//! - when timers are on ([`crate::TestProxy::fire_timers`]), every activation schedules the
+//!   actor's timers keyed by the encoded request, whole definition included, skipping a key
+//!   already scheduled, each repeating forever as an async invoke that reactivates the actor
+//!   (`lifecycle.ex:71`, `invocation.ex:138-165`, `invocation_scheduler.ex:43-56, 76-93`).
 //!
 //! Workflows (effects, broadcasts, pipes, forwards) are not run.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use prost::Message;
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
+use spawn_wasm_host::sidecar::failure_in;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::ProxyState;
@@ -36,15 +54,27 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 const GET_ACTIONS: &[&str] = &["get", "Get", "get_state", "getState", "GetState"];
 const INIT_ACTIONS: &[&str] = &["init", "Init", "setup", "Setup"];
 
-/// One actor process: its in-memory state while active, `None` before activation or after a
-/// crash. Its lock is its mailbox: one turn at a time.
-type Process = Arc<tokio::sync::Mutex<Option<actors::ActorState>>>;
+/// An active actor process: the definition it was activated with, and its in-memory state.
+struct Active {
+    actor: actors::Actor,
+    memory: actors::ActorState,
+}
 
-/// The registered actors (templates and spawned instances, by name) and their processes.
+/// One actor process: `Some` while active, `None` before activation, after deactivation or
+/// after a crash. Its lock is its mailbox: one turn at a time.
+type Process = Arc<tokio::sync::Mutex<Option<Active>>>;
+
+/// The registered actors (templates and spawned instances, by name), their processes, the
+/// store, and the timer schedules.
 #[derive(Default)]
 pub(crate) struct StockActors {
     registered: Mutex<HashMap<String, actors::Actor>>,
     processes: Mutex<HashMap<String, Process>>,
+    /// The state saved on deactivation or crash, by actor.
+    store: Mutex<HashMap<String, actors::ActorState>>,
+    /// Timer schedules, by the encoded timer request (as `InvocationSchedulerState`).
+    schedules: Mutex<HashMap<Vec<u8>, tokio::task::AbortHandle>>,
+    timers: AtomicBool,
 }
 
 /// Why an invocation failed, for the client's `RequestStatus.message`.
@@ -60,9 +90,35 @@ impl StockActors {
         }
     }
 
+    /// Forgets everything, as a restarted proxy (its registry and scheduler are in memory).
+    pub(crate) fn forget(&self) {
+        self.registered.lock().unwrap().clear();
+        self.processes.lock().unwrap().clear();
+        for (_, schedule) in self.schedules.lock().unwrap().drain() {
+            schedule.abort();
+        }
+    }
+
+    /// Turns timers on (from the next activation) or off (stopping every schedule).
+    pub(crate) fn fire_timers(&self, on: bool) {
+        self.timers.store(on, Ordering::Release);
+        if !on {
+            self.schedules.lock().unwrap().drain().for_each(|(_, schedule)| schedule.abort());
+        }
+    }
+
+    /// Stops an actor process, saving its state, as the deactivation timer does.
+    pub(crate) async fn deactivate(&self, name: &str) {
+        let process = self.process(name);
+        let mut slot = process.lock().await;
+        if let Some(active) = slot.take() {
+            self.store.lock().unwrap().insert(name.to_owned(), active.memory);
+        }
+    }
+
     /// Activates what the proxy warms up after a registration: named (or task) actors that are
-    /// stateful and have `Metadata`.
-    pub(crate) async fn warm_up(&self, state: &ProxyState, host: SocketAddr) {
+    /// stateful and have `Metadata` (`caller_consumer.ex:945-965`).
+    pub(crate) async fn warm_up(&self, state: &Arc<ProxyState>, host: SocketAddr) {
         let selectable: Vec<String> = self
             .registered
             .lock()
@@ -80,8 +136,8 @@ impl StockActors {
             .collect();
         for name in selectable {
             let process = self.process(&name);
-            let mut memory = process.lock().await;
-            let _ = self.activate(state, host, &name, &mut memory).await;
+            let mut slot = process.lock().await;
+            let _ = self.activate(state, host, &name, &mut slot).await;
         }
     }
 
@@ -98,49 +154,60 @@ impl StockActors {
     /// The in-memory state of an actor process, if it is active.
     pub(crate) async fn memory(&self, name: &str) -> Option<actors::ActorState> {
         let process = self.processes.lock().unwrap().get(name).cloned()?;
-        process.lock().await.clone()
+        process.lock().await.as_ref().map(|active| active.memory.clone())
     }
 
     fn process(&self, name: &str) -> Process {
         self.processes.lock().unwrap().entry(name.to_owned()).or_default().clone()
     }
 
-    fn crash(state: &ProxyState, memory: &mut Option<actors::ActorState>, why: String) -> Failed {
-        *memory = None;
+    /// The process stops; `terminate` saves its last committed state (`entity.ex:512-517`).
+    fn crash(&self, state: &ProxyState, slot: &mut Option<Active>, why: String) -> Failed {
+        if let Some(active) = slot.take() {
+            let name = active.actor.id.as_ref().map(|id| id.name.clone()).unwrap_or_default();
+            self.store.lock().unwrap().insert(name, active.memory);
+        }
         state.log.lock().unwrap().crashes.push(why.clone());
         why
     }
 
-    /// Loads the state of an inactive actor and runs its init action, as `Lifecycle.init`.
+    /// Loads the state of an inactive actor (the store, else the registration's initial state),
+    /// schedules its timers and runs its init action, as `Lifecycle.init`.
     async fn activate(
         &self,
-        state: &ProxyState,
+        state: &Arc<ProxyState>,
         host: SocketAddr,
         name: &str,
-        memory: &mut Option<actors::ActorState>,
+        slot: &mut Option<Active>,
     ) -> Result<(), Failed> {
-        if memory.is_some() {
+        if slot.is_some() {
             return Ok(());
         }
         let actor =
             self.registered.lock().unwrap().get(name).cloned().ok_or_else(|| format!("Actor {name} not found"))?;
         let settings = actor.settings.clone().unwrap_or_default();
         let Some(initial) = actor.state.clone() else {
-            return Err(Self::crash(state, memory, format!("{name}: activation with a nil ActorState")));
+            return Err(self.crash(state, slot, format!("{name}: activation with a nil ActorState")));
         };
-        if settings.stateful && initial.state.is_none() && !settings.state_type.is_empty() {
+        let stored = self.store.lock().unwrap().get(name).cloned();
+        if settings.stateful && stored.is_none() && initial.state.is_none() && !settings.state_type.is_empty() {
             let why =
                 format!("{name}: activation built struct({}), which the proxy does not have", settings.state_type);
-            return Err(Self::crash(state, memory, why));
+            return Err(self.crash(state, slot, why));
         }
-        *memory = Some(initial);
-        let init = actor.actions.iter().find(|action| INIT_ACTIONS.contains(&action.name.as_str()));
+        state.log.lock().unwrap().activations.push(name.to_owned());
+        let memory = stored.unwrap_or(initial);
+        if self.timers.load(Ordering::Acquire) {
+            self.schedule_timers(state, &actor);
+        }
+        let init = actor.actions.iter().find(|action| INIT_ACTIONS.contains(&action.name.as_str())).cloned();
+        let active = slot.insert(Active { actor, memory });
         if let Some(init) = init {
-            let invocation = self.invocation(&actor, memory, &init.name, None, HashMap::new(), None);
+            let invocation = Self::invocation(active, &init.name, None, HashMap::new(), None);
             // Errors of the init action are ignored; a decoded answer updates state and tags.
             match self.post(state, host, name, &init.name, &invocation).await {
-                Attempt::Answered(response) => Self::apply(memory, &response),
-                Attempt::Crashed(why) => return Err(Self::crash(state, memory, why)),
+                Attempt::Answered(response) => Self::apply(active, &response),
+                Attempt::Crashed(why) => return Err(self.crash(state, slot, why)),
                 Attempt::Retry(_) => {}
             }
         }
@@ -150,7 +217,7 @@ impl StockActors {
     /// The client API's invoke, dispatched to the host as the stock proxy does.
     pub(crate) async fn invoke(
         &self,
-        state: &ProxyState,
+        state: &Arc<ProxyState>,
         host: SocketAddr,
         request: pb::InvocationRequest,
     ) -> (StatusCode, pb::InvocationResponse) {
@@ -175,7 +242,7 @@ impl StockActors {
 
     async fn invoke_with_retries(
         &self,
-        state: &ProxyState,
+        state: &Arc<ProxyState>,
         host: SocketAddr,
         request: pb::InvocationRequest,
     ) -> Result<Option<pb::invocation_response::Payload>, Failed> {
@@ -204,21 +271,86 @@ impl StockActors {
         }
     }
 
+    /// An asynchronous invoke, as a cast: one attempt; its failure is dropped, only logged
+    /// (`caller_consumer.ex:863-866`, `entity.ex:410-433`), here in [`crate::ProxyLog::dropped`]. A plain function returning a boxed
+    /// future, because a timer's cast can activate an actor, which schedules timers.
+    pub(crate) fn cast(
+        state: Arc<ProxyState>,
+        host: SocketAddr,
+        request: pb::InvocationRequest,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let name =
+                request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str()).to_owned();
+            let why = match state.actors.turn(&state, host, &name, &request).await {
+                // The host's failure answer: a reply the proxy drops with the rest.
+                Turn::Done(Ok(Some(pb::invocation_response::Payload::Value(reply)))) => match failure_in(&reply) {
+                    Some(failure) => format!("{name}.{}: failed turn: {}", request.action_name, failure.message),
+                    None => return,
+                },
+                Turn::Done(Ok(_)) => return,
+                Turn::Done(Err(why)) | Turn::Retry(why) => why,
+            };
+            state.log.lock().unwrap().dropped.push(why);
+        })
+    }
+
+    /// Schedules `actor`'s timers unless a schedule with the same key exists; each fires
+    /// forever, as an async invoke from the actor itself with a no-op payload.
+    fn schedule_timers(&self, state: &Arc<ProxyState>, actor: &actors::Actor) {
+        for timer in &actor.timer_actions {
+            let Some(action) = &timer.action else { continue };
+            let request = pb::InvocationRequest {
+                system: actor.id.as_ref().map(|id| actors::ActorSystem { name: id.system.clone(), registry: None }),
+                actor: Some(actor.clone()),
+                action_name: action.name.clone(),
+                payload: Some(pb::invocation_request::Payload::Noop(pb::Noop {})),
+                r#async: true,
+                caller: actor.id.clone(),
+                ..Default::default()
+            };
+            let mut schedules = self.schedules.lock().unwrap();
+            let key = request.encode_to_vec();
+            if schedules.contains_key(&key) {
+                continue;
+            }
+            let period = Duration::from_millis(u64::try_from(timer.seconds).unwrap_or(0).max(1));
+            let state = state.clone();
+            let schedule = tokio::spawn(async move {
+                let mut next = tokio::time::Instant::now() + period;
+                loop {
+                    tokio::time::sleep_until(next).await;
+                    next += period;
+                    let Some(host) = *state.host.borrow() else { continue };
+                    tokio::spawn(Self::cast(state.clone(), host, request.clone()));
+                }
+            });
+            schedules.insert(key, schedule.abort_handle());
+        }
+    }
+
     /// One attempt of an invocation, in the actor's process.
-    async fn turn(&self, state: &ProxyState, host: SocketAddr, name: &str, request: &pb::InvocationRequest) -> Turn {
+    async fn turn(
+        &self,
+        state: &Arc<ProxyState>,
+        host: SocketAddr,
+        name: &str,
+        request: &pb::InvocationRequest,
+    ) -> Turn {
         let process = self.process(name);
-        let mut memory = process.lock().await;
-        if let Err(why) = self.activate(state, host, name, &mut memory).await {
+        let mut slot = process.lock().await;
+        if let Err(why) = self.activate(state, host, name, &mut slot).await {
             return Turn::Done(Err(why));
         }
-        let actor = self.registered.lock().unwrap().get(name).cloned().expect("activated, so registered");
+        let active = slot.as_mut().expect("activated");
+        let actor = &active.actor;
         let action = request.action_name.as_str();
         let declared = |action: &str| {
             actor.actions.iter().any(|declared| declared.name == action)
                 || actor.timer_actions.iter().any(|timer| timer.action.as_ref().is_some_and(|a| a.name == action))
         };
         if GET_ACTIONS.contains(&action) && !GET_ACTIONS.iter().any(|get| declared(get)) {
-            let current = memory.as_ref().and_then(|memory| memory.state.clone());
+            let current = active.memory.state.clone();
             return Turn::Done(Ok(current.map(pb::invocation_response::Payload::Value)));
         }
         if !declared(action) {
@@ -229,17 +361,16 @@ impl StockActors {
             Some(pb::invocation_request::Payload::Noop(noop)) => Some(pb::actor_invocation::Payload::Noop(noop)),
             None => None,
         };
-        let invocation =
-            self.invocation(&actor, &memory, action, payload, request.metadata.clone(), request.caller.clone());
+        let invocation = Self::invocation(active, action, payload, request.metadata.clone(), request.caller.clone());
         match self.post(state, host, name, action, &invocation).await {
             Attempt::Retry(why) => Turn::Retry(why),
-            Attempt::Crashed(why) => Turn::Done(Err(Self::crash(state, &mut memory, why))),
+            Attempt::Crashed(why) => Turn::Done(Err(self.crash(state, &mut slot, why))),
             Attempt::Answered(response) if response.checkpoint => {
                 let why = format!("{name}.{action}: checkpoint returned the save's result instead of the reply");
-                Turn::Done(Err(Self::crash(state, &mut memory, why)))
+                Turn::Done(Err(self.crash(state, &mut slot, why)))
             }
             Attempt::Answered(response) => {
-                Self::apply(&mut memory, &response);
+                Self::apply(active, &response);
                 Turn::Done(Ok(response.payload.map(|payload| match payload {
                     pb::actor_invocation_response::Payload::Value(any) => pb::invocation_response::Payload::Value(any),
                     pb::actor_invocation_response::Payload::Noop(noop) => pb::invocation_response::Payload::Noop(noop),
@@ -249,15 +380,13 @@ impl StockActors {
     }
 
     fn invocation(
-        &self,
-        actor: &actors::Actor,
-        memory: &Option<actors::ActorState>,
+        active: &Active,
         action: &str,
         payload: Option<pb::actor_invocation::Payload>,
         metadata: HashMap<String, String>,
         caller: Option<actors::ActorId>,
     ) -> pb::ActorInvocation {
-        let memory = memory.clone().unwrap_or_default();
+        let (actor, memory) = (&active.actor, active.memory.clone());
         pb::ActorInvocation {
             actor: actor.id.clone(),
             action_name: action.to_owned(),
@@ -274,8 +403,9 @@ impl StockActors {
     }
 
     /// The state and tags of a decoded answer, as `Interface.Http.update_state`.
-    fn apply(memory: &mut Option<actors::ActorState>, response: &pb::ActorInvocationResponse) {
-        let (Some(memory), Some(context)) = (memory.as_mut(), response.updated_context.as_ref()) else { return };
+    fn apply(active: &mut Active, response: &pb::ActorInvocationResponse) {
+        let memory = &mut active.memory;
+        let Some(context) = response.updated_context.as_ref() else { return };
         if let Some(state) = &context.state {
             memory.state = Some(state.clone());
         }

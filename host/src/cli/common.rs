@@ -134,7 +134,8 @@ pub struct LimitArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "SPAWN_WASM_MAX_BODY_BYTES", default_value_t = 8 << 20)]
     pub max_body_bytes: usize,
-    /// Requests handled at once; more get 503 at once instead of queueing.
+    /// Requests handled at once; more get 503 at once (standalone) or wait, up to
+    /// `--max-queued` of them, each until its deadline (sidecar).
     #[arg(long, env = "SPAWN_WASM_MAX_IN_FLIGHT", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
     /// How long a connection may take to send a request's headers, or stay idle between

@@ -167,6 +167,21 @@ fn failure_of(reply: &Value) -> Option<RpcStatus> {
     Some(RpcStatus { code, message, details: Vec::new() })
 }
 
+/// A client for `url`: a host on this machine is reached directly, never through
+/// `HTTP_PROXY`/`ALL_PROXY` (which would see the token and the states); another one through
+/// the proxy the environment names, if any.
+pub(super) fn client_for(url: &str) -> anyhow::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder();
+    let parsed = reqwest::Url::parse(url).ok();
+    let local = parsed.as_ref().and_then(reqwest::Url::host_str).is_some_and(|host| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    });
+    Ok(if local { builder.no_proxy() } else { builder }.build()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,19 +230,4 @@ mod tests {
         let not_object = RemoteCall { data: Some(json!(3)), ..call() };
         assert!(not_object.body().unwrap_err().to_string().contains("JSON object"));
     }
-}
-
-/// A client for `url`: a host on this machine is reached directly, never through
-/// `HTTP_PROXY`/`ALL_PROXY` (which would see the token and the states); another one through
-/// the proxy the environment names, if any.
-pub(super) fn client_for(url: &str) -> anyhow::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder();
-    let parsed = reqwest::Url::parse(url).ok();
-    let local = parsed.as_ref().and_then(reqwest::Url::host_str).is_some_and(|host| {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host.ends_with(".localhost")
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    });
-    Ok(if local { builder.no_proxy() } else { builder }.build()?)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::common::{AllowedHostArgs, LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
-use crate::sidecar::{Sidecar, SidecarConfig};
+use crate::sidecar::{PROXY_HTTP_TIMEOUT, Sidecar, SidecarConfig};
 use crate::wasm::limits::Limits;
 
 /// Options of `spawn-wasm sidecar`. Each can also come from the environment variable the
@@ -31,13 +31,25 @@ pub struct SidecarArgs {
     /// Port to serve actor invocations on (0 picks a free one).
     #[arg(long = "port", env = "USER_FUNCTION_PORT", default_value_t = 8090)]
     pub user_function_port: u16,
-    /// Actor system to register in; must equal the proxy's.
-    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME", default_value = "spawn-system")]
-    pub system: String,
-    /// Send the registration again every this many seconds, so that a proxy that restarted
-    /// gets it back (0: only at start and when the actors change).
-    #[arg(long, env = "SPAWN_WASM_REGISTER_REFRESH_SECS", default_value_t = 30)]
-    pub register_refresh_secs: u64,
+    /// Actor system to register in; must equal the proxy's. Unset, it is `RELEASE_NAME`
+    /// (which the Spawn operator sets to the system on the host container), else
+    /// `spawn-system`.
+    #[arg(long, env = "PROXY_ACTOR_SYSTEM_NAME")]
+    pub system: Option<String>,
+    /// Poll the proxy's health route every this many milliseconds; a proxy seen gone gets the
+    /// registration again once it answers (0: never poll; a failed call to the proxy still
+    /// triggers a check). The registration is never repeated while the proxy is up: each one
+    /// restarts every deactivated stateful actor.
+    #[arg(long, env = "SPAWN_WASM_PROXY_HEALTH_MS", default_value_t = 1000)]
+    pub proxy_health_ms: u64,
+    /// Invocations that may wait for a slot beyond `--max-in-flight` (each until its
+    /// deadline) instead of a 503 at once: the proxy never retries asynchronous calls.
+    #[arg(long, env = "SPAWN_WASM_MAX_QUEUED", default_value_t = 4096)]
+    pub max_queued: usize,
+    /// After SIGTERM, keep serving this many milliseconds with readiness down: the proxy
+    /// drains for 6 s and still posts queued turns.
+    #[arg(long, env = "SPAWN_WASM_DRAIN_MS", default_value_t = 10_000)]
+    pub drain_ms: u64,
     /// Where compiled components are cached, so that restarts skip compilation.
     /// Default: `$XDG_CACHE_HOME/spawn-wasm` or `~/.cache/spawn-wasm`.
     #[arg(long, env = "SPAWN_WASM_CACHE_DIR", value_name = "DIR")]
@@ -66,20 +78,49 @@ impl SidecarArgs {
             actors_dir: self.actors.clone(),
             proxy_url: format!("http://{}:{}", self.proxy_host, self.proxy_port),
             listen: SocketAddr::new(self.user_function_host, self.user_function_port),
-            system: self.system.clone(),
+            system: self.system_name(),
             limits: Limits::from(&self.limits),
             cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
-            register_refresh: Duration::from_secs(self.register_refresh_secs),
+            proxy_health_every: Duration::from_millis(self.proxy_health_ms),
+            max_queued: self.max_queued,
+            drain: Duration::from_millis(self.drain_ms),
             token: self.token.value(),
             allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
         }
     }
 }
 
-/// Serves until SIGINT or SIGTERM.
+impl SidecarArgs {
+    /// The system name: `--system`/`PROXY_ACTOR_SYSTEM_NAME`, else `RELEASE_NAME` (the Spawn
+    /// operator sets `RELEASE_NAME=<system>` on the host container and
+    /// `PROXY_ACTOR_SYSTEM_NAME` only on the proxy's:
+    /// `spawn_operator/.../k8s/proxy/deployment.ex:339-355`), else `spawn-system`.
+    fn system_name(&self) -> String {
+        let release = || std::env::var("RELEASE_NAME").ok().filter(|name| !name.is_empty());
+        self.system.clone().filter(|name| !name.is_empty()).or_else(release).unwrap_or_else(|| "spawn-system".into())
+    }
+
+    /// Refuses options the proxy cannot work with: a call timeout above the proxy's HTTP
+    /// client timeout (60 s, `lib/actors/node/client.ex:17, 22`) would have the proxy time out
+    /// and post the same turn again while the first still runs.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let limit = PROXY_HTTP_TIMEOUT.as_millis() as u64;
+        if self.limits.call_timeout_ms > limit {
+            anyhow::bail!(
+                "--call-timeout-ms {} is above the Spawn proxy's HTTP timeout of {limit} ms: the proxy would give \
+                 up on the turn and post it again while it still runs; use at most {limit}",
+                self.limits.call_timeout_ms
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Serves until SIGINT or SIGTERM (then drains: see [`Sidecar::run_until`]).
 pub(super) async fn run(args: SidecarArgs) -> anyhow::Result<()> {
+    args.check()?;
     Sidecar::start(args.config()).await?.run_until(shutdown_signal()).await
 }
 

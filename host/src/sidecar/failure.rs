@@ -3,15 +3,16 @@
 //! The stock Spawn proxy ignores HTTP status codes and reads only the body: an empty body, or
 //! one without `updated_context`, makes it re-POST the same invocation with backoff until its
 //! request timeout (60 s), re-running the guest each time; bytes it cannot decode crash and
-//! restart the proxy's actor process, dropping its unsaved state. So a failed turn answers a
+//! restart the proxy's actor process, losing the turn. So a failed turn answers a
 //! valid `ActorInvocationResponse` that changes nothing: `updated_context` with the state
 //! unset (the proxy keeps it) and the tags echoed, no workflow, no checkpoint, and as payload
 //! a `google.rpc.Status` with a code and the cause. The proxy delivers it to the caller as
 //! a reply: [`failure_in`] is how our clients (the guests' `invoke` import, the CLI) tell it
 //! from one. The HTTP status (400, 404, 413, 500, 504) stays, for people and logs.
 //!
-//! The one exception is overload (503, too many requests in flight): nothing ran, so it
-//! answers an empty body and the proxy retries with backoff, which is what overload needs.
+//! The one exception is overload (503, past `--max-in-flight` and the wait queue behind it):
+//! nothing ran, so it answers an empty body and the proxy retries a synchronous call with
+//! backoff (an asynchronous one is lost, hence the queue).
 //!
 //! The actions route has no middleware: the handler itself bounds the requests in flight and
 //! a fallback answers other methods, so that every answer there is one of these.
@@ -135,10 +136,11 @@ pub(super) fn answered(status: StatusCode, response: pb::ActorInvocationResponse
     (status, [(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
 }
 
-/// The answer to a request beyond the in-flight bound: 503 with an empty body, which the
-/// proxy retries with backoff (nothing ran, so retrying is right).
-pub(super) fn overloaded() -> Response {
-    tracing::warn!("too many invocations in flight (--max-in-flight); answering 503, which the proxy retries");
+/// The answer to a request refused by admission (the queue full, or its deadline passed while
+/// waiting): 503 with an empty body, which the proxy retries with backoff when the call is
+/// synchronous (nothing ran, so retrying is right) and drops when it is asynchronous.
+pub(super) fn overloaded(refused: super::admission::Refused) -> Response {
+    tracing::warn!("{refused}; answering 503, which the proxy retries if the call is synchronous");
     (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Body::empty()).into_response()
 }
 

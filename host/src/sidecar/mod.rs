@@ -2,17 +2,20 @@
 //!
 //! The user-function HTTP server starts first (the proxy may call actors the moment they
 //! are registered), then the host registers every loaded actor with the proxy, retrying
-//! with backoff until the proxy answers. Guest `invoke`/`spawn` calls go to the proxy's
-//! HTTP API.
+//! with backoff until the proxy answers, and again only when needed (see [`refresh`]).
+//! Guest `invoke`/`spawn` calls go to the proxy's HTTP API. On SIGTERM the host keeps
+//! serving for a drain period, because the proxy keeps posting queued turns while it drains.
 
+mod admission;
 mod body;
 mod checkpoint;
 mod failure;
 mod proxy;
+mod refresh;
 mod registration;
 mod server;
+mod ticks;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 pub use failure::{RpcStatus, failure_in};
-pub use proxy::{ProxyClient, ProxyError};
+pub use proxy::{PROXY_HTTP_TIMEOUT, ProxyClient, ProxyError, REQUEST_TIMEOUT_KEY};
 pub use registration::registration_request;
 
 use crate::http::HttpLimits;
@@ -52,9 +55,16 @@ pub struct SidecarConfig {
     pub watch: bool,
     /// Limits on the wire.
     pub http: HttpLimits,
-    /// How often the registration is sent again (so that a restarted proxy gets it back);
-    /// zero registers only at start and when the actors change.
-    pub register_refresh: Duration,
+    /// How often the proxy's health route is polled, so that a proxy that went away and came
+    /// back gets the registration again; zero never polls (a failed call to the proxy still
+    /// triggers a check).
+    pub proxy_health_every: Duration,
+    /// Invocations that may wait for a slot beyond `http.max_in_flight`, each until its
+    /// deadline; more are refused with 503.
+    pub max_queued: usize,
+    /// How long the host keeps serving after SIGTERM, readiness down (the proxy drains for
+    /// 6 s and still posts queued turns meanwhile).
+    pub drain: Duration,
     /// The bearer token the console and `/v1/modules` require (the proxy's route needs
     /// none); without one they are open on loopback and off elsewhere.
     pub token: Option<String>,
@@ -69,6 +79,7 @@ pub struct Sidecar {
     state: Arc<server::AppState>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     registration: tokio::task::JoinHandle<()>,
+    drain: Duration,
     _watch: Option<DirectoryWatch>,
 }
 
@@ -94,6 +105,7 @@ impl Sidecar {
             proxy.clone(),
             config.system.clone(),
             config.http,
+            config.max_queued,
         ));
         let access =
             crate::http::Access::new(config.listen.ip(), config.token.as_deref()).allowing_hosts(&config.allowed_hosts);
@@ -102,8 +114,9 @@ impl Sidecar {
         if let Some(risk) = exposure(local_addr) {
             tracing::warn!(%local_addr, "{risk}");
         }
-        let registration = tokio::spawn(keep_registered(state.clone(), proxy, config.system, config.register_refresh));
-        Ok(Sidecar { local_addr, state, server, registration, _watch: watch })
+        let registration =
+            tokio::spawn(refresh::keep_registered(state.clone(), proxy, config.system, config.proxy_health_every));
+        Ok(Sidecar { local_addr, state, server, registration, drain: config.drain, _watch: watch })
     }
 
     /// The address the user-function server listens on.
@@ -116,11 +129,25 @@ impl Sidecar {
         self.state.is_ready()
     }
 
-    /// Serves until the server fails or `shutdown` resolves; then readiness turns down, the
-    /// server stops accepting, and calls in flight finish (bounded by a grace period).
+    /// Serves until the server fails or `shutdown` resolves; then readiness turns down at once
+    /// while the host keeps serving for the drain period, then the server stops accepting and
+    /// calls in flight finish (bounded by a grace period).
+    ///
+    /// The proxy drains for 6 s after SIGTERM (`lib/sidecar/graceful_shutdown.ex:23, 113-120`),
+    /// and turns already in its actors' mailboxes are still posted to the host meanwhile and
+    /// during its stop (nothing in the entity checks the drain status); the operator sends
+    /// SIGTERM to both containers at once and has no `preStop` hook
+    /// (`spawn_operator/.../k8s/proxy/deployment.ex:86, 381-404`).
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (state, drain) = (self.state.clone(), self.drain);
+        let drained = async move {
+            shutdown.await;
+            state.begin_stopping();
+            tracing::info!(drain_ms = drain.as_millis() as u64, "stopping: readiness down, still serving the proxy");
+            tokio::time::sleep(drain).await;
+        };
         let state = self.state.clone();
-        crate::http::serve_until(&mut self.server, shutdown, move || state.begin_draining()).await
+        crate::http::serve_until(&mut self.server, drained, move || state.begin_draining()).await
     }
 }
 
@@ -141,51 +168,6 @@ fn exposure(addr: SocketAddr) -> Option<&'static str> {
          actor state (the host trusts the state in every invocation); bind it to 127.0.0.1 (the default), \
          which the proxy in the same pod reaches",
     )
-}
-
-/// Registers with the proxy, then again whenever the registration would differ (actors or
-/// actions added, changed or removed by a reload). The proxy has no way to unregister: an
-/// actor removed here stays registered there, and its calls fail with 404.
-///
-/// Every `refresh` (unless zero) the registration is sent again: the proxy overwrites its
-/// entries, and a proxy that restarted and forgot them gets them back. If it does not answer,
-/// readiness turns down until a registration is accepted again.
-async fn keep_registered(state: Arc<server::AppState>, proxy: Arc<ProxyClient>, system: String, refresh: Duration) {
-    let mut changes = state.modules.subscribe();
-    let mut registered = None;
-    loop {
-        let request = registration_request(&system, state.modules.registry().definitions());
-        let actors = registered_actors(&request);
-        if registered.as_ref() != Some(&actors) {
-            proxy.register_until_accepted(&request).await;
-            state.set_ready(true);
-            registered = Some(actors);
-        }
-        tokio::select! {
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let loaded = state.modules.registry().modules().map(|module| module.id).collect();
-                state.executor().forget_modules_except(&loaded);
-            }
-            () = tokio::time::sleep(refresh), if !refresh.is_zero() => {
-                if let Err(error) = proxy.register(&request).await {
-                    tracing::warn!(%error, "the proxy lost or refused our registration; registering again");
-                    state.set_ready(false);
-                    registered = None;
-                }
-            }
-        }
-    }
-}
-
-/// The registered actors in a canonical order, to compare registrations.
-fn registered_actors(
-    request: &crate::protocol::spawn::RegistrationRequest,
-) -> BTreeMap<String, crate::protocol::spawn::actors::Actor> {
-    let registry = request.actor_system.as_ref().and_then(|system| system.registry.as_ref());
-    registry.map(|registry| registry.actors.clone().into_iter().collect()).unwrap_or_default()
 }
 
 #[cfg(test)]

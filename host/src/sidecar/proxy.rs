@@ -50,7 +50,20 @@ pub enum ProxyError {
 pub struct ProxyClient {
     base: Url,
     http: reqwest::Client,
+    /// Signalled when a call could not reach the proxy, so that registration checks at once
+    /// whether it went away (a restarted proxy has forgotten the registration).
+    unreachable: tokio::sync::Notify,
 }
+
+/// The proxy's HTTP client timeout for a call to the host (`lib/actors/node/client.ex:17, 22`):
+/// a turn longer than this is posted again by the proxy, so the host's call timeout must not
+/// exceed it.
+pub const PROXY_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The metadata key the proxy reads as a synchronous call's retry budget, in milliseconds
+/// (`lib/actors/actor/caller_consumer.ex:564-568`, default 60 000; used as the `expiry` of
+/// its retry loop at `:580`).
+pub const REQUEST_TIMEOUT_KEY: &str = "request-timeout";
 
 /// Delay before the first registration retry; doubled after each failure.
 const FIRST_RETRY: Duration = Duration::from_millis(200);
@@ -71,7 +84,7 @@ impl ProxyClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(65))
             .build()?;
-        Ok(ProxyClient { base, http })
+        Ok(ProxyClient { base, http, unreachable: tokio::sync::Notify::new() })
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -91,11 +104,34 @@ impl ProxyClient {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(request.encode_to_vec())
             .send()
-            .await?;
+            .await
+            .inspect_err(|_| self.unreachable.notify_one())?;
         let status = response.status().as_u16();
         let body = response.bytes().await?;
         let decoded = Resp::decode(body).map_err(|error| ProxyError::Decode { status, error })?;
         Ok((status, decoded))
+    }
+
+    /// Whether the proxy answers its health route (`GET /health`, always 200 while it runs:
+    /// `spawn_proxy/proxy/lib/proxy/routes/health.ex:12-14`). A failure is tried once more
+    /// after 100 ms, so that a keep-alive connection the proxy closed as it was reused does not
+    /// count as the proxy gone (that would register again, restarting deactivated actors).
+    pub async fn healthy(&self) -> bool {
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let response = self.http.get(self.url(&["health"])).timeout(Duration::from_secs(5)).send().await;
+            if response.is_ok_and(|response| response.status().is_success()) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Resolves the next time a call could not reach the proxy.
+    pub async fn unreachable(&self) {
+        self.unreachable.notified().await;
     }
 
     /// Sends the registration once.
@@ -186,8 +222,10 @@ impl Dispatcher for ProxyClient {
         chain: CallChain,
     ) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>> {
         Box::pin(async move {
+            let mut request = request;
             if is_synchronous(&request) {
                 chain.invoked(&request).map_err(|error| error.to_string())?;
+                pass_deadline_on(&mut request, chain.deadline());
             }
             match tokio::time::timeout_at(chain.deadline().into(), self.invoke_actor(request)).await {
                 Ok(reply) => reply.map_err(|error| error.to_string()),
@@ -199,4 +237,12 @@ impl Dispatcher for ProxyClient {
     fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move { self.spawn_actors(request).await.map_err(|error| error.to_string()) })
     }
+}
+
+/// Tells the proxy how long a synchronous call may take, unless the guest said: the proxy
+/// retries a failing call until `request-timeout` (default 60 s), long after the calling turn
+/// gave up at its deadline.
+fn pass_deadline_on(request: &mut pb::InvocationRequest, deadline: std::time::Instant) {
+    let remaining = deadline.saturating_duration_since(std::time::Instant::now()).as_millis().max(1);
+    request.metadata.entry(REQUEST_TIMEOUT_KEY.to_owned()).or_insert_with(|| remaining.to_string());
 }

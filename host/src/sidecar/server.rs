@@ -2,7 +2,8 @@
 //! `ActorInvocation`, answered with an `ActorInvocationResponse`.
 //!
 //! A failed turn answers a response the proxy can read and that changes nothing (see
-//! [`super::failure`]); overload answers an empty body, which the proxy retries.
+//! [`super::failure`]); a burst above `--max-in-flight` waits (see [`super::admission`]);
+//! overload past the queue answers an empty body, which the proxy retries when synchronous.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,13 +17,14 @@ use axum::response::Response;
 use axum::routing::post;
 use prost::Message;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::admission::Admission;
 use super::body::{self, BodyError};
 use super::checkpoint::CheckpointWarnings;
 use super::failure::{self, Code, Failure};
 use super::proxy::ProxyClient;
+use super::ticks::{self, Ticks};
 use crate::console::{self, Console};
 use crate::http::{self, Access, HttpLimits};
 use crate::modules::set::ModuleSet;
@@ -40,11 +42,14 @@ pub(super) struct AppState {
     max_body_bytes: usize,
     /// How long a body may take to arrive after its headers (`--header-timeout-ms`).
     body_timeout: Duration,
-    /// One per invocation in flight (`--max-in-flight`).
-    in_flight: Semaphore,
+    /// Invocations in flight (`--max-in-flight`) and waiting (`--max-queued`).
+    admission: Admission,
     ready: AtomicBool,
+    /// Set on SIGTERM: readiness is down while the server keeps serving (the drain period).
+    stopping: AtomicBool,
     draining: CancellationToken,
     checkpoints: CheckpointWarnings,
+    ticks: Ticks,
 }
 
 impl AppState {
@@ -54,6 +59,7 @@ impl AppState {
         proxy: Arc<ProxyClient>,
         system: String,
         limits: HttpLimits,
+        max_queued: usize,
     ) -> Self {
         AppState {
             executor,
@@ -62,10 +68,12 @@ impl AppState {
             system,
             max_body_bytes: limits.max_body_bytes,
             body_timeout: limits.header_timeout,
-            in_flight: Semaphore::new(limits.max_in_flight),
+            admission: Admission::new(limits.max_in_flight, max_queued),
             ready: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             draining: CancellationToken::new(),
             checkpoints: CheckpointWarnings::default(),
+            ticks: Ticks::default(),
         }
     }
 
@@ -78,7 +86,12 @@ impl AppState {
     }
 
     pub(super) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire) && !self.draining.is_cancelled()
+        self.ready.load(Ordering::Acquire) && !self.stopping.load(Ordering::Acquire) && !self.draining.is_cancelled()
+    }
+
+    /// Readiness turns down for good; the server keeps serving.
+    pub(super) fn begin_stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
     }
 
     /// Readiness turns down and the server stops accepting new connections.
@@ -126,8 +139,11 @@ impl Console for Arc<AppState> {
 }
 
 async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Response {
-    let Ok(_permit) = state.in_flight.try_acquire() else {
-        return failure::overloaded();
+    let arrived = Instant::now();
+    let deadline = arrived + state.executor.engine().limits().call_timeout;
+    let _permit = match state.admission.admit(deadline).await {
+        Ok(permit) => permit,
+        Err(refused) => return failure::overloaded(refused),
     };
     let body = match body::read_within(body, state.max_body_bytes, state.body_timeout).await {
         Ok(body) => body,
@@ -157,13 +173,21 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
         return failure.answer("?", &action, None);
     };
     let entry = state.modules.registry().get(&name).cloned();
+    let skipped = match &entry {
+        Some(entry) => state.ticks.skip(entry.definition(), &invocation),
+        None => ticks::skip_unknown(&invocation),
+    };
+    if let Some(skipped) = skipped {
+        tracing::debug!(actor = %name, action = %action, "answered with a no-op: {skipped}");
+        return failure::answered(StatusCode::OK, ticks::noop_response(&invocation));
+    }
     let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
     let Some(entry) = entry else {
         let cause = format!("no loaded component provides actor `{name}`");
         return Failure::new(StatusCode::NOT_FOUND, Code::NotFound, cause).answer(&name, &action, Some(context));
     };
     let dispatcher = state.proxy.clone();
-    let chain = CallChain::new(Instant::now() + state.executor.engine().limits().call_timeout);
+    let chain = CallChain::new(deadline);
     match state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await {
         Ok(value) => {
             let mut response = convert::response_from_wit(context, value);
