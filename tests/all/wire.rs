@@ -224,7 +224,12 @@ async fn a_standalone_body_trickled_after_its_headers_is_cut_at_the_header_timeo
 #[tokio::test]
 async fn a_sidecar_body_trickled_after_its_headers_is_cut_at_the_header_timeout_and_frees_its_slot() {
     let http = HttpLimits { max_in_flight: 1, header_timeout: Duration::from_millis(700), ..HttpLimits::default() };
-    let harness = Harness::start_with_http(actors_dir(&["counter"]), Limits::default(), http).await;
+    // No wait queue above the one slot: a request meanwhile is refused at once, not queued.
+    let harness = Harness::start_configured(actors_dir(&["counter"]), |config| {
+        config.http = http;
+        config.max_queued = 0;
+    })
+    .await;
     let stalled = stall_a_body(harness.host.local_addr(), "/api/v1/actors/actions").await;
     let client = harness.client.clone();
     stalled_body_frees_its_slot(stalled, || {

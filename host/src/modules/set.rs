@@ -24,7 +24,7 @@ use crate::wasm::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::wasm::sandbox::Sandbox;
 
 /// What the host knows about one file of the actors directory (`GET /v1/modules`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct FileStatus {
     /// The file.
     pub file: PathBuf,
@@ -299,16 +299,9 @@ impl ModuleSet {
             }
             Err(error) => {
                 let mut files = self.files.lock().unwrap();
-                let status = files.entry(path.to_owned()).or_insert_with(|| FileStatus {
-                    file: path.to_owned(),
-                    hash: None,
-                    actors: Vec::new(),
-                    actions: BTreeMap::new(),
-                    loaded_at_ms: None,
-                    size_bytes: None,
-                    load_ms: None,
-                    last_error: None,
-                });
+                let status = files
+                    .entry(path.to_owned())
+                    .or_insert_with(|| FileStatus { file: path.to_owned(), ..FileStatus::default() });
                 status.last_error = Some(error.to_string());
                 self.engine.metrics().module_event("rejected");
                 match &previous {
@@ -329,11 +322,7 @@ impl ModuleSet {
         paths.sort();
         paths.dedup();
         let _updating = self.updating.lock().await;
-        let mut changes = Vec::with_capacity(paths.len());
-        for path in paths {
-            changes.extend(self.prepare(&path).await);
-        }
-        let refreshes = self.commit(changes);
+        let refreshes = self.commit(self.prepare_all(paths).await);
         if refreshes
             .iter()
             .any(|refresh| matches!(refresh, Refresh::Removed | Refresh::Loaded { previous: Some(_), .. }))
@@ -366,11 +355,16 @@ impl ModuleSet {
             .filter(|status| status.last_error.is_some())
             .map(|status| status.file.clone())
             .collect();
-        let mut changes = Vec::with_capacity(rejected.len());
-        for path in rejected {
+        self.commit(self.prepare_all(rejected).await);
+    }
+
+    /// The changes of `paths`, read and compiled in order.
+    async fn prepare_all(&self, paths: Vec<PathBuf>) -> Vec<(PathBuf, Change)> {
+        let mut changes = Vec::with_capacity(paths.len());
+        for path in paths {
             changes.extend(self.prepare(&path).await);
         }
-        self.commit(changes);
+        changes
     }
 
     fn swap(&self, registry: ActorRegistry) {
