@@ -8,9 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 /// Who may call the routes that read or change actors (the client API, the console's data,
@@ -110,6 +109,10 @@ impl Access {
         let Some(host) = host else {
             return Some(Refusal::Forbidden("the request has no Host header: address it to 127.0.0.1".into()));
         };
+        // Most requests: a loopback address as written, which needs no normalising.
+        if name_of(host).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+            return None;
+        }
         let authority = normal_name(host);
         let name = name_of(&authority);
         if is_loopback_name(name)
@@ -174,14 +177,77 @@ fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
 /// or changes actors goes through it, the loopback default included: a browser reaches
 /// loopback too.
 pub fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, access: Access) -> Router<S> {
-    router.layer(middleware::from_fn_with_state(Arc::new(access), authorize))
+    router.layer(Guard(Arc::new(access)))
 }
 
-async fn authorize(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
-    let Some(refusal) = access.refusal(request.headers()) else {
-        return next.run(request).await;
-    };
-    tracing::debug!(path = %request.uri().path(), ?refusal, "request refused");
+/// The layer of [`guarded`]: a plain service around each route rather than a `from_fn`
+/// middleware, which clones and boxes the rest of the stack for every request, on the
+/// client API's hot path.
+#[derive(Clone)]
+struct Guard(Arc<Access>);
+
+impl<S> tower_layer::Layer<S> for Guard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded { inner, access: self.0.clone() }
+    }
+}
+
+/// A route behind [`Guard`].
+#[derive(Clone)]
+struct Guarded<S> {
+    inner: S,
+    access: Arc<Access>,
+}
+
+impl<S> tower_service::Service<Request> for Guarded<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Guarding<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.access.refusal(request.headers()) {
+            None => Guarding::Passed { future: self.inner.call(request) },
+            Some(refusal) => {
+                tracing::debug!(path = %request.uri().path(), ?refusal, "request refused");
+                Guarding::Refused { response: Some(refused(refusal)) }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The route's own answer, or the refusal.
+    #[project = GuardingProjection]
+    enum Guarding<F> {
+        Passed { #[pin] future: F },
+        Refused { response: Option<Response> },
+    }
+}
+
+impl<F: Future<Output = Result<Response, std::convert::Infallible>>> Future for Guarding<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            GuardingProjection::Passed { future } => future.poll(cx),
+            GuardingProjection::Refused { response } => {
+                std::task::Poll::Ready(Ok(response.take().expect("a refused request is answered once")))
+            }
+        }
+    }
+}
+
+/// The answer to a refused request: 403 or 401, with `{"error": ...}`.
+fn refused(refusal: Refusal) -> Response {
     match refusal {
         Refusal::Forbidden(refusal) => {
             (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": refusal }))).into_response()
