@@ -98,6 +98,19 @@ pub enum Sources {
     Rust(PathBuf),
 }
 
+impl Sources {
+    /// What of the project's own code a build runs on this machine, outside any sandbox,
+    /// if any: the user is told before it does, so that nobody builds code they do not trust
+    /// unawares.
+    pub fn code_run_at_build(&self) -> Option<&'static str> {
+        match self {
+            Sources::Rust(_) => Some("cargo runs the crate's build scripts and procedural macros"),
+            Sources::Python { .. } => Some("componentize-py imports the entry module and what it imports"),
+            Sources::Js { .. } => None,
+        }
+    }
+}
+
 /// Which language `path` holds.
 pub fn detect(path: &Path, entry: Option<&str>) -> anyhow::Result<Sources> {
     if path.is_file() {

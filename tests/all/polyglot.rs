@@ -87,6 +87,10 @@ pub async fn a_new_project_builds_and_serves(lang: &str) {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // A Python build runs the project's code on this machine, and says so first; a JS one
+    // runs it only inside the component.
+    let warned = String::from_utf8_lossy(&output.stderr).contains("building runs this project's code");
+    assert_eq!(warned, lang == "python", "{}", String::from_utf8_lossy(&output.stderr));
 
     let data = data_dir();
     let harness = StandaloneHarness::start(&actors, data.path()).await;

@@ -26,8 +26,16 @@ pub struct BuildArgs {
     pub force: bool,
 }
 
-/// Builds the component and says where it is.
+/// Builds the component and says where it is; says first if the build runs the project's
+/// own code on this machine.
 pub(super) fn run(args: BuildArgs) -> anyhow::Result<()> {
+    if let Some(code) = spawn_wasm_build::detect(&args.path, args.entry.as_deref())
+        .ok()
+        .as_ref()
+        .and_then(spawn_wasm_build::Sources::code_run_at_build)
+    {
+        eprintln!("note: building runs this project's code on this machine ({code}): build only code you trust");
+    }
     let request = spawn_wasm_build::BuildRequest {
         path: args.path,
         out: args.out,
