@@ -218,7 +218,8 @@ impl ModuleSet {
     /// each file, hash, actors and time taken.
     fn commit(&self, mut changes: Vec<(PathBuf, Change)>) -> Vec<Refresh> {
         changes.sort_by_key(|(_, change)| !matches!(change, Change::Remove));
-        let mut registry = (*self.registry()).clone();
+        // Each change makes a new snapshot from the one before; the serving one is not copied.
+        let mut registry = self.registry();
         let mut refreshes = Vec::with_capacity(changes.len());
         for (path, change) in changes {
             let refresh = match change {
@@ -243,10 +244,10 @@ impl ModuleSet {
     }
 
     /// Takes the file at `path` out of `registry`, with its actors.
-    fn remove(&self, registry: &mut ActorRegistry, path: &Path) -> Refresh {
+    fn remove(&self, registry: &mut Arc<ActorRegistry>, path: &Path) -> Refresh {
         self.files.lock().unwrap().remove(path);
         let Some(removed) = registry.module(path).cloned() else { return Refresh::Ignored };
-        *registry = registry.without(path);
+        *registry = Arc::new(registry.without(path));
         self.engine.metrics().module_event("removed");
         let file = path.display().to_string();
         tracing::info!(file, hash = %removed.hash, actors = ?removed.actor_names().collect::<Vec<_>>(), "component removed");
@@ -256,7 +257,7 @@ impl ModuleSet {
     /// Adds a loaded module to `registry` (or records why it was rejected), and logs it.
     fn apply(
         &self,
-        registry: &mut ActorRegistry,
+        registry: &mut Arc<ActorRegistry>,
         path: &Path,
         previous: Option<String>,
         loaded: Result<ActorModule, LoadError>,
@@ -267,7 +268,7 @@ impl ModuleSet {
         let swapped = loaded.and_then(|module| registry.with_module(module));
         match swapped {
             Ok((next, module)) => {
-                *registry = next;
+                *registry = Arc::new(next);
                 let actors: Vec<String> = module.actor_names().map(str::to_owned).collect();
                 self.files.lock().unwrap().insert(
                     path.to_owned(),
@@ -367,8 +368,8 @@ impl ModuleSet {
         changes
     }
 
-    fn swap(&self, registry: ActorRegistry) {
-        self.current.store(Arc::new(registry));
+    fn swap(&self, registry: Arc<ActorRegistry>) {
+        self.current.store(registry);
         self.changes.send_modify(|generation| *generation += 1);
     }
 }

@@ -160,8 +160,7 @@ impl Clock {
         if waiting >= per_actor {
             return Err(ScheduleFull::Actor { limit: per_actor });
         }
-        alarms.scheduled += 1;
-        *alarms.scheduled_per_actor.entry(Arc::from(name)).or_default() += 1;
+        count(&mut alarms, name);
         Ok(())
     }
 
@@ -181,14 +180,8 @@ impl Clock {
     /// Counts and sets the alarm of a scheduled call kept in the store from before this
     /// start, whatever the bounds (they were checked when it was scheduled).
     pub(super) fn restore(&self, id: i64, name: &str, at: Instant) {
-        let mut alarms = self.alarms.lock().unwrap();
-        alarms.scheduled += 1;
-        *alarms.scheduled_per_actor.entry(Arc::from(name)).or_default() += 1;
-        let earliest = alarms.set(at, Alarm::Scheduled { id, name: Arc::from(name) });
-        drop(alarms);
-        if earliest {
-            self.earlier.notify_one();
-        }
+        count(&mut self.alarms.lock().unwrap(), name);
+        self.schedule(id, name, at);
     }
 
     /// When the earliest alarm is due.
@@ -224,6 +217,11 @@ impl Clock {
         }
         due
     }
+}
+
+fn count(alarms: &mut Alarms, name: &str) {
+    alarms.scheduled += 1;
+    *alarms.scheduled_per_actor.entry(Arc::from(name)).or_default() += 1;
 }
 
 fn release(alarms: &mut Alarms, name: &str) {

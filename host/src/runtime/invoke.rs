@@ -54,7 +54,8 @@ impl Inner {
         let asynchronous = request.r#async;
         let mut turn = Turn::from_request(request, chain);
         if asynchronous {
-            turn.chain = turn.chain.detached(self.new_deadline());
+            // Nobody waits for it: its turn detaches its chain and gets its deadline when it
+            // starts (see `take_turn`).
             self.deliver(&name, turn)?;
             return Ok(None);
         }

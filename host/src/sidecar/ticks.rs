@@ -53,14 +53,12 @@ impl Ticks {
         if last.len() >= MAX_ENTRIES {
             last.retain(|_, at| now.duration_since(*at) < Duration::from_secs(600));
         }
-        let previous = last.insert((instance, invocation.action_name.clone()), now);
-        match previous {
-            Some(previous) if now.duration_since(previous) < period * 9 / 10 => {
-                last.insert((instance_of(invocation), invocation.action_name.clone()), previous);
-                Some("a tick sooner than its period after the previous one (a second schedule of a changed timer)")
-            }
-            _ => None,
+        let previous = last.entry((instance, invocation.action_name.clone())).or_insert(now);
+        if *previous < now && now.duration_since(*previous) < period * 9 / 10 {
+            return Some("a tick sooner than its period after the previous one (a second schedule of a changed timer)");
         }
+        *previous = now;
+        None
     }
 }
 
