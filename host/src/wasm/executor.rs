@@ -25,13 +25,18 @@ use super::warm::{WarmInstance, WarmKey, WarmPool};
 use crate::protocol::invocation::Invocation;
 use crate::protocol::wit::{self as bindings, types as wit};
 
+/// The least time a request must have left for a turn of it to start: with less, the turn
+/// is not started (its caller's deadline has as good as passed; 504 in standalone).
+pub const MIN_TURN_TIME: Duration = Duration::from_millis(10);
+
 /// Why a turn produced no value. Every variant leaves the actor's state unchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
     /// The guest returned an error of its own.
     #[error("{0}")]
     Guest(GuestError),
-    /// The request's deadline had passed when the turn would have started: nothing ran.
+    /// The request's deadline had passed (or was less than [`MIN_TURN_TIME`] away) when the
+    /// turn would have started: nothing ran.
     #[error("the request's deadline passed before the turn started")]
     NotStarted,
     /// The call ran past its deadline (CPU-bound, or blocked in a host call).
@@ -159,7 +164,9 @@ impl Executor {
     ) -> Result<wit::Value, InvokeError> {
         let sandbox = &module.sandbox;
         let deadline = (started + sandbox.call_timeout).min(turn.chain.deadline());
-        if deadline <= std::time::Instant::now() {
+        // Decided once, against the request's own deadline: a turn with almost no time left
+        // would only turn its caller's deadline into a guest error ("0 ms").
+        if turn.chain.deadline().saturating_duration_since(std::time::Instant::now()) < MIN_TURN_TIME {
             return Err(InvokeError::NotStarted);
         }
         let key = (module.id, turn.self_id.name.clone());
