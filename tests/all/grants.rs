@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use domain::{Reply, Request};
+use spawn_wasm_host::wasm::capabilities::GrantPolicy;
+use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
@@ -62,7 +64,9 @@ async fn a_module_toml_grants_env_and_a_read_only_directory_and_lowers_limits() 
         shared.path().display()
     );
     write_file(actors.path(), "hostile.toml", settings.as_bytes());
-    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let policy = GrantPolicy { dir_roots: vec![shared.path().canonicalize().unwrap()], ..GrantPolicy::default() };
+    let harness =
+        StandaloneHarness::start_with(actors.path(), data.path(), Limits { policy, ..Limits::default() }).await;
     let client = &harness.client;
 
     let env: Reply = client.call("hostile", "env", &request("")).await;

@@ -15,6 +15,7 @@ mod loading;
 mod loops;
 mod operations;
 mod outbound_http;
+mod policy;
 mod polyglot;
 mod python;
 mod reload;

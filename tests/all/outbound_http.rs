@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use domain::{Reply, Request};
-use spawn_wasm_host::wasm::capabilities::AllowedOutboundHosts;
+use spawn_wasm_host::wasm::capabilities::{AllowedOutboundHosts, GrantPolicy};
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,12 +130,18 @@ async fn fetch(client: &ClientApi, url: &str) -> String {
     fetch_by(client, "hostile", url).await
 }
 
-/// A standalone host process over `hostile` with `settings` as its TOML and extra `env`.
-async fn host(settings: &str, env: &[(&str, &str)]) -> (HostProcess, tempfile::TempDir, tempfile::TempDir) {
+/// The operator's allowance these tests run under: the upstream is on loopback, which no
+/// module reaches unless the host's list names it too.
+pub const LOOPBACK_ALLOWED: (&str, &str) =
+    ("SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", "http://127.0.0.1:*,https://127.0.0.1:*,http://localhost:*");
+
+/// A standalone host process over `hostile` with `settings` as its TOML, the operator
+/// allowing loopback.
+async fn host(settings: &str) -> (HostProcess, tempfile::TempDir, tempfile::TempDir) {
     let actors = actors_dir(&["hostile"]);
     write_file(actors.path(), "hostile.toml", settings.as_bytes());
     let data = tempfile::tempdir().unwrap();
-    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), env).await;
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[LOOPBACK_ALLOWED]).await;
     (process, actors, data)
 }
 
@@ -153,7 +159,7 @@ async fn a_granted_destination_answers_and_any_other_is_refused_naming_the_grant
     let port = granted.addr.port();
     let settings =
         format!("[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:{port}\", \"https://127.0.0.1:{port}\"]\n");
-    let (process, _actors, _data) = host(&settings, &[]).await;
+    let (process, _actors, _data) = host(&settings).await;
 
     assert_eq!(fetch(&process.client, &granted.url("/hello")).await, "status 200: hello from upstream");
     let tls = fetch(&process.client, &format!("https://127.0.0.1:{port}/hello")).await;
@@ -185,7 +191,7 @@ async fn refused_until_granted(component: &str, actor: &str, examples: &'static 
     let destination = format!("http://{}", upstream.addr);
     let actors = actors_dir(&[component]);
     let data = data_dir();
-    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[]).await;
+    let process = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &[LOOPBACK_ALLOWED]).await;
     let client = &process.client;
 
     let refused = fetch_by(client, actor, &upstream.url("/hello")).await;
@@ -227,7 +233,7 @@ async fn a_host_name_reaching_a_loopback_address_needs_the_address_granted() {
     let upstream = Upstream::start().await;
     let port = upstream.addr.port();
     let by_name = format!("[grants]\nallowed_outbound_hosts = [\"http://localhost:{port}\"]\n");
-    let (process, actors, _data) = host(&by_name, &[]).await;
+    let (process, actors, _data) = host(&by_name).await;
     let url = format!("http://localhost:{port}/hello");
 
     let refused = fetch(&process.client, &url).await;
@@ -258,8 +264,11 @@ async fn the_host_config_narrows_what_a_module_grants() {
     write_file(actors.path(), "hostile.toml", b"[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n");
     let data = tempfile::tempdir().unwrap();
     let host_list = [format!("http://127.0.0.1:{}", allowed.addr.port()), "https://api.example.com".into()];
-    let limits =
-        Limits { allowed_outbound_hosts: Some(AllowedOutboundHosts::parse(&host_list).unwrap()), ..Limits::default() };
+    let policy = GrantPolicy {
+        outbound_hosts: Some(AllowedOutboundHosts::parse(&host_list).unwrap()),
+        ..GrantPolicy::default()
+    };
+    let limits = Limits { policy, ..Limits::default() };
     let harness = StandaloneHarness::start_with(actors.path(), data.path(), limits).await;
 
     assert_eq!(fetch(&harness.client, &allowed.url("/hello")).await, "status 200: hello from upstream");
@@ -302,7 +311,7 @@ async fn slow_upstreams_end_at_the_call_deadline_big_bodies_at_the_cap_and_the_h
          [grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n",
         upstream.addr.port()
     );
-    let (process, _actors, _data) = host(&settings, &[]).await;
+    let (process, _actors, _data) = host(&settings).await;
     let client = &process.client;
 
     for path in ["/slow", "/stall"] {

@@ -21,6 +21,7 @@ use spawn_wasm_bench::unused_dispatcher;
 use spawn_wasm_host::protocol::invocation::Invocation;
 use spawn_wasm_host::protocol::spawn::actors::ActorId;
 use spawn_wasm_host::protocol::wit::types as wit;
+use spawn_wasm_host::wasm::capabilities::{AllowedOutboundHosts, GrantPolicy};
 use spawn_wasm_host::wasm::chain::CallChain;
 use spawn_wasm_host::wasm::engine::ActorEngine;
 use spawn_wasm_host::wasm::executor::Executor;
@@ -102,9 +103,17 @@ async fn run(actors: &Path) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let wasm = dir.path().join("hostile.wasm");
     std::fs::copy(actors.join("hostile.wasm"), &wasm).context("run `cargo xtask build-examples` first")?;
-    let grant = format!("[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:{}\"]\n", addr.port());
-    std::fs::write(dir.path().join("hostile.toml"), grant)?;
-    let engine = Arc::new(ActorEngine::new(Limits::default())?);
+    let destination = format!("http://127.0.0.1:{}", addr.port());
+    std::fs::write(
+        dir.path().join("hostile.toml"),
+        format!("[grants]\nallowed_outbound_hosts = [\"{destination}\"]\n"),
+    )?;
+    // The upstream is on loopback, which a module reaches only when the operator names it too.
+    let policy = GrantPolicy {
+        outbound_hosts: Some(AllowedOutboundHosts::parse(&[destination]).map_err(anyhow::Error::msg)?),
+        ..GrantPolicy::default()
+    };
+    let engine = Arc::new(ActorEngine::new(Limits { policy, ..Limits::default() })?);
     let module = ActorModule::load(&engine, None, &wasm).await?;
     let executor = Executor::new(engine);
     let url = format!("http://{addr}/ping");

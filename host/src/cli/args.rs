@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(config.limits.call_timeout, Duration::from_millis(250));
         let narrowed =
             crate::wasm::capabilities::AllowedOutboundHosts::parse(&["https://api.example.com", "http://127.0.0.1:*"]);
-        assert_eq!(config.limits.allowed_outbound_hosts, Some(narrowed.unwrap()));
+        assert_eq!(config.limits.policy.outbound_hosts, Some(narrowed.unwrap()));
         assert_eq!(config.limits.max_outbound_response_bytes, 2 << 20);
         let bad = Cli::try_parse_from([
             "spawn-wasm",
@@ -184,7 +184,8 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:9001".parse().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("spawn-data"));
         assert!(!config.fsync);
-        assert_eq!(config.limits.allowed_outbound_hosts, None, "unset narrows nothing");
+        assert_eq!(config.limits.policy.outbound_hosts, None, "unset: no address that is not public");
+        assert!(config.limits.policy.dir_roots.is_empty(), "no directory is grantable by default");
     }
 
     // The configuration file, against the real command line.

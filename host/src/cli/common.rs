@@ -1,11 +1,12 @@
 //! Options and helpers shared by several verbs.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::http::HttpLimits;
-use crate::wasm::capabilities::{AllowedOutboundHosts, OutboundPattern};
+use crate::wasm::capabilities::{AllowedOutboundHosts, GrantPolicy, OutboundPattern, grantable_dir};
 use crate::wasm::limits::{
     DEFAULT_MAX_OUTBOUND_REQUESTS, DEFAULT_MAX_OUTBOUND_RESPONSE_MB, DEFAULT_WARM_MEMORY_MB, Limits,
 };
@@ -69,20 +70,24 @@ pub struct TokenArgs {
     pub token_file: Option<Token>,
 }
 
-/// A token read from a file (not printed by `Debug`).
+/// A token read from a file (not printed by `Debug`), and the file: no module may be
+/// granted a directory holding it.
 #[derive(Clone)]
-pub struct Token(String);
+pub struct Token {
+    value: String,
+    file: PathBuf,
+}
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(…)")
+        write!(f, "Token(…, {})", self.file.display())
     }
 }
 
 fn read_token_file(path: &str) -> Result<Token, String> {
     let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the token file {path}: {error}"))?;
     match text.lines().next().map(str::trim) {
-        Some(token) if !token.is_empty() => Ok(Token(token.to_owned())),
+        Some(token) if !token.is_empty() => Ok(Token { value: token.to_owned(), file: path.into() }),
         _ => Err(format!("the token file {path} is empty")),
     }
 }
@@ -90,7 +95,15 @@ fn read_token_file(path: &str) -> Result<Token, String> {
 impl TokenArgs {
     /// The token given, by `--token` or `--token-file`.
     pub fn value(&self) -> Option<String> {
-        self.token.clone().or_else(|| self.token_file.as_ref().map(|token| token.0.clone()))
+        self.token.clone().or_else(|| self.token_file.as_ref().map(|token| token.value.clone()))
+    }
+
+    /// `limits` with the token file, if one was given, kept from every module's grants.
+    pub fn protect(&self, mut limits: Limits) -> Limits {
+        if let Some(token) = &self.token_file {
+            limits.policy = limits.policy.protecting(&token.file);
+        }
+        limits
     }
 }
 
@@ -154,17 +167,42 @@ pub struct LimitArgs {
     /// are evicted beyond it.
     #[arg(long, env = "SPAWN_WASM_WARM_MEMORY_MB", default_value_t = DEFAULT_WARM_MEMORY_MB)]
     pub warm_memory_mb: usize,
-    /// Outbound HTTP destinations any module may reach, as `scheme://host[:port]` patterns
-    /// (comma-separated): narrows every module's `allowed_outbound_hosts` to what both
-    /// allow. Unset: modules' grants apply as written.
-    #[arg(long, env = "SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", value_delimiter = ',', value_parser = OutboundPattern::parse)]
-    pub allowed_outbound_hosts: Option<Vec<OutboundPattern>>,
+    /// The operator's ceiling over every module's grants.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Cap on one outbound HTTP response body, in MiB; a module may lower it.
     #[arg(long, env = "SPAWN_WASM_MAX_OUTBOUND_RESPONSE_MB", default_value_t = DEFAULT_MAX_OUTBOUND_RESPONSE_MB, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub max_outbound_response_mb: usize,
     /// Outbound HTTP requests one instance may have in flight; a module may lower it.
     #[arg(long, env = "SPAWN_WASM_MAX_OUTBOUND_REQUESTS", default_value_t = DEFAULT_MAX_OUTBOUND_REQUESTS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub max_outbound_requests: usize,
+}
+
+/// What any module may be granted (`inspect` takes these too, to show what a host with them
+/// would give a module).
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Outbound HTTP destinations any module may reach, as `scheme://host[:port]` patterns
+    /// (comma-separated): narrows every module's `allowed_outbound_hosts` to what both
+    /// allow, and is the only way a module reaches an address that is not public (it must
+    /// name that address) or this host's own API (address and port). Unset: names as the
+    /// modules grant them, public addresses only.
+    #[arg(long, env = "SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", value_delimiter = ',', value_parser = OutboundPattern::parse)]
+    pub allowed_outbound_hosts: Option<Vec<OutboundPattern>>,
+    /// Directories under which a module's TOML may grant `read_only_dirs` (comma-separated);
+    /// none by default. Never `/proc`, `/sys`, `/dev`, or what holds the host's own data.
+    #[arg(long, env = "SPAWN_WASM_GRANTABLE_DIRS", value_delimiter = ',', value_name = "DIR", value_parser = grantable_dir)]
+    pub grantable_dirs: Vec<PathBuf>,
+}
+
+impl From<&PolicyArgs> for GrantPolicy {
+    fn from(args: &PolicyArgs) -> Self {
+        GrantPolicy {
+            outbound_hosts: args.allowed_outbound_hosts.clone().map(AllowedOutboundHosts::from),
+            dir_roots: args.grantable_dirs.clone(),
+            ..GrantPolicy::default()
+        }
+    }
 }
 
 impl From<&LimitArgs> for HttpLimits {
@@ -186,7 +224,7 @@ impl From<&LimitArgs> for Limits {
             warm_per_actor: args.warm_per_actor as usize,
             warm_memory_bytes: args.warm_memory_mb << 20,
             max_instances: args.warm_instances + crate::wasm::limits::CONCURRENT_FRESH_INSTANCES,
-            allowed_outbound_hosts: args.allowed_outbound_hosts.clone().map(AllowedOutboundHosts::from),
+            policy: GrantPolicy::from(&args.policy),
             max_outbound_response_bytes: args.max_outbound_response_mb << 20,
             max_outbound_requests: args.max_outbound_requests,
             ..Limits::default()

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
+use super::common::PolicyArgs;
 use crate::modules::inspect::inspect;
+use crate::wasm::capabilities::GrantPolicy;
 
 /// Options of `spawn-wasm inspect`.
 #[derive(Debug, Args)]
@@ -15,11 +17,16 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The policy to judge the module's grants by (as the host would be started with).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// Loads the component and prints its report.
 pub(super) async fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let report = inspect(&args.file).await.with_context(|| format!("inspecting {}", args.file.display()))?;
+    let report = inspect(&args.file, GrantPolicy::from(&args.policy))
+        .await
+        .with_context(|| format!("inspecting {}", args.file.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -12,13 +12,16 @@ use tracing_subscriber::fmt::MakeWriter;
 pub(super) struct OneLineWriter {
     /// Whether the log is coloured: its escape sequences (ESC) are then the logger's own.
     pub(super) ansi: bool,
+    /// Log to stderr (a verb whose stdout is its result) instead of stdout (a server).
+    pub(super) stderr: bool,
 }
 
 impl<'a> MakeWriter<'a> for OneLineWriter {
-    type Writer = OneLine<io::Stdout>;
+    type Writer = OneLine<Box<dyn Write>>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        OneLine { inner: io::stdout(), ansi: self.ansi }
+        let inner: Box<dyn Write> = if self.stderr { Box::new(io::stderr()) } else { Box::new(io::stdout()) };
+        OneLine { inner, ansi: self.ansi }
     }
 }
 

@@ -31,11 +31,19 @@ pub fn main() -> anyhow::Result<()> {
     let cli = Cli::from_arg_matches(&command.get_matches_from(args)).unwrap_or_else(|error| error.exit());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // A server logs to stdout, as containers expect; any other verb's stdout is its result
+    // (`inspect --json`, a reply), so its log goes to stderr.
+    let stderr = !matches!(cli.command, Command::Sidecar(_) | Command::Standalone(_));
     match cli.log_format {
+        LogFormat::Json if stderr => logs.json().with_writer(std::io::stderr).init(),
         LogFormat::Json => logs.json().init(),
         LogFormat::Human => {
-            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-            logs.with_ansi(ansi).with_writer(log_lines::OneLineWriter { ansi }).init()
+            let ansi = if stderr {
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+            } else {
+                std::io::IsTerminal::is_terminal(&std::io::stdout())
+            };
+            logs.with_ansi(ansi).with_writer(log_lines::OneLineWriter { ansi, stderr }).init()
         }
     }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))

@@ -79,7 +79,7 @@ impl SidecarArgs {
             proxy_url: format!("http://{}:{}", self.proxy_host, self.proxy_port),
             listen: SocketAddr::new(self.user_function_host, self.user_function_port),
             system: self.system_name(),
-            limits: Limits::from(&self.limits),
+            limits: self.token.protect(Limits::from(&self.limits)),
             cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),

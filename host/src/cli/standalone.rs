@@ -98,7 +98,7 @@ impl StandaloneArgs {
             data_dir: self.data.clone(),
             listen: SocketAddr::new(self.host, self.port),
             system: self.system.clone(),
-            limits: Limits::from(&self.limits),
+            limits: self.token.protect(Limits::from(&self.limits)),
             fsync: self.fsync,
             state_history: self.state_history,
             watch: !self.no_watch,

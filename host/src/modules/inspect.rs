@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::protocol::convert::{DEFAULT_DEACTIVATION_TIMEOUT_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS};
 use crate::protocol::wit::types as wit;
+use crate::wasm::capabilities::{GrantPolicy, GrantsReport};
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::limits::Limits;
 use crate::wasm::module::ActorModule;
@@ -24,6 +25,8 @@ pub struct ComponentReport {
     pub wit: String,
     /// Its actors.
     pub actors: Vec<ActorReport>,
+    /// What its TOML grants it, under the policy it was inspected with.
+    pub grants: GrantsReport,
 }
 
 /// One actor of a component.
@@ -108,9 +111,10 @@ pub struct ChannelReport {
     pub action: String,
 }
 
-/// Loads the component at `path` (no cache, nothing served) and reports what it provides.
-pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
-    let limits = Limits { pooling: false, warm_instances: 0, ..Limits::default() };
+/// Loads the component at `path` (no cache, nothing served) and reports what it provides,
+/// and what its TOML grants under `policy` (a grant beyond it fails, as at a host's load).
+pub async fn inspect(path: &Path, policy: GrantPolicy) -> anyhow::Result<ComponentReport> {
+    let limits = Limits { pooling: false, warm_instances: 0, policy, ..Limits::default() };
     let engine = Arc::new(ActorEngine::new(limits)?);
     let module = ActorModule::load(&engine, None, path).await?;
     Ok(ComponentReport {
@@ -118,6 +122,7 @@ pub async fn inspect(path: &Path) -> anyhow::Result<ComponentReport> {
         hash: module.hash.clone(),
         wit: format!("{}@{}", crate::protocol::wit::WIT_PACKAGE, module.wit_version),
         actors: module.definitions.iter().map(|definition| actor_report(&module, definition)).collect(),
+        grants: module.sandbox.grants.report(&engine.limits().policy),
     })
 }
 
@@ -178,6 +183,6 @@ impl fmt::Display for ComponentReport {
                 writeln!(f, "    channel: {} -> {action}", channel.topic)?;
             }
         }
-        Ok(())
+        write!(f, "{}", self.grants)
     }
 }

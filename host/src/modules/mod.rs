@@ -2,10 +2,11 @@
 //! validate, swap, with the last error of each rejected file), each swap's immutable
 //! [`registry`] snapshot (actor name → module and definition), the directory [`watch`],
 //! [`inspect`], what one component provides, for people, and [`per_generation`], a value
-//! cached for one generation of the set (its JSON codec).
+//! cached for one generation of the set (its JSON codec), and each file's [`status`].
 
 pub mod inspect;
 pub mod per_generation;
 pub mod registry;
 pub mod set;
+pub mod status;
 pub mod watch;

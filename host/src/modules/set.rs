@@ -9,40 +9,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::modules::inspect::{ActionReport, action_reports};
 use crate::modules::per_generation::PerGeneration;
 use crate::modules::registry::ActorRegistry;
+pub use crate::modules::status::FileStatus;
 use crate::protocol::json::JsonCodec;
 use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::module::{ActorModule, LoadError, content_digest, short_hash};
 use crate::wasm::sandbox::Sandbox;
-
-/// What the host knows about one file of the actors directory (`GET /v1/modules`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct FileStatus {
-    /// The file.
-    pub file: PathBuf,
-    /// Short content hash of the version serving, if one is.
-    pub hash: Option<String>,
-    /// The actors the serving version provides.
-    pub actors: Vec<String>,
-    /// Each of those actors' actions, with the message types they declare.
-    pub actions: BTreeMap<String, Vec<ActionReport>>,
-    /// When the serving version was loaded (Unix ms).
-    pub loaded_at_ms: Option<i64>,
-    /// The serving version's size on disk, in bytes.
-    pub size_bytes: Option<u64>,
-    /// How long loading the serving version took (compiling, or reading the code cache), in ms.
-    pub load_ms: Option<u64>,
-    /// Why the latest version of the file was rejected, if it was.
-    pub last_error: Option<String>,
-}
 
 /// What a refresh of one file did.
 #[derive(Debug)]
@@ -269,24 +247,9 @@ impl ModuleSet {
         match swapped {
             Ok((next, module)) => {
                 *registry = Arc::new(next);
-                let actors: Vec<String> = module.actor_names().map(str::to_owned).collect();
-                self.files.lock().unwrap().insert(
-                    path.to_owned(),
-                    FileStatus {
-                        file: path.to_owned(),
-                        hash: Some(module.hash.clone()),
-                        actors: actors.clone(),
-                        actions: module
-                            .definitions
-                            .iter()
-                            .map(|definition| (definition.name.clone(), action_reports(&module, definition)))
-                            .collect(),
-                        loaded_at_ms: Some(unix_ms()),
-                        size_bytes: std::fs::metadata(path).ok().map(|metadata| metadata.len()),
-                        load_ms: Some(elapsed_ms),
-                        last_error: None,
-                    },
-                );
+                let status = FileStatus::serving(path, &module, &self.engine.limits().policy, elapsed_ms);
+                let actors = status.actors.clone();
+                self.files.lock().unwrap().insert(path.to_owned(), status);
                 self.engine.metrics().module_event(if previous.is_some() { "swapped" } else { "loaded" });
                 match &previous {
                     None => {
@@ -391,8 +354,4 @@ fn component_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

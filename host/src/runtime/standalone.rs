@@ -18,6 +18,7 @@ use crate::modules::watch::{self, DirectoryWatch};
 use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::executor::Executor;
+use crate::wasm::limits::Limits;
 
 /// A running standalone runtime and its client API server.
 pub struct Standalone {
@@ -45,7 +46,9 @@ impl Standalone {
             );
         }
         let data_lock = DataLock::acquire(&config.data_dir)?;
-        let engine = Arc::new(ActorEngine::new(config.limits.clone())?);
+        let policy = config.limits.policy.clone().protecting(&config.data_dir).protecting(&config.actors_dir);
+        let own_addresses = policy.own_addresses.clone();
+        let engine = Arc::new(ActorEngine::new(Limits { policy, ..config.limits.clone() })?);
         let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
         let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
         let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
@@ -58,6 +61,7 @@ impl Standalone {
             .await
             .with_context(|| format!("binding the client API to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        own_addresses.add([local_addr]);
         let draining = runtime.inner.draining.clone();
         let server = tokio::spawn(server::serve(listener, runtime.clone(), config.http, access, draining));
         tracing::info!(%local_addr, system = %config.system, data = %config.data_dir.display(), "standalone runtime serving the client API");

@@ -88,7 +88,13 @@ impl Sidecar {
     /// the background (again whenever the set of actors or actions changes). Returns once
     /// the server is listening.
     pub async fn start(config: SidecarConfig) -> anyhow::Result<Sidecar> {
-        let engine = Arc::new(ActorEngine::new(Limits { pooled_actors: false, ..config.limits.clone() })?);
+        let mut policy = config.limits.policy.clone().protecting(&config.actors_dir);
+        if let Some(cache) = &config.cache_dir {
+            policy = policy.protecting(cache);
+        }
+        let own_addresses = policy.own_addresses.clone();
+        own_addresses.add(proxy_addresses(&config.proxy_url).await);
+        let engine = Arc::new(ActorEngine::new(Limits { pooled_actors: false, policy, ..config.limits.clone() })?);
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
@@ -99,6 +105,7 @@ impl Sidecar {
             .await
             .with_context(|| format!("binding the user-function server to {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        own_addresses.add([local_addr]);
         let state = Arc::new(server::AppState::new(
             Executor::new(engine),
             modules,
@@ -162,6 +169,22 @@ impl Drop for Sidecar {
 /// state and tags inside every `ActorInvocation`, so whoever reaches the port can read and
 /// forge any actor's state. The proxy runs in the same pod (same network namespace) and
 /// reaches `127.0.0.1`.
+/// Where the proxy at `url` listens, as resolved at start: kept from guests' outbound HTTP
+/// (its API has no authentication). A name that does not resolve yet adds nothing; the
+/// operator's list still has to name any address that is not public.
+async fn proxy_addresses(url: &str) -> Vec<SocketAddr> {
+    let Ok(uri) = url.parse::<http::Uri>() else { return Vec::new() };
+    let (Some(host), Some(port)) = (uri.host(), uri.port_u16()) else { return Vec::new() };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => addrs.collect(),
+        Err(error) => {
+            tracing::warn!(proxy = %url, %error, "cannot resolve the proxy's address to keep it from guests' outbound HTTP");
+            Vec::new()
+        }
+    }
+}
+
 fn exposure(addr: SocketAddr) -> Option<&'static str> {
     (!addr.ip().is_loopback()).then_some(
         "the user-function port is reachable beyond this host: anyone who can reach it can read and forge \

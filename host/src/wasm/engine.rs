@@ -131,7 +131,8 @@ impl ActorEngine {
         let limits = SandboxLimiter::new(sandbox.memory_bytes, sandbox.max_table_elements);
         let policy = OutboundPolicy {
             granted: sandbox.grants.allowed_outbound_hosts.clone(),
-            host: self.limits.allowed_outbound_hosts.clone(),
+            host: self.limits.policy.outbound_hosts.clone(),
+            own: self.limits.policy.own_addresses.clone(),
         };
         let http = OutboundHttp::new(policy, sandbox.outbound, deadline);
         let mut store = Store::new(&self.engine, HostState::new(wasi, http, limits, turn, deadline, output));

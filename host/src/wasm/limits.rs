@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::capabilities::AllowedOutboundHosts;
+use super::capabilities::GrantPolicy;
 
 /// Limits applied to every guest call.
 #[derive(Debug, Clone)]
@@ -34,9 +34,8 @@ pub struct Limits {
     /// proxy does not support the kind (it throws on pooled calls); standalone serves them as
     /// named.
     pub pooled_actors: bool,
-    /// The host's narrowing of every module's `allowed_outbound_hosts`: a destination must
-    /// match both lists. `None` narrows nothing.
-    pub allowed_outbound_hosts: Option<AllowedOutboundHosts>,
+    /// The operator's ceiling over every module's grants.
+    pub policy: GrantPolicy,
     /// Cap on one outbound HTTP response body, in bytes.
     pub max_outbound_response_bytes: usize,
     /// Outbound HTTP requests one instance may have in flight.
@@ -55,7 +54,7 @@ impl Default for Limits {
             warm_memory_bytes: DEFAULT_WARM_MEMORY_MB << 20,
             enforce: true,
             pooled_actors: true,
-            allowed_outbound_hosts: None,
+            policy: GrantPolicy::default(),
             max_outbound_response_bytes: DEFAULT_MAX_OUTBOUND_RESPONSE_MB << 20,
             max_outbound_requests: DEFAULT_MAX_OUTBOUND_REQUESTS,
         }

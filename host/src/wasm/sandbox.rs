@@ -21,7 +21,9 @@
 //! ```
 //!
 //! Unknown keys are rejected, naming the file. Each grant is one module of
-//! [`super::capabilities`].
+//! [`super::capabilities`], and none goes past the operator's ceiling
+//! ([`super::capabilities::GrantPolicy`]): a directory must be under `--grantable-dirs`, an
+//! address that is not public must be named by `--allowed-outbound-hosts` too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -155,8 +157,9 @@ impl Sandbox {
         if let Some(requests) = overrides.max_outbound_requests {
             sandbox.outbound.max_requests = at_most("max_outbound_requests", requests, limits.max_outbound_requests)?;
         }
-        settings.grants.check()?;
-        sandbox.grants = settings.grants;
+        let mut grants = settings.grants;
+        grants.admit(&limits.policy)?;
+        sandbox.grants = grants;
         Ok(sandbox)
     }
 }
@@ -177,10 +180,15 @@ pub fn settings_file(wasm: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wasm::capabilities::{AllowedOutboundHosts, GrantPolicy};
 
     fn parse(text: &str) -> Result<Sandbox, String> {
+        parse_under(text, &Limits::default())
+    }
+
+    fn parse_under(text: &str, limits: &Limits) -> Result<Sandbox, String> {
         let settings: ModuleSettings = toml::from_str(text).map_err(|error| error.to_string())?;
-        Sandbox::from_settings(settings, &Limits::default())
+        Sandbox::from_settings(settings, limits)
     }
 
     #[test]
@@ -189,12 +197,13 @@ mod tests {
     }
 
     #[test]
-    fn limits_can_be_lowered_and_grants_given() {
-        let sandbox = parse(
-            "[limits]\nmemory_mb = 16\ncall_timeout_ms = 250\nmax_reply_bytes = 1024\n\
-             [grants]\nenv = { GREETING = \"hi\" }\nread_only_dirs = { \"/data\" = \"/tmp\" }\n",
-        )
-        .unwrap();
+    fn limits_can_be_lowered_and_grants_given_within_the_policy() {
+        let text = "[limits]\nmemory_mb = 16\ncall_timeout_ms = 250\nmax_reply_bytes = 1024\n\
+             [grants]\nenv = { GREETING = \"hi\" }\nread_only_dirs = { \"/data\" = \"/tmp\" }\n";
+        let refused = parse(text).unwrap_err();
+        assert!(refused.contains("grants.read_only_dirs") && refused.contains("--grantable-dirs"), "{refused}");
+        let policy = GrantPolicy { dir_roots: vec!["/tmp".into()], ..GrantPolicy::default() };
+        let sandbox = parse_under(text, &Limits { policy, ..Limits::default() }).unwrap();
         assert_eq!(sandbox.memory_bytes, 16 << 20);
         assert_eq!(sandbox.call_timeout, Duration::from_millis(250));
         assert_eq!(sandbox.max_reply_bytes, 1024);
@@ -212,6 +221,20 @@ mod tests {
         assert!(parse("[limits]\nmax_outbound_response_bytes = 999999999\n").unwrap_err().contains("host's limit"));
         let bad_host = parse("[grants]\nallowed_outbound_hosts = [\"example.com\"]\n").unwrap_err();
         assert!(bad_host.contains("`example.com` is not an outbound host pattern"), "{bad_host}");
+        let loopback = parse("[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n").unwrap_err();
+        assert!(
+            loopback.contains("not a public address") && loopback.contains("--allowed-outbound-hosts"),
+            "{loopback}"
+        );
+        let operator = GrantPolicy {
+            outbound_hosts: Some(AllowedOutboundHosts::parse(&["http://127.0.0.1:8080"]).unwrap()),
+            ..GrantPolicy::default()
+        };
+        let named = parse_under(
+            "[grants]\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n",
+            &Limits { policy: operator, ..Limits::default() },
+        );
+        assert!(named.is_ok(), "the operator's list names the address (its port narrows later): {named:?}");
         assert!(parse("[limits]\nfuel = 3\n").unwrap_err().contains("unknown field `fuel`"));
         assert!(parse("[network]\nallow = true\n").unwrap_err().contains("unknown field `network`"));
         assert!(parse("[grants]\nread_only_dirs = { \"data\" = \"/tmp\" }\n").unwrap_err().contains("absolute"));

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::capability::Capability;
+use super::policy::GrantPolicy;
 
 /// `env = { NAME = "value" }`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -16,7 +17,7 @@ pub struct Env(pub BTreeMap<String, String>);
 impl Capability for Env {
     const KEY: &'static str = "env";
 
-    fn check(&self) -> Result<(), String> {
+    fn admit(&mut self, _policy: &GrantPolicy) -> Result<(), String> {
         match self.0.keys().find(|name| name.is_empty() || name.contains(['=', '\0'])) {
             Some(name) => Err(format!("grants.{}: `{name}` is not a valid variable name", Self::KEY)),
             None => Ok(()),

@@ -1,11 +1,15 @@
 //! `[grants]` of a module's TOML: every capability, and the base every instance starts from.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::capability::Capability;
 use super::env::Env;
 use super::outbound_hosts::AllowedOutboundHosts;
+use super::policy::GrantPolicy;
 use super::read_only_dirs::ReadOnlyDirs;
 use crate::wasm::guest_output::GuestOutput;
 
@@ -24,12 +28,67 @@ pub struct Grants {
     pub allowed_outbound_hosts: AllowedOutboundHosts,
 }
 
+/// A module's effective grants, as people see them: variable names without their values
+/// (which may be secrets), directories at their checked host paths, and the outbound
+/// patterns with the operator's narrowing (a destination must match both).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GrantsReport {
+    /// Names of the environment variables the guest sees.
+    pub env: Vec<String>,
+    /// Guest path → the canonical host directory it reads.
+    pub read_only_dirs: BTreeMap<String, PathBuf>,
+    /// The module's outbound patterns.
+    pub allowed_outbound_hosts: Vec<String>,
+    /// The operator's `--allowed-outbound-hosts`, if set.
+    pub narrowed_by_host: Option<Vec<String>>,
+}
+
+impl std::fmt::Display for GrantsReport {
+    /// One line per kind of grant, `nothing` when none is given.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut granted = false;
+        if !self.env.is_empty() {
+            writeln!(f, "  grants env: {}", self.env.join(", "))?;
+            granted = true;
+        }
+        for (guest, host) in &self.read_only_dirs {
+            writeln!(f, "  grants read-only dir: {guest} = {}", host.display())?;
+            granted = true;
+        }
+        if !self.allowed_outbound_hosts.is_empty() {
+            write!(f, "  grants outbound HTTP: {}", self.allowed_outbound_hosts.join(", "))?;
+            match &self.narrowed_by_host {
+                Some(host) => writeln!(f, " (narrowed by the host to {})", host.join(", "))?,
+                None => writeln!(f)?,
+            }
+            granted = true;
+        }
+        if !granted {
+            writeln!(f, "  grants: nothing")?;
+        }
+        Ok(())
+    }
+}
+
 impl Grants {
-    /// Checks every grant against the host.
-    pub fn check(&self) -> Result<(), String> {
-        self.env.check()?;
-        self.read_only_dirs.check()?;
-        self.allowed_outbound_hosts.check()
+    /// Checks every grant against the host and the operator's `policy`, settling each to
+    /// what was checked.
+    pub fn admit(&mut self, policy: &GrantPolicy) -> Result<(), String> {
+        self.env.admit(policy)?;
+        self.read_only_dirs.admit(policy)?;
+        self.allowed_outbound_hosts.admit(policy)
+    }
+
+    /// What these grants give under the operator's `policy`, for people (`inspect`,
+    /// `/v1/modules`).
+    pub fn report(&self, policy: &GrantPolicy) -> GrantsReport {
+        let patterns = |hosts: &AllowedOutboundHosts| hosts.patterns().map(ToString::to_string).collect();
+        GrantsReport {
+            env: self.env.0.keys().cloned().collect(),
+            read_only_dirs: self.read_only_dirs.0.clone(),
+            allowed_outbound_hosts: patterns(&self.allowed_outbound_hosts),
+            narrowed_by_host: policy.outbound_hosts.as_ref().map(patterns),
+        }
     }
 
     /// What the interfaces a component imports (`wasi:sockets/tcp@0.2.3`, …) cannot reach

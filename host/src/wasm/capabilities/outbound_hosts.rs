@@ -26,6 +26,7 @@ use serde::Deserialize;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::capability::Capability;
+use super::policy::GrantPolicy;
 
 /// The scheme of a destination or pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +180,21 @@ impl OutboundPattern {
     }
 }
 
+impl fmt::Display for OutboundPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://", self.scheme)?;
+        match &self.host {
+            HostPattern::AnyName => f.write_str("*")?,
+            HostPattern::Subdomains(suffix) => write!(f, "*.{suffix}")?,
+            HostPattern::Exact(host) => write!(f, "{host}")?,
+        }
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => f.write_str(":*"),
+        }
+    }
+}
+
 /// A lowercased host name if `text` is one.
 fn valid_name(text: &str) -> Option<String> {
     let label_ok = |label: &str| {
@@ -202,6 +218,11 @@ impl AllowedOutboundHosts {
         Ok(AllowedOutboundHosts(parsed?.into()))
     }
 
+    /// The patterns, as the canonical text each parses back from.
+    pub fn patterns(&self) -> impl Iterator<Item = &OutboundPattern> {
+        self.0.iter()
+    }
+
     /// Whether nothing is allowed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -210,6 +231,18 @@ impl AllowedOutboundHosts {
     /// Whether a pattern allows `destination`.
     pub fn allows(&self, destination: &Destination) -> bool {
         self.0.iter().any(|pattern| pattern.matches(destination))
+    }
+
+    /// Whether a pattern names the address `addr` itself for `scheme`, on `port` exactly
+    /// when one is given (on any port otherwise): what the operator's list must do for a
+    /// module to reach an address that is not public, or, with the port, this host's own.
+    pub fn names_address(&self, scheme: Scheme, addr: IpAddr, port: Option<u16>) -> bool {
+        let addr = addr.to_canonical();
+        self.0.iter().any(|pattern| {
+            matches!(&pattern.host, HostPattern::Exact(Host::Addr(named)) if named.to_canonical() == addr)
+                && pattern.scheme == scheme
+                && port.is_none_or(|port| pattern.port == Some(port))
+        })
     }
 
     /// Whether a pattern allows the address `addr` itself (for `destination`'s scheme and
@@ -235,8 +268,19 @@ impl<'de> Deserialize<'de> for AllowedOutboundHosts {
 impl Capability for AllowedOutboundHosts {
     const KEY: &'static str = "allowed_outbound_hosts";
 
-    /// Every pattern was checked as it was read.
-    fn check(&self) -> Result<(), String> {
+    /// Every pattern was checked as it was read; one naming an address that is not public
+    /// needs the operator's list to name that address too.
+    fn admit(&mut self, policy: &GrantPolicy) -> Result<(), String> {
+        for pattern in self.0.iter() {
+            let HostPattern::Exact(Host::Addr(addr)) = pattern.host else { continue };
+            if !is_public(addr) && !policy.names_address(pattern.scheme, addr) {
+                return Err(format!(
+                    "grants.{}: `{pattern}` names {addr}, which is not a public address (loopback, private, link-local, ...); \
+                     the host allows it only when its --allowed-outbound-hosts (SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS) names that address too",
+                    Self::KEY
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 //! repeats. Each instance has a bounded number of requests in flight; each ends at the
 //! call's deadline and its response body is capped.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +23,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHtt
 
 use super::http_client::{self, Exchange, Sent};
 use super::outbound_hosts::{AllowedOutboundHosts, Destination, Host, Scheme, is_public};
+use super::policy::OwnAddresses;
 
 /// The interface, for messages.
 const INTERFACE: &str = "wasi:http/outgoing-handler";
@@ -42,8 +43,11 @@ pub struct OutboundLimits {
 pub struct OutboundPolicy {
     /// The module's grant.
     pub granted: AllowedOutboundHosts,
-    /// The host's narrowing (`--allowed-outbound-hosts`); `None` narrows nothing.
+    /// The host's narrowing (`--allowed-outbound-hosts`); `None` narrows names nothing and
+    /// lets no address that is not public through.
     pub host: Option<AllowedOutboundHosts>,
+    /// This host's own listening addresses (and a sidecar's proxy's).
+    pub own: OwnAddresses,
 }
 
 impl OutboundPolicy {
@@ -62,39 +66,73 @@ impl OutboundPolicy {
         Ok(())
     }
 
-    /// Whether an address that `destination` leads to may be connected to: a public one
-    /// may, one that is not only when both lists name it.
-    fn address_allowed(&self, destination: &Destination, addr: std::net::IpAddr) -> bool {
-        is_public(addr)
-            || (self.granted.allows_address(destination, addr)
-                && self.host.as_ref().is_none_or(|host| host.allows_address(destination, addr)))
+    /// Whether `addr`, which `destination` leads to, may be connected to, or why not: this
+    /// host's own address only when the operator's list names it with its port; a public
+    /// one always; any other only when both lists name it.
+    fn address_allowed(&self, destination: &Destination, addr: IpAddr) -> Result<(), String> {
+        let target = SocketAddr::new(addr, destination.port);
+        let host_names =
+            |port| self.host.as_ref().is_some_and(|host| host.names_address(destination.scheme, addr, port));
+        if self.own.contains(target) {
+            if host_names(Some(destination.port)) {
+                return Ok(());
+            }
+            return Err(format!(
+                "outbound HTTP to {destination} refused: {target} is this host's own API (or its Spawn proxy's); a guest \
+                 reaches actors through the runtime's imports. The operator allows it only by naming \"{}\" in --allowed-outbound-hosts",
+                Destination { host: Host::Addr(addr), ..destination.clone() }
+            ));
+        }
+        if is_public(addr) {
+            return Ok(());
+        }
+        let example = format!("\"{}\"", Destination { host: Host::Addr(addr), ..destination.clone() });
+        if !self.granted.allows_address(destination, addr) {
+            return Err(format!(
+                "{addr} is not public and is reachable only when granted by address: grant the address itself, e.g. {example}"
+            ));
+        }
+        if !host_names(None) {
+            return Err(format!(
+                "{addr} is not public: the module grants it, and the operator allows it only by naming it in --allowed-outbound-hosts too, e.g. {example}"
+            ));
+        }
+        Ok(())
     }
 
     /// The addresses to connect to for an allowed `destination`: its own address, or what
     /// its name resolves to, keeping only allowed ones; or why there are none.
     async fn addresses(&self, destination: &Destination, deadline: Instant) -> Result<Vec<SocketAddr>, Refusal> {
-        let name = match &destination.host {
-            Host::Addr(addr) => return Ok(vec![SocketAddr::new(*addr, destination.port)]),
-            Host::Name(name) => name,
-        };
-        let resolved: Vec<SocketAddr> =
-            timeout_at(deadline.into(), tokio::net::lookup_host((name.as_str(), destination.port)))
+        let resolved: Vec<SocketAddr> = match &destination.host {
+            Host::Addr(addr) => vec![SocketAddr::new(*addr, destination.port)],
+            Host::Name(name) => timeout_at(deadline.into(), tokio::net::lookup_host((name.as_str(), destination.port)))
                 .await
                 .map_err(|_| Refusal::Error(Error::DnsTimeout))?
                 .map_err(|error| Refusal::Error(Error::DnsError { rcode: Some(error.to_string()), info_code: None }))?
-                .collect();
-        let allowed: Vec<SocketAddr> =
-            resolved.iter().copied().filter(|addr| self.address_allowed(destination, addr.ip())).collect();
+                .collect(),
+        };
+        let mut reasons = Vec::new();
+        let allowed: Vec<SocketAddr> = resolved
+            .iter()
+            .copied()
+            .filter(|addr| match self.address_allowed(destination, addr.ip()) {
+                Ok(()) => true,
+                Err(reason) => {
+                    reasons.push(reason);
+                    false
+                }
+            })
+            .collect();
         if allowed.is_empty() {
-            let list: Vec<String> = resolved.iter().map(|addr| addr.ip().to_string()).collect();
-            let example = resolved.first().map_or_else(String::new, |addr| {
-                let host = Host::Addr(addr.ip());
-                format!(": grant the address itself, e.g. \"{}://{host}:{}\"", destination.scheme, destination.port)
-            });
-            return Err(Refusal::Denied(format!(
-                "outbound HTTP to {destination} refused: {name} resolves to {}, which is not public and is reachable only when granted by address{example}",
-                list.join(", ")
-            )));
+            let reason = reasons.first().cloned().unwrap_or_else(|| "no address".into());
+            return Err(Refusal::Denied(match &destination.host {
+                Host::Name(name) => {
+                    let list: Vec<String> = resolved.iter().map(|addr| addr.ip().to_string()).collect();
+                    format!("outbound HTTP to {destination} refused: {name} resolves to {}; {reason}", list.join(", "))
+                }
+                Host::Addr(_) if reason.starts_with("outbound HTTP") => reason,
+                Host::Addr(_) => format!("outbound HTTP to {destination} refused: {reason}"),
+            }));
         }
         Ok(allowed)
     }
@@ -215,8 +253,8 @@ mod tests {
         // A server that accepts and never answers: the first request stays in flight.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let policy =
-            OutboundPolicy { granted: AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap(), host: None };
+        let loopback = AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap();
+        let policy = OutboundPolicy { granted: loopback.clone(), host: Some(loopback), own: OwnAddresses::default() };
         let limits = OutboundLimits { max_response_bytes: 1024, max_requests: 1 };
         let mut http = OutboundHttp::new(policy, limits, Instant::now() + Duration::from_secs(10));
         let io = || Box::new(std::future::ready(Ok(()))) as Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -231,5 +269,31 @@ mod tests {
         }
         drop(first);
         assert_eq!(http.in_flight.available_permits(), 1, "the ended request's slot is free again");
+    }
+
+    #[test]
+    fn own_and_private_addresses_need_the_operators_list() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let own_api = Destination { scheme: Scheme::Http, host: Host::Addr(loopback), port: 8800 };
+        let elsewhere = Destination { port: 8801, ..own_api.clone() };
+        let own = OwnAddresses::default();
+        own.add(["127.0.0.1:8800".parse().unwrap()]);
+        let policy = |host: Option<&[&str]>| OutboundPolicy {
+            granted: AllowedOutboundHosts::parse(&["http://127.0.0.1:*", "http://*:*"]).unwrap(),
+            host: host.map(|list| AllowedOutboundHosts::parse(list).unwrap()),
+            own: own.clone(),
+        };
+
+        let unnamed = policy(None).address_allowed(&elsewhere, loopback).unwrap_err();
+        assert!(unnamed.contains("--allowed-outbound-hosts"), "{unnamed}");
+        assert!(policy(Some(&["http://127.0.0.1:*"])).address_allowed(&elsewhere, loopback).is_ok());
+
+        let wildcard = policy(Some(&["http://127.0.0.1:*"])).address_allowed(&own_api, loopback).unwrap_err();
+        assert!(wildcard.contains("own API") && wildcard.contains("\"http://127.0.0.1:8800\""), "{wildcard}");
+        assert!(policy(Some(&["http://127.0.0.1:8800"])).address_allowed(&own_api, loopback).is_ok());
+
+        let public: IpAddr = "93.184.216.34".parse().unwrap();
+        let outside = Destination { host: Host::Addr(public), ..elsewhere.clone() };
+        assert!(policy(None).address_allowed(&outside, public).is_ok(), "a public address needs nothing more");
     }
 }

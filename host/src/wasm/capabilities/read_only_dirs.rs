@@ -8,6 +8,7 @@ use serde::Deserialize;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::capability::Capability;
+use super::policy::GrantPolicy;
 
 /// `read_only_dirs = { "/guest/path" = "/host/dir" }`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -17,14 +18,17 @@ pub struct ReadOnlyDirs(pub BTreeMap<String, PathBuf>);
 impl Capability for ReadOnlyDirs {
     const KEY: &'static str = "read_only_dirs";
 
-    fn check(&self) -> Result<(), String> {
-        for (guest, host) in &self.0 {
+    /// Each host directory must exist and be allowed by the operator's policy; it is kept
+    /// as its canonical path, so that a symbolic link changed later does not move the grant.
+    fn admit(&mut self, policy: &GrantPolicy) -> Result<(), String> {
+        for (guest, host) in &mut self.0 {
             if !guest.starts_with('/') {
                 return Err(format!("grants.{}: guest path `{guest}` must be absolute", Self::KEY));
             }
             if !host.is_dir() {
                 return Err(format!("grants.{}: `{}` is not a directory", Self::KEY, host.display()));
             }
+            *host = policy.admit_dir(host).map_err(|reason| format!("grants.{}: {reason}", Self::KEY))?;
         }
         Ok(())
     }
