@@ -4,6 +4,8 @@
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use serde_json::{Value, json};
 
+use crate::protocol::json::is_protocol_message;
+
 /// How deep nested messages get their own fields; deeper ones (and recursive types) are
 /// entered as JSON.
 const NESTING: usize = 3;
@@ -13,14 +15,11 @@ const NESTING: usize = 3;
 /// its own type would expand to a hundred cubed (a hostile `.proto` could exhaust memory).
 const EXPANDED_FIELDS: usize = 1_000;
 
-/// Packages whose messages are the protocol's or protobuf's own, not actors' inputs.
-const NOT_INPUTS: [&str; 2] = ["spawn", "google.protobuf"];
-
 /// The messages components describe, by full name, sorted.
 pub(super) fn user_messages(pool: &DescriptorPool) -> Vec<String> {
     let mut names: Vec<String> = pool
         .all_messages()
-        .filter(|message| !message.is_map_entry() && !is_protocol(message))
+        .filter(|message| !message.is_map_entry() && !is_protocol_message(message))
         .map(|message| message.full_name().to_owned())
         .collect();
     names.sort();
@@ -36,11 +35,6 @@ pub(super) fn message_schema(pool: &DescriptorPool, name: &str) -> Option<Value>
     })
 }
 
-fn is_protocol(message: &MessageDescriptor) -> bool {
-    let package = message.package_name();
-    NOT_INPUTS.iter().any(|prefix| package == *prefix || package.starts_with(&format!("{prefix}.")))
-}
-
 /// The fields of `message`, nested ones expanded while `budget` (fields) lasts.
 fn schema(message: &MessageDescriptor, depth: usize, budget: &mut usize) -> Value {
     let fields: Vec<Value> = message
@@ -49,7 +43,9 @@ fn schema(message: &MessageDescriptor, depth: usize, budget: &mut usize) -> Valu
             let mut out = json!({ "name": field.name(), "json": field.json_name(), "list": field.is_list() });
             let (kind, detail) = match field.kind() {
                 _ if field.is_map() => ("json", json!("a JSON object")),
-                Kind::Message(inner) if depth < NESTING && !is_protocol(&inner) && *budget >= inner.fields().len() => {
+                Kind::Message(inner)
+                    if depth < NESTING && !is_protocol_message(&inner) && *budget >= inner.fields().len() =>
+                {
                     *budget -= inner.fields().len();
                     ("message", schema(&inner, depth + 1, budget))
                 }

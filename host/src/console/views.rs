@@ -1,15 +1,18 @@
 //! The console's JSON views: what the page shows that no other route answers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::schema;
 use super::source::Console;
 use crate::modules::inspect::{ActorReport, actor_report};
+use crate::protocol::json::JsonCodec;
 
 /// `GET /v1/console`: the mode (what the console may offer) and the system.
 pub(super) async fn about<S: Console>(State(state): State<S>) -> Response {
@@ -46,14 +49,39 @@ pub(super) async fn actors<S: Console>(State(state): State<S>) -> Response {
     Json(views).into_response()
 }
 
-/// `GET /v1/messages`: the messages components describe (inputs an action may take).
-pub(super) async fn messages<S: Console>(State(state): State<S>) -> Response {
-    Json(schema::user_messages(state.modules().json().pool())).into_response()
+/// Which module's messages a request means: the actor's (each module's JSON uses its own
+/// descriptors), or every module's when no actor is named.
+#[derive(Deserialize)]
+pub(super) struct ForActor {
+    actor: Option<String>,
 }
 
-/// `GET /v1/messages/{name}`: a message's fields; 404 naming it if no component describes it.
-pub(super) async fn message<S: Console>(State(state): State<S>, Path(name): Path<String>) -> Response {
-    match schema::message_schema(state.modules().json().pool(), &name) {
+/// The codecs `query` means: the named actor's module's, else every loaded module's.
+fn codecs<S: Console>(state: &S, query: &ForActor) -> Vec<Arc<JsonCodec>> {
+    match &query.actor {
+        Some(actor) => vec![state.modules().json_of(actor)],
+        None => state.modules().registry().modules().map(|module| module.json.clone()).collect(),
+    }
+}
+
+/// `GET /v1/messages[?actor=NAME]`: the messages components describe (inputs an action may
+/// take), sorted.
+pub(super) async fn messages<S: Console>(State(state): State<S>, Query(query): Query<ForActor>) -> Response {
+    let mut names: Vec<String> =
+        codecs(&state, &query).iter().flat_map(|codec| schema::user_messages(codec.pool())).collect();
+    names.sort();
+    names.dedup();
+    Json(names).into_response()
+}
+
+/// `GET /v1/messages/{name}[?actor=NAME]`: a message's fields; 404 naming it if no
+/// component (or not the actor's) describes it.
+pub(super) async fn message<S: Console>(
+    State(state): State<S>,
+    Path(name): Path<String>,
+    Query(query): Query<ForActor>,
+) -> Response {
+    match codecs(&state, &query).iter().find_map(|codec| schema::message_schema(codec.pool(), &name)) {
         Some(schema) => Json(schema).into_response(),
         None => {
             let error = format!("no loaded component describes the message `{name}`");

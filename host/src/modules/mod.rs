@@ -1,11 +1,9 @@
 //! The loaded components, kept in step with the actors directory: the live [`set`] (load,
 //! validate, swap, with the last error of each rejected file), each swap's immutable
 //! [`registry`] snapshot (actor name → module and definition), the directory [`watch`],
-//! [`inspect`], what one component provides, for people, and [`per_generation`], a value
-//! cached for one generation of the set (its JSON codec), and each file's [`status`].
+//! [`inspect`], what one component provides, for people, and each file's [`status`].
 
 pub mod inspect;
-pub mod per_generation;
 pub mod registry;
 pub mod set;
 pub mod status;

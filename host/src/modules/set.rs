@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::modules::per_generation::PerGeneration;
 use crate::modules::registry::ActorRegistry;
 pub use crate::modules::status::FileStatus;
 use crate::protocol::json::JsonCodec;
@@ -63,8 +62,6 @@ pub struct ModuleSet {
     cache: Option<CodeCache>,
     dir: PathBuf,
     current: ArcSwap<ActorRegistry>,
-    /// Built on first use after each change: building it decodes every module's descriptors.
-    json: PerGeneration<JsonCodec>,
     files: Mutex<BTreeMap<PathBuf, FileStatus>>,
     changes: watch::Sender<u64>,
     /// Serializes refreshes, so that two changes never race to swap.
@@ -88,7 +85,6 @@ impl ModuleSet {
             cache,
             dir: dir.to_owned(),
             current: ArcSwap::default(),
-            json: PerGeneration::default(),
             files: Mutex::default(),
             changes: watch::channel(0).0,
             updating: tokio::sync::Mutex::new(()),
@@ -141,14 +137,10 @@ impl ModuleSet {
         self.current.load_full()
     }
 
-    /// JSON conversions knowing every loaded module's messages.
-    pub fn json(&self) -> Arc<JsonCodec> {
-        // The generation first: `swap` stores the registry before counting a new one.
-        let generation = *self.changes.borrow();
-        let registry = self.registry();
-        self.json.get(generation, || {
-            JsonCodec::new(registry.modules().map(|module| (module.path.as_path(), module.descriptors.as_slice())))
-        })
+    /// JSON conversions for calls to the actor definition `actor`: its module's messages,
+    /// the protocol's only if no module serves it.
+    pub fn json_of(&self, actor: &str) -> Arc<JsonCodec> {
+        self.registry().get(actor).map_or_else(JsonCodec::protocol, |entry| entry.module.json.clone())
     }
 
     /// A receiver that changes whenever the set of loaded modules does.
@@ -247,6 +239,7 @@ impl ModuleSet {
         match swapped {
             Ok((next, module)) => {
                 *registry = Arc::new(next);
+                warn_of_conflicts(registry, &module);
                 let status = FileStatus::serving(path, &module, &self.engine.limits().policy, elapsed_ms);
                 let actors = status.actors.clone();
                 self.files.lock().unwrap().insert(path.to_owned(), status);
@@ -354,4 +347,21 @@ fn component_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Warns, once per pair, of each message that `module` and another loaded module define
+/// differently: each module's JSON keeps its own definition, but a client sending one
+/// module's JSON to the other's actors would be misread (swapped field numbers, say).
+fn warn_of_conflicts(registry: &ActorRegistry, module: &ActorModule) {
+    for other in registry.modules().filter(|other| other.path != module.path) {
+        let conflicts = module.json.conflicts_with(&other.json);
+        if !conflicts.is_empty() {
+            tracing::warn!(
+                file = %module.path.display(),
+                other = %other.path.display(),
+                messages = ?conflicts,
+                "two modules define these messages differently; each module's JSON uses its own definition"
+            );
+        }
+    }
 }

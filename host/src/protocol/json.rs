@@ -1,11 +1,13 @@
 //! JSON for humans: protobuf messages shown and accepted as JSON (the protobuf JSON mapping),
 //! using the descriptors the components embed, so that no user `.proto` file is needed.
 //!
-//! One codec is built per set of loaded modules: the Spawn protocol's descriptors plus each
-//! module's. An `Any` is written as `{"@type": "type.googleapis.com/pkg.Msg", ...fields}`;
+//! Each module has its own codec: the Spawn protocol's descriptors plus the module's, so that
+//! a message name two modules define differently is encoded by each with its own definition
+//! (a conflict is warned about when the second loads). An `Any` is written as `{"@type": "type.googleapis.com/pkg.Msg", ...fields}`;
 //! an `Any` whose type no module describes is written as its type URL and base64 bytes.
 
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -62,6 +64,28 @@ impl JsonCodec {
             }
         }
         JsonCodec { pool }
+    }
+
+    /// The codec of the protocol's messages only: for a call no module serves.
+    pub fn protocol() -> Arc<JsonCodec> {
+        static PROTOCOL: LazyLock<Arc<JsonCodec>> = LazyLock::new(|| Arc::new(JsonCodec::new([])));
+        PROTOCOL.clone()
+    }
+
+    /// The messages (full names, the protocol's aside) that both codecs describe, each
+    /// differently: what two modules disagree on.
+    pub fn conflicts_with(&self, other: &JsonCodec) -> Vec<String> {
+        self.pool
+            .all_messages()
+            .filter(|message| !is_protocol_message(message))
+            .filter(|message| {
+                other
+                    .pool
+                    .get_message_by_name(message.full_name())
+                    .is_some_and(|theirs| theirs.descriptor_proto() != message.descriptor_proto())
+            })
+            .map(|message| message.full_name().to_owned())
+            .collect()
     }
 
     /// Every message the codec knows (the protocol's and the components'), for what
@@ -153,6 +177,16 @@ impl JsonCodec {
     }
 }
 
+/// Packages whose messages are the protocol's or protobuf's own, not actors'.
+const PROTOCOL_PACKAGES: [&str; 2] = ["spawn", "google.protobuf"];
+
+/// Whether `message` is the protocol's or protobuf's own (never an actor's input, and the
+/// same in every module).
+pub fn is_protocol_message(message: &MessageDescriptor) -> bool {
+    let package = message.package_name();
+    PROTOCOL_PACKAGES.iter().any(|prefix| package == *prefix || package.starts_with(&format!("{prefix}.")))
+}
+
 /// Messages of the protocol the codec converts, by full name.
 pub trait ReflectDescriptor {
     /// The full protobuf name.
@@ -200,5 +234,43 @@ mod tests {
         let json = codec.encode(&response);
         assert_eq!(json["status"]["status"], "OK");
         assert_eq!(json["value"]["base64"], "Zm9v");
+    }
+
+    /// A `domain.proto` holding `message Reply { string response = NUMBER; }`, encoded.
+    fn domain_reply(number: i32) -> Vec<u8> {
+        use prost_types::field_descriptor_proto::{Label, Type};
+        let field = prost_types::FieldDescriptorProto {
+            name: Some("response".into()),
+            json_name: Some("response".into()),
+            number: Some(number),
+            label: Some(Label::Optional as i32),
+            r#type: Some(Type::String as i32),
+            ..Default::default()
+        };
+        let message =
+            prost_types::DescriptorProto { name: Some("Reply".into()), field: vec![field], ..Default::default() };
+        let file = prost_types::FileDescriptorProto {
+            name: Some("domain.proto".into()),
+            package: Some("domain".into()),
+            message_type: vec![message],
+            syntax: Some("proto3".into()),
+            ..Default::default()
+        };
+        prost_types::FileDescriptorSet { file: vec![file] }.encode_to_vec()
+    }
+
+    #[test]
+    fn each_module_encodes_with_its_own_definitions_and_conflicts_are_named() {
+        let (ours, theirs) = (domain_reply(1), domain_reply(2));
+        let a = JsonCodec::new([(Path::new("a.wasm"), ours.as_slice())]);
+        let b = JsonCodec::new([(Path::new("b.wasm"), theirs.as_slice())]);
+        // Field 1 holding "hi": module a reads it as `response`; module b knows no field 1.
+        let any =
+            prost_types::Any { type_url: "type.googleapis.com/domain.Reply".into(), value: b"\x0a\x02hi".to_vec() };
+        assert_eq!(a.any_to_json(&any)["response"], "hi");
+        assert!(b.any_to_json(&any).get("response").is_none(), "b's definition decides b's JSON");
+        assert_eq!(a.conflicts_with(&b), ["domain.Reply"]);
+        assert!(a.conflicts_with(&JsonCodec::new([(Path::new("c.wasm"), ours.as_slice())])).is_empty());
+        assert!(a.conflicts_with(&JsonCodec::protocol()).is_empty(), "the protocol's messages are everyone's");
     }
 }

@@ -17,6 +17,7 @@ use super::spawned::SpawnedInstances;
 use super::store::{Revision, RevisionSummary, StateStore};
 use super::table::ActiveActors;
 use crate::modules::set::ModuleSet;
+use crate::protocol::json::JsonCodec;
 use crate::protocol::spawn as pb;
 use crate::wasm::executor::Executor;
 
@@ -126,6 +127,12 @@ impl Runtime {
     pub fn input_type(&self, name: &str, action: &str) -> Result<Option<String>, InvokeFailure> {
         let (entry, _) = self.inner.definition_of(name)?;
         Ok(entry.module.signature(&entry.definition().name, action).and_then(|signature| signature.input.clone()))
+    }
+
+    /// JSON conversions for calls to the instance `name`: its module's messages (a spawned
+    /// instance's are its template's), the protocol's only if no module serves it.
+    pub fn json_for(&self, name: &str) -> Arc<JsonCodec> {
+        self.inner.definition_of(name).map_or_else(|_| JsonCodec::protocol(), |(entry, _)| entry.module.json.clone())
     }
 
     /// Whether the actor instance `name` is active (in memory, with its mailbox).

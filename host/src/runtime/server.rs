@@ -74,12 +74,14 @@ enum Format {
 }
 
 impl Format {
-    fn of(headers: &HeaderMap, runtime: &Runtime) -> Format {
+    /// The format of a request; in JSON, with the messages `codec` knows (the target's
+    /// module's).
+    fn of(headers: &HeaderMap, codec: impl FnOnce() -> Arc<JsonCodec>) -> Format {
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("application/json"));
-        if json { Format::Json(runtime.modules().json()) } else { Format::Protobuf }
+        if json { Format::Json(codec()) } else { Format::Protobuf }
     }
 
     fn decode<M: Message + Default + ReflectDescriptor>(&self, body: Bytes) -> Result<M, InvokeFailure> {
@@ -139,7 +141,7 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let format = Format::of(&headers, &runtime);
+    let format = Format::of(&headers, || runtime.json_for(&actor));
     let mut request = match format.decode_invocation(body, &runtime, &actor) {
         Ok(request) => request,
         Err(failure) => return invoke_failure(&format, &failure, None, None),
@@ -222,7 +224,8 @@ async fn spawn(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let format = Format::of(&headers, &runtime);
+    // A spawn or restore carries no actor's message: the protocol's are enough.
+    let format = Format::of(&headers, JsonCodec::protocol);
     let result = match (format.decode::<pb::SpawnRequest>(body), state_api::revision(query.as_deref())) {
         (Err(failure), _) | (_, Err(failure)) => Err(failure),
         (Ok(_), _) if system != runtime.system() => {

@@ -39,7 +39,7 @@ pub(super) async fn state(
         check_system(&runtime, system)?;
         let revision = revision(query.as_deref())?;
         let found = runtime.state_at(&actor, revision).await?;
-        let codec = runtime.modules().json();
+        let codec = runtime.json_for(&actor);
         let state = found.stored.state.as_ref().map_or(Value::Null, |state| codec.any_to_json(state));
         Ok(json!({"revision": found.stored.revision, "time_ms": found.time_ms, "state": state}))
     };

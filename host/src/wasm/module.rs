@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use wasmtime::component::Component;
 
@@ -10,6 +11,7 @@ use super::describe::{self, Described};
 use super::engine::ActorEngine;
 use super::host::HostState;
 use super::sandbox::Sandbox;
+use crate::protocol::json::JsonCodec;
 use crate::protocol::wit::{self as bindings, ActionSignature, WIT_PACKAGE, WIT_VERSION, types as wit};
 
 /// Why a `.wasm` file could not be loaded. The message names the cause; the caller adds
@@ -72,8 +74,10 @@ pub struct ActorModule {
     pub signatures: Vec<ActionSignature>,
     /// The limits and grants its calls run with.
     pub sandbox: Sandbox,
-    /// The encoded `FileDescriptorSet` of its messages (empty if it embeds none).
-    pub descriptors: Vec<u8>,
+    /// JSON conversions with the protocol's messages and this module's own (the descriptors
+    /// it embeds): each module's JSON uses its own definitions, so that two modules defining
+    /// one message name differently never decide each other's encoding.
+    pub json: Arc<JsonCodec>,
     pre: bindings::ActorPre<HostState>,
 }
 
@@ -148,7 +152,7 @@ impl ActorModule {
             definitions,
             signatures,
             sandbox,
-            descriptors,
+            json: Arc::new(JsonCodec::new([(path, descriptors.as_slice())])),
             pre,
         })
     }

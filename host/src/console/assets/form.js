@@ -12,7 +12,7 @@ export async function renderInvoke(actor, card, { invokePath, afterInvoke }) {
     return;
   }
   let messages = [];
-  try { messages = await api("/v1/messages"); } catch (error) { if (error instanceof Unauthorized) return; }
+  try { messages = await api(`/v1/messages?actor=${encodeURIComponent(actor.name)}`); } catch (error) { if (error instanceof Unauthorized) return; }
   const actionSelect = h("select", { id: "invoke-action", name: "action" }, actions.map((action) => h("option", { value: action.name }, action.name)));
   const typeSelect = h("select", { id: "invoke-type", name: "type" },
     h("option", { value: "" }, "(no input)"), messages.map((name) => h("option", { value: name }, name)));
@@ -27,7 +27,7 @@ export async function renderInvoke(actor, card, { invokePath, afterInvoke }) {
   card.append(form);
   let schema = null;
   const chooseType = async () => {
-    schema = typeSelect.value ? await api(`/v1/messages/${encodeURIComponent(typeSelect.value)}`) : null;
+    schema = typeSelect.value ? await api(`/v1/messages/${encodeURIComponent(typeSelect.value)}?actor=${encodeURIComponent(actor.name)}`) : null;
     fields.replaceChildren(...(schema ? fieldInputs(schema, "") : [h("p", { class: "muted small" }, "The action is called without input.")]));
   };
   const chooseAction = async () => {
