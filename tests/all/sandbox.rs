@@ -76,6 +76,31 @@ async fn memory_hogs_recursion_and_panics_fail_their_own_call() {
     }
 }
 
+/// Memory a guest holds outside its linear memory is bounded too: handles in its resource
+/// table, and the bytes of one `wasi:http` header map.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_held_outside_linear_memory_are_bounded() {
+    let harness = hostile_harness().await;
+    let (status, body) = harness.client.send(&hostile("hoard")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "a guest keeping handles without end fails at the bound");
+    let message = String::from_utf8_lossy(&body);
+    assert!(message.contains("resource table has no free keys"), "the bound is named: {message}");
+
+    let header = |bytes: usize| {
+        InvocationBuilder::new("hostile", "bigHeader").payload(&Request { language: bytes.to_string() }).build()
+    };
+    assert_eq!(reply::<Reply>(&harness.client.invoke(&header(1 << 10)).await).response, "accepted");
+    let (status, body) = harness.client.send(&header(64 << 10)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "a 64 KiB header map is over the bound");
+    let message = String::from_utf8_lossy(&body);
+    assert!(message.contains("total size of fields exceeds limit"), "{message}");
+
+    let (status, _, slowest) = misbehave_beside_a_neighbour(&harness, "hoard").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(slowest < DEADLINE / 2, "a neighbour call took {slowest:?} while the guest hoarded");
+    assert_eq!(reply::<Reply>(&harness.client.invoke(&hostile("env")).await).response, "0", "hostile serves again");
+}
+
 #[tokio::test]
 async fn nothing_is_granted_by_default() {
     let harness = hostile_harness().await;

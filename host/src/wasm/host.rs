@@ -18,6 +18,18 @@ use crate::protocol::convert::{self, CallSpec};
 use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::{self as bindings, runtime::LogLevel};
 
+/// Handles one instance may hold at once in its resource table (streams, pollables, HTTP
+/// header maps, ...): wasmtime's default is a million, memory the guest's cap does not see.
+pub const MAX_RESOURCES: usize = 4096;
+
+/// Bytes one `wasi:http` header map (`fields`) may hold: wasmtime-wasi-http allows 128 KiB.
+pub const MAX_FIELDS_BYTES: usize = 16 << 10;
+
+/// What one held resource counts for toward the warm pool's memory budget: the most one can
+/// hold (a full header map), since the table does not say. With [`MAX_RESOURCES`], what an
+/// instance holds outside its linear memory is bounded by 64 MiB, like the default cap.
+const RESOURCE_BYTES: usize = MAX_FIELDS_BYTES;
+
 /// Who is running in a store, for logs and for the caller id of outgoing calls.
 pub struct Turn {
     /// The invoked instance.
@@ -67,16 +79,11 @@ impl HostState {
         deadline: Instant,
         output: GuestOutput,
     ) -> HostState {
-        let state = HostState {
-            wasi,
-            http: WasiHttpCtx::new(),
-            outbound_http,
-            table: ResourceTable::new(),
-            limits,
-            turn,
-            deadline,
-            output,
-        };
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let state = HostState { wasi, http, outbound_http, table, limits, turn, deadline, output };
         state.begin_output();
         state
     }
@@ -94,9 +101,10 @@ impl HostState {
         self.deadline
     }
 
-    /// The linear memory its guest holds, in bytes.
-    pub(super) fn memory_bytes(&self) -> usize {
-        self.limits.memory_bytes()
+    /// The memory its guest holds, in bytes: its linear memory, and its resources at the
+    /// most each can hold.
+    pub(super) fn held_bytes(&mut self) -> usize {
+        self.limits.memory_bytes() + self.table.iter_mut().count() * RESOURCE_BYTES
     }
 
     /// The memory and table limiter wasmtime consults.

@@ -58,7 +58,7 @@ impl WarmPool {
         self.count
     }
 
-    /// The linear memory the warm instances hold, in bytes.
+    /// The memory the warm instances hold (linear memory and resources), in bytes.
     pub(super) fn memory(&self) -> usize {
         self.memory
     }
@@ -76,8 +76,8 @@ impl WarmPool {
     /// Keeps `instance` for `key`'s next turn, evicting the least recently used actors'
     /// instances while the pool is over its count or memory; an instance alone over the
     /// budget, or beyond the actor's own bound, is dropped.
-    pub(super) fn keep(&mut self, key: WarmKey, instance: WarmInstance) {
-        let memory = instance.store.data().memory_bytes();
+    pub(super) fn keep(&mut self, key: WarmKey, mut instance: WarmInstance) {
+        let memory = instance.store.data_mut().held_bytes();
         if memory > self.memory_budget {
             return;
         }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use domain::{Reply, Request};
 use spawn_wasm_sdk::{Actor, Value};
+use wasi::http::types::Fields;
 
 /// `hostile`:
 /// - `spin`: loops forever;
@@ -30,7 +31,12 @@ use spawn_wasm_sdk::{Actor, Value};
 ///   (so that turns of one actor overlap);
 /// - `fetch(Request{language: "http://host:port/path"})`: a GET through
 ///   `wasi:http/outgoing-handler`; replies `Reply{"status N: <body>"}` or
-///   `Reply{"refused: <error>"}`.
+///   `Reply{"refused: <error>"}`;
+/// - `hoard`: creates `wasi:http` header maps and keeps them all, without end (the host's
+///   bound on handles ends it);
+/// - `bigHeader(Request{language: bytes})`: appends a header of `bytes` bytes to a header
+///   map; replies `Reply{"accepted"}`, or `Reply{"refused: <error>"}` for a header the
+///   host refuses (one over the host's bound on a header map fails the call instead).
 ///
 /// and the looping actions of [`loops::with_loops`].
 pub fn hostile() -> Actor<()> {
@@ -80,6 +86,20 @@ pub fn hostile() -> Actor<()> {
             Ok(Value::new().reply(&Reply { response: "y".repeat(1000) }))
         })
         .action("fetch", |request: Request, _| Ok(Value::new().reply(&Reply { response: fetch(&request.language) })))
+        .action("hoard", |_: Request, _| {
+            let mut kept = Vec::new();
+            loop {
+                kept.push(black_box(Fields::new()));
+            }
+        })
+        .action("bigHeader", |request: Request, _| {
+            let value = vec![b'x'; request.language.parse().unwrap_or(1 << 20)];
+            let response = match Fields::new().append("x-big", &value) {
+                Ok(()) => "accepted".to_owned(),
+                Err(error) => format!("refused: {error:?}"),
+            };
+            Ok(Value::new().reply(&Reply { response }))
+        })
         .action("instanceCalls", |_: Request, _| Ok(Value::new().reply(&Reply { response: count_call() })))
         .action("instanceCallsAfter", |request: Request, _| {
             std::thread::sleep(std::time::Duration::from_millis(request.language.parse().unwrap_or(0)));
