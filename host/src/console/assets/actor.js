@@ -134,21 +134,50 @@ async function restore(actor, revision, host) {
 
 const pretty = (value) => (value == null ? "(no state)" : JSON.stringify(value, null, 2));
 
-/** A line diff (longest common subsequence) of two texts, as rows. */
+/** Cells the alignment of a changed block may take: past it (two states of thousands of
+ *  changed lines each), the block is shown as removed then added, so that a big state cannot
+ *  exhaust the page's memory. */
+const ALIGN_CELLS = 1 << 20;
+
+/** A line diff of two texts, as rows: the common head and tail kept as they are, the changed
+ *  block between aligned by longest common subsequence when small enough. */
 function diffLines(before, after) {
   const a = before.split("\n"), b = after.split("\n");
-  const lengths = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const same = (line) => h("div", {}, `  ${line}`);
+  return [
+    ...a.slice(0, head).map(same),
+    ...changedBlock(a.slice(head, a.length - tail), b.slice(head, b.length - tail)),
+    ...a.slice(a.length - tail).map(same),
+  ];
+}
+
+/** The rows of a changed block: `a`'s lines removed and `b`'s added, aligned where they agree. */
+function changedBlock(a, b) {
+  const removed = (line) => h("div", { class: "del" }, `- ${line}`);
+  const added = (line) => h("div", { class: "add" }, `+ ${line}`);
+  if ((a.length + 1) * (b.length + 1) > ALIGN_CELLS) {
+    return [h("div", { class: "muted small" }, `(${a.length} lines changed to ${b.length}: too many to align)`),
+      ...a.map(removed), ...b.map(added)];
+  }
+  const width = b.length + 1;
+  const lengths = new Uint32Array((a.length + 1) * width);
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
-      lengths[i][j] = a[i] === b[j] ? lengths[i + 1][j + 1] + 1 : Math.max(lengths[i + 1][j], lengths[i][j + 1]);
+      lengths[i * width + j] = a[i] === b[j]
+        ? lengths[(i + 1) * width + j + 1] + 1
+        : Math.max(lengths[(i + 1) * width + j], lengths[i * width + j + 1]);
     }
   }
   const rows = [];
   let i = 0, j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) { rows.push(h("div", {}, `  ${a[i]}`)); i++; j++; }
-    else if (i < a.length && (j === b.length || lengths[i + 1][j] >= lengths[i][j + 1])) { rows.push(h("div", { class: "del" }, `- ${a[i]}`)); i++; }
-    else { rows.push(h("div", { class: "add" }, `+ ${b[j]}`)); j++; }
+    else if (i < a.length && (j === b.length || lengths[(i + 1) * width + j] >= lengths[i * width + j + 1])) { rows.push(removed(a[i])); i++; }
+    else { rows.push(added(b[j])); j++; }
   }
   return rows;
 }
