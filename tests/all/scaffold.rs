@@ -49,3 +49,34 @@ async fn a_new_actor_crate_builds_and_serves() {
     assert_eq!(answer["value"]["text"], "Hello, Ada! (1 greetings so far)");
     harness.stop().await;
 }
+
+/// `spawn-wasm new PATH` takes a path as `cargo new` does: the directories before its last
+/// component may exist or not, the last names the project (`-` read as `_` in Python and
+/// JavaScript names).
+#[test]
+fn new_takes_a_path_whose_last_component_names_the_project() {
+    let workspace = tempfile::tempdir().unwrap();
+    for lang in ["python", "js"] {
+        let path = format!("nested/{lang}/my-actor");
+        let output = std::process::Command::new(SPAWN_WASM)
+            .current_dir(workspace.path())
+            .args(["new", "--lang", lang, &path])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{lang}: {}", String::from_utf8_lossy(&output.stderr));
+        let project = workspace.path().join(&path);
+        let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+        assert!(readme.contains("my_actor") && !readme.contains("actor_name"), "{lang}: the name is filled in:\n{readme}");
+
+        let again = std::process::Command::new(SPAWN_WASM)
+            .current_dir(workspace.path())
+            .args(["new", "--lang", lang, &path])
+            .output()
+            .unwrap();
+        assert!(!again.status.success(), "{lang}: an existing directory is not overwritten");
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    }
+    let root = std::process::Command::new(SPAWN_WASM).args(["new", "--lang", "python", "/"]).output().unwrap();
+    assert!(!root.status.success());
+    assert!(String::from_utf8_lossy(&root.stderr).contains("names no directory to create"));
+}

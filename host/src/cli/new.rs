@@ -9,9 +9,10 @@ use super::scaffold;
 /// Options of `spawn-wasm new`.
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The crate's (and actor's) name.
-    pub name: String,
-    /// Where to create it.
+    /// The project's directory, created (as `cargo new` takes it): its last component names
+    /// the project and its actor, `-` read as `_` where a name cannot hold one.
+    pub path: PathBuf,
+    /// The directory `PATH` is relative to.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
     /// The actor's language.
@@ -35,17 +36,25 @@ pub enum Lang {
 
 /// Creates the project and says how to build it.
 pub(super) fn run(args: NewArgs) -> anyhow::Result<()> {
+    let dir = args.dir.join(&args.path);
+    let Some(name) = dir.file_name().and_then(|name| name.to_str()).map(str::to_owned) else {
+        anyhow::bail!("`{}` names no directory to create: give a path ending in the project's name", args.path.display());
+    };
     match args.lang {
         Lang::Python => {
-            return new_project(spawn_wasm_build::create_python_project(&args.dir, &args.name)?, &args.name);
+            let name = name.replace('-', "_");
+            return new_project(spawn_wasm_build::create_python_project(&dir, &name)?, &name);
         }
-        Lang::Js => return new_project(spawn_wasm_build::create_js_project(&args.dir, &args.name)?, &args.name),
+        Lang::Js => {
+            let name = name.replace('-', "_");
+            return new_project(spawn_wasm_build::create_js_project(&dir, &name)?, &name);
+        }
         Lang::Rust => {}
     }
     let Some(sdk) = args.sdk.or_else(scaffold::default_sdk_path) else {
         anyhow::bail!("cannot find spawn-wasm-sdk: give its directory with --sdk");
     };
-    let dir = scaffold::create(&args.dir, &args.name, &sdk)?;
+    let dir = scaffold::create(&dir, &name, &sdk)?;
     println!("created {}: cd there, then `cargo build --release --target wasm32-wasip2`", dir.display());
     Ok(())
 }

@@ -14,13 +14,13 @@ pub fn default_sdk_path() -> Option<PathBuf> {
 
 /// Writes the crate `name` in `parent/name`, depending on the SDK at `sdk`. Returns its
 /// directory.
-pub fn create(parent: &Path, name: &str, sdk: &Path) -> anyhow::Result<PathBuf> {
+pub fn create(dir: &Path, name: &str, sdk: &Path) -> anyhow::Result<PathBuf> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
         bail!("`{name}` is not a valid name: use lower-case letters, digits, `-` and `_`, starting with a letter");
     }
-    let dir = parent.join(name);
+    let dir = dir.to_path_buf();
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
