@@ -62,9 +62,8 @@ COPY --from=builder /out/spawn-wasm /usr/local/bin/spawn-wasm
 # `hostile` misbehaves on purpose (see the README); leave it out of real deployments.
 COPY --from=builder /out/examples/ /opt/spawn-wasm/examples/
 
-# XDG_CACHE_HOME: the sidecar's compiled-code cache defaults to $XDG_CACHE_HOME/spawn-wasm, so it
-#   lands in the /data volume and restarts skip compilation (standalone mode keeps its cache in
-#   <data>/code-cache, also under /data).
+# XDG_CACHE_HOME: the compiled-code cache (both modes) defaults to $XDG_CACHE_HOME/spawn-wasm,
+#   so it lands in the /data volume and restarts skip compilation.
 # SPAWN_WASM_DATA / SPAWN_WASM_HOST: standalone defaults suited to a container (state in the
 #   volume; listen on every interface, since 127.0.0.1 would be unreachable through -p, which
 #   needs SPAWN_WASM_TOKEN: the client API and the console then require it as a bearer token).

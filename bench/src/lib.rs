@@ -1,11 +1,12 @@
-//! What the benchmarks share: the native baseline (the same counter actor in plain Rust,
-//! behind the same protobuf ⇄ WIT conversions and the same HTTP route), invocation bytes,
-//! and a keep-alive HTTP load generator.
+//! What the benchmarks share: the native baselines (the same counter actor in plain Rust,
+//! behind the sidecar's protobuf ⇄ WIT conversions and route, and behind the proxy's client
+//! API with its state in a map), invocation bytes, and a keep-alive HTTP load generator.
 
 pub mod load;
 pub mod usage;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -107,4 +108,48 @@ pub async fn serve_native(listener: tokio::net::TcpListener) -> std::io::Result<
         }),
     );
     axum::serve(listener, app).await
+}
+
+/// What an embedded runtime cannot do with less, natively: the proxy's client API route
+/// (`InvocationRequest` in, `InvocationResponse` out, protobuf), each counter's state looked up
+/// and kept in a map. The floor the standalone scenario is measured against.
+pub async fn serve_native_client_api(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let counters: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let app = Router::new().route(
+        "/api/v1/system/{system}/actors/{actor}/invoke",
+        post(move |body: Bytes| {
+            let counters = counters.clone();
+            async move {
+                ([(header::CONTENT_TYPE, "application/octet-stream")], native_client_api_call(&counters, &body))
+                    .into_response()
+            }
+        }),
+    );
+    axum::serve(listener, app).await
+}
+
+/// One client-API call of the native baseline: `Increment` the named counter, reply its value.
+fn native_client_api_call(counters: &Mutex<HashMap<String, i64>>, body: &[u8]) -> Vec<u8> {
+    let request = pb::InvocationRequest::decode(body).expect("valid request");
+    let name = request.actor.as_ref().and_then(|actor| actor.id.as_ref()).map_or("", |id| id.name.as_str());
+    let by = match &request.payload {
+        Some(pb::invocation_request::Payload::Value(any)) => {
+            Increment::decode(any.value.as_slice()).map_or(0, |i| i.by)
+        }
+        _ => 0,
+    };
+    let value = {
+        let mut counters = counters.lock().expect("not poisoned");
+        let value = counters.entry(name.to_owned()).or_default();
+        *value += by;
+        *value
+    };
+    let reply = prost_types::Any { type_url: Counter::type_url(), value: Counter { value }.encode_to_vec() };
+    pb::InvocationResponse {
+        status: Some(pb::RequestStatus { status: pb::Status::Ok as i32, message: String::new() }),
+        system: request.system,
+        actor: request.actor,
+        payload: Some(pb::invocation_response::Payload::Value(reply)),
+    }
+    .encode_to_vec()
 }

@@ -75,9 +75,14 @@ enum Scenario {
         #[arg(long, default_value_t = 120)]
         seconds: u64,
     },
-    /// The native baseline server (used by `http`).
+    /// The native baseline servers (used by `http` and `standalone`): the sidecar's route,
+    /// or with `--client-api` the proxy's client API.
     #[command(hide = true)]
-    NativeServer { port: u16 },
+    NativeServer {
+        port: u16,
+        #[arg(long)]
+        client_api: bool,
+    },
     /// Sends the `http` scenario's load to a user function already listening (to profile it).
     Drive {
         addr: SocketAddr,
@@ -99,9 +104,13 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         match cli.scenario {
-            Scenario::NativeServer { port } => {
+            Scenario::NativeServer { port, client_api } => {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-                Ok(spawn_wasm_bench::serve_native(listener).await?)
+                if client_api {
+                    Ok(spawn_wasm_bench::serve_native_client_api(listener).await?)
+                } else {
+                    Ok(spawn_wasm_bench::serve_native(listener).await?)
+                }
             }
             Scenario::Drive { addr, connections, actors, seconds, standalone } => {
                 let duration = Duration::from_secs(seconds);
@@ -242,7 +251,7 @@ async fn http(binary: &Path, actors: &Path, seconds: u64, rounds: usize) -> anyh
         "--no-cache",
     ];
     let (sidecar, _) = start(binary, &args(&sidecar_args), port, "/health/liveness").await?;
-    let native = start_native(binary).await?;
+    let native = start_native(binary, false).await?;
     let mut summary = Vec::new();
     for (connections, actors) in HTTP_CONFIGURATIONS {
         let bodies = sidecar_bodies(actors);
@@ -280,11 +289,16 @@ async fn http(binary: &Path, actors: &Path, seconds: u64, rounds: usize) -> anyh
     Ok(())
 }
 
-/// The native baseline server, as a process of its own like the host.
-async fn start_native(binary: &Path) -> anyhow::Result<Server> {
+/// The native baseline server (the sidecar's route; with `client_api`, the proxy's client
+/// API), as a process of its own like the host.
+async fn start_native(binary: &Path, client_api: bool) -> anyhow::Result<Server> {
     let port = free_port()?;
     let me = std::env::current_exe()?;
-    let native_args = ["--binary", &binary.display().to_string(), "native-server", &port.to_string()];
+    let mut native_args =
+        vec!["--binary".to_owned(), binary.display().to_string(), "native-server".into(), port.to_string()];
+    if client_api {
+        native_args.push("--client-api".into());
+    }
     let native = Command::new(&me).args(native_args).stdin(Stdio::null()).spawn()?;
     let server = Server { child: native, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
     wait_for_port(server.addr).await?;
@@ -306,7 +320,14 @@ async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
     bail!("nothing listens on {addr}")
 }
 
-async fn start_standalone(binary: &Path, actors: &Path, data: &Path) -> anyhow::Result<(Server, Duration)> {
+/// Starts a standalone host over `actors` with its state in `data` and its compiled code in
+/// `cache`.
+async fn start_standalone(
+    binary: &Path,
+    actors: &Path,
+    data: &Path,
+    cache: &Path,
+) -> anyhow::Result<(Server, Duration)> {
     let port = free_port()?;
     let words = [
         "standalone",
@@ -314,6 +335,8 @@ async fn start_standalone(binary: &Path, actors: &Path, data: &Path) -> anyhow::
         &actors.display().to_string(),
         "--data",
         &data.display().to_string(),
+        "--cache-dir",
+        &cache.display().to_string(),
         "--port",
         &port.to_string(),
     ];
@@ -333,7 +356,8 @@ async fn standalone(
     let mut write_behind = None;
     for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
         let data = tempfile::tempdir()?;
-        let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
+        let (server, _) =
+            start_standalone(binary, only_counter.path(), data.path(), &data.path().join("code-cache")).await?;
         let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
         // Warm-up: activate every actor once.
         measure(&server, connections, Duration::from_secs(1), body).await?;
@@ -341,13 +365,13 @@ async fn standalone(
         println!("standalone counters.{action} across {count} actors, {label}: {run}");
         write_behind.get_or_insert(run);
     }
-    // The native user function doing the same work per request, in the same run.
-    let native = start_native(binary).await?;
-    let bodies = sidecar_bodies(count);
-    let body = move |c: usize, i: u64| sidecar_call(bodies[(c * 7919 + i as usize) % bodies.len()].clone());
-    measure(&native, connections, Duration::from_secs(1), body.clone()).await?;
+    // The native client API doing the same work per request (HTTP, protobuf, a state
+    // lookup), in the same run.
+    let native = start_native(binary, true).await?;
+    let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, "increment");
+    measure(&native, connections, Duration::from_secs(1), body).await?;
     let baseline = measure(&native, connections, duration, body).await?;
-    println!("native user function across {count} actors:                 {baseline}");
+    println!("native client API across {count} actors:                    {baseline}");
     let wasm = write_behind.expect("measured above");
     println!(
         "standalone write-behind / native: {:.2} req/s (target ≥ 0.80), {:.2} CPU per request",
@@ -386,7 +410,8 @@ async fn memory(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let data = tempfile::tempdir()?;
-    let (server, _) = start_standalone(binary, only_counter.path(), data.path()).await?;
+    let (server, _) =
+        start_standalone(binary, only_counter.path(), data.path(), &data.path().join("code-cache")).await?;
     // First, more actors than the host keeps warm instances for (1 024 by default), so
     // that the baseline includes a full instance pool: it is bounded, and the same
     // whatever the number of actors.
@@ -430,7 +455,7 @@ async fn timers(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
     let only_clock = tempfile::tempdir()?;
     std::fs::copy(actors.join("clock.wasm"), only_clock.path().join("clock.wasm"))?;
     let data = tempfile::tempdir()?;
-    let (server, _) = start_standalone(binary, only_clock.path(), data.path()).await?;
+    let (server, _) = start_standalone(binary, only_clock.path(), data.path(), &data.path().join("code-cache")).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (tasks_before, rss_before) = (gauge(server.addr, "spawn_wasm_tasks").await?, rss_kib(server.child.id())?);
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -467,7 +492,7 @@ async fn timers(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()
 async fn reload(binary: &Path, actors: &Path, rounds: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = tempfile::tempdir()?;
-    let (server, _) = start_standalone(binary, dir.path(), data.path()).await?;
+    let (server, _) = start_standalone(binary, dir.path(), data.path(), &data.path().join("code-cache")).await?;
     let versions = [("router", "router"), ("caller", "caller")];
     let mut latencies = Vec::new();
     for round in 0..rounds {
@@ -520,23 +545,35 @@ fn distinct_components(actors: &Path, dir: &Path, count: usize) -> anyhow::Resul
     Ok(())
 }
 
+/// Start to ready with `count` components: with an empty code cache, then with the cache
+/// warm, each start on a new data directory (the cache is the user's, not the data
+/// directory's), then with the same data directory again.
 async fn startup(binary: &Path, actors: &Path, count: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     distinct_components(actors, dir.path(), count)?;
+    let cache = tempfile::tempdir()?;
     let data = tempfile::tempdir()?;
-    let (server, cold) = start_standalone(binary, dir.path(), data.path()).await?;
+    let (server, cold) = start_standalone(binary, dir.path(), data.path(), cache.path()).await?;
     drop(server);
-    let mut warm = Vec::new();
+    let mut new_data = Vec::new();
+    let mut same_data = Vec::new();
     for _ in 0..5 {
-        let (server, elapsed) = start_standalone(binary, dir.path(), data.path()).await?;
-        warm.push(elapsed);
+        let fresh = tempfile::tempdir()?;
+        let (server, elapsed) = start_standalone(binary, dir.path(), fresh.path(), cache.path()).await?;
+        new_data.push(elapsed);
+        drop(server);
+        let (server, elapsed) = start_standalone(binary, dir.path(), data.path(), cache.path()).await?;
+        same_data.push(elapsed);
         drop(server);
     }
-    warm.sort();
+    new_data.sort();
+    same_data.sort();
+    let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
     println!(
-        "startup with {count} components, start to ready: cold cache {:.0} ms, warm cache {:.0} ms (median of 5; target ≤ 100 ms warm)",
-        cold.as_secs_f64() * 1e3,
-        warm[2].as_secs_f64() * 1e3
+        "startup with {count} components, start to ready: cold cache {:.0} ms; warm cache, new data directory {:.0} ms, same data directory {:.0} ms (medians of 5; target ≤ 100 ms warm)",
+        ms(cold),
+        ms(new_data[2]),
+        ms(same_data[2])
     );
     Ok(())
 }

@@ -2,12 +2,11 @@
 //! compiled-code cache, building a project from files, and a scaffolded project served.
 //!
 //! Those components are 12–30 MB of WebAssembly: compiling one takes seconds to tens of
-//! seconds in a debug host. Every such test points its data directory's `code-cache` at
-//! `target/tmp/component-code-cache`, and each set of components is compiled into it once per
+//! seconds in a debug host. Every standalone host of the tests keeps compiled code in
+//! [`spawn_wasm_tests::code_cache`], and each set of components is compiled into it once per
 //! test run (by loading them in a runtime) while the tests that need it wait.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -18,17 +17,9 @@ use spawn_wasm_tests::{StandaloneHarness, actors_dir};
 /// The `spawn-wasm` binary.
 pub const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
 
-/// The shared cache directory.
-pub fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-code-cache")
-}
-
-/// A fresh data directory whose compiled-code cache is the shared one.
+/// A fresh data directory (compiled code is in the shared cache, not in it).
 pub fn data_dir() -> tempfile::TempDir {
-    let data = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(shared_cache()).unwrap();
-    std::os::unix::fs::symlink(shared_cache(), data.path().join("code-cache")).unwrap();
-    data
+    tempfile::tempdir().unwrap()
 }
 
 /// Compiles `components` into the shared cache, once per test run; concurrent callers for

@@ -16,7 +16,7 @@ use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
 use crate::polyglot::{
-    a_new_project_builds_and_serves, build_project, data_dir, eventually_has, languages, request, shared_cache, warm,
+    a_new_project_builds_and_serves, build_project, data_dir, eventually_has, languages, request, warm,
 };
 
 /// The Python example components.
@@ -228,7 +228,7 @@ async fn a_python_component_hot_reloads() {
 async fn python_actors_serve_a_spawn_proxy() {
     warm_cache();
     let actors = actors_dir(&["python-bridge"]);
-    let cache = Some(shared_cache());
+    let cache = Some(code_cache());
     let harness =
         Harness::start_with_cache(actors, Limits::default(), HttpLimits::default(), Duration::ZERO, cache).await;
     let (proxy, client) = (&harness.proxy, &harness.client);

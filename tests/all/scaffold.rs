@@ -66,7 +66,10 @@ fn new_takes_a_path_whose_last_component_names_the_project() {
         assert!(output.status.success(), "{lang}: {}", String::from_utf8_lossy(&output.stderr));
         let project = workspace.path().join(&path);
         let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
-        assert!(readme.contains("my_actor") && !readme.contains("actor_name"), "{lang}: the name is filled in:\n{readme}");
+        assert!(
+            readme.contains("my_actor") && !readme.contains("actor_name"),
+            "{lang}: the name is filled in:\n{readme}"
+        );
 
         let again = std::process::Command::new(SPAWN_WASM)
             .current_dir(workspace.path())

@@ -229,6 +229,7 @@ async fn a_runtime_holds_its_data_directory_until_it_stops() {
     let config = spawn_wasm_host::runtime::RuntimeConfig {
         actors_dir: actors.path().to_owned(),
         data_dir: data.path().to_owned(),
+        cache_dir: Some(code_cache()),
         listen: "127.0.0.1:0".parse().unwrap(),
         system: SYSTEM.into(),
         limits: Default::default(),
@@ -341,4 +342,33 @@ async fn init_runs_on_activation_and_keeps_a_stored_state() {
     let harness = StandaloneHarness::start(actors.path(), data.path()).await;
     assert_eq!(harness.client.state::<Counter>("c-init").await, Counter { value: 3 });
     harness.stop().await;
+}
+
+/// The compiled-code cache is the user's, not the data directory's: a host started on a new
+/// data directory loads from it what an earlier host compiled.
+#[tokio::test]
+async fn a_new_data_directory_starts_from_the_users_code_cache() {
+    const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+    let actors = actors_dir(&["counter"]);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_env = [("SPAWN_WASM_CACHE_DIR", cache.path().to_str().unwrap())];
+    let loaded = |log: String| {
+        log.lines().find(|line| line.contains("component loaded")).map(str::to_owned).expect("a load line")
+    };
+
+    let first_data = tempfile::tempdir().unwrap();
+    let first = HostProcess::standalone(SPAWN_WASM, actors.path(), first_data.path(), &cache_env).await;
+    assert!(loaded(first.log()).contains("cached=false"), "compiled the first time");
+    drop(first);
+    assert!(
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .any(|entry| entry.unwrap().path().extension() == Some("cwasm".as_ref())),
+        "the compiled code is in the user's cache"
+    );
+    assert!(!first_data.path().join("code-cache").exists(), "not in the data directory");
+
+    let second_data = tempfile::tempdir().unwrap();
+    let second = HostProcess::standalone(SPAWN_WASM, actors.path(), second_data.path(), &cache_env).await;
+    assert!(loaded(second.log()).contains("cached=true"), "a new data directory loads the cached code");
 }

@@ -965,6 +965,7 @@ impl StandaloneHarness {
         let standalone = spawn_wasm_host::runtime::Standalone::start(spawn_wasm_host::runtime::RuntimeConfig {
             actors_dir: actors.to_owned(),
             data_dir: data.to_owned(),
+            cache_dir: Some(code_cache()),
             listen: "127.0.0.1:0".parse().unwrap(),
             system: SYSTEM.into(),
             limits,
@@ -992,6 +993,13 @@ impl StandaloneHarness {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.expect("runtime task").expect("graceful shutdown");
     }
+}
+
+/// The compiled-code cache every standalone host of the tests shares (as a user's hosts
+/// share theirs): `target/tmp/component-code-cache`. Entries are keyed by content and
+/// engine, so tests of different builds share it safely.
+pub fn code_cache() -> PathBuf {
+    xtask::workspace_root().join("target").join("tmp").join("component-code-cache")
 }
 
 /// A port free on loopback right now.
@@ -1033,7 +1041,8 @@ impl HostProcess {
             .arg(actors)
             .arg("--data")
             .arg(data)
-            .args(["--port", &port.to_string()]);
+            .args(["--port", &port.to_string()])
+            .env("SPAWN_WASM_CACHE_DIR", code_cache());
         Self::run(command, port, env).await
     }
 

@@ -67,7 +67,15 @@ fn main() -> anyhow::Result<()> {
                 ],
             )?;
             let bench = root.join("target/release/spawn-wasm-bench");
-            for scenario in [&["http"][..], &["standalone"], &["memory"], &["timers"], &["reload"], &["startup"]] {
+            for scenario in [
+                &["http"][..],
+                &["standalone"],
+                &["standalone", "--connections", "1"],
+                &["memory"],
+                &["timers"],
+                &["reload"],
+                &["startup"],
+            ] {
                 let status =
                     Command::new(&bench).current_dir(&root).args(scenario).env("RUST_LOG", "error").status()?;
                 if !status.success() {

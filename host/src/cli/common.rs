@@ -107,6 +107,40 @@ impl TokenArgs {
     }
 }
 
+/// Where compiled components are kept: one cache per user, shared by every host the user
+/// runs (standalone or sidecar, whatever its data directory), so that a new data directory
+/// or a restart never recompiles what was compiled before. Entries are keyed by content and
+/// engine, so hosts of different versions share it safely.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Where compiled components are cached, so that starts skip compilation.
+    /// Default: `$XDG_CACHE_HOME/spawn-wasm` or `~/.cache/spawn-wasm`.
+    #[arg(long, env = "SPAWN_WASM_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every component at every start (no on-disk cache).
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache directory, or `None` when caching is off or no directory can be named
+    /// (no `HOME` nor `XDG_CACHE_HOME`: then every start compiles).
+    pub fn dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base =
+                std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from).or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|dir| !dir.is_empty())
+                        .map(|home| PathBuf::from(home).join(".cache"))
+                })?;
+            Some(base.join("spawn-wasm"))
+        })
+    }
+}
+
 /// Names a server answers without a token besides loopback ones.
 #[derive(Debug, Args)]
 pub struct AllowedHostArgs {

@@ -38,7 +38,10 @@ pub enum Lang {
 pub(super) fn run(args: NewArgs) -> anyhow::Result<()> {
     let dir = args.dir.join(&args.path);
     let Some(name) = dir.file_name().and_then(|name| name.to_str()).map(str::to_owned) else {
-        anyhow::bail!("`{}` names no directory to create: give a path ending in the project's name", args.path.display());
+        anyhow::bail!(
+            "`{}` names no directory to create: give a path ending in the project's name",
+            args.path.display()
+        );
     };
     match args.lang {
         Lang::Python => {

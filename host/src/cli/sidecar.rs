@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{AllowedHostArgs, LimitArgs, TokenArgs, shutdown_signal};
+use super::common::{AllowedHostArgs, CacheArgs, LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::sidecar::{PROXY_HTTP_TIMEOUT, Sidecar, SidecarConfig};
 use crate::wasm::limits::Limits;
@@ -50,13 +50,9 @@ pub struct SidecarArgs {
     /// drains for 6 s and still posts queued turns.
     #[arg(long, env = "SPAWN_WASM_DRAIN_MS", default_value_t = 10_000)]
     pub drain_ms: u64,
-    /// Where compiled components are cached, so that restarts skip compilation.
-    /// Default: `$XDG_CACHE_HOME/spawn-wasm` or `~/.cache/spawn-wasm`.
-    #[arg(long, env = "SPAWN_WASM_CACHE_DIR", value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Compile every component at every start (no on-disk cache).
-    #[arg(long, conflicts_with = "cache_dir")]
-    pub no_cache: bool,
+    /// Where compiled components are kept.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Load the actors directory once; do not follow its changes.
     #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
     pub no_watch: bool,
@@ -80,7 +76,7 @@ impl SidecarArgs {
             listen: SocketAddr::new(self.user_function_host, self.user_function_port),
             system: self.system_name(),
             limits: self.token.protect(Limits::from(&self.limits)),
-            cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) },
+            cache_dir: self.cache.dir(),
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             proxy_health_every: Duration::from_millis(self.proxy_health_ms),
@@ -122,12 +118,4 @@ impl SidecarArgs {
 pub(super) async fn run(args: SidecarArgs) -> anyhow::Result<()> {
     args.check()?;
     Sidecar::start(args.config()).await?.run_until(shutdown_signal()).await
-}
-
-/// The user's cache directory for compiled components, when the environment names one.
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache"))
-    })?;
-    Some(base.join("spawn-wasm"))
 }

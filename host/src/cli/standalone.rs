@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{AllowedHostArgs, LimitArgs, TokenArgs, shutdown_signal};
+use super::common::{AllowedHostArgs, CacheArgs, LimitArgs, TokenArgs, shutdown_signal};
 use crate::http::HttpLimits;
 use crate::runtime::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
@@ -47,6 +47,9 @@ pub struct StandaloneArgs {
     /// Limits of every guest call.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Where compiled components are kept (one cache per user, not per data directory).
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Limits on what one request may set in motion.
     #[command(flatten)]
     pub routing: RoutingArgs,
@@ -96,6 +99,7 @@ impl StandaloneArgs {
         RuntimeConfig {
             actors_dir: self.actors.clone(),
             data_dir: self.data.clone(),
+            cache_dir: self.cache.dir(),
             listen: SocketAddr::new(self.host, self.port),
             system: self.system.clone(),
             limits: self.token.protect(Limits::from(&self.limits)),

@@ -13,6 +13,9 @@ pub struct RuntimeConfig {
     pub actors_dir: PathBuf,
     /// The directory of the state database.
     pub data_dir: PathBuf,
+    /// Where compiled components are kept (shared with other hosts of the user); `None`
+    /// compiles at every start.
+    pub cache_dir: Option<PathBuf>,
     /// Where to serve the client API.
     pub listen: SocketAddr,
     /// The actor system this runtime serves.

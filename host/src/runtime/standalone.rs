@@ -46,12 +46,15 @@ impl Standalone {
             );
         }
         let data_lock = DataLock::acquire(&config.data_dir)?;
-        let policy = config.limits.policy.clone().protecting(&config.data_dir).protecting(&config.actors_dir);
+        let mut policy = config.limits.policy.clone().protecting(&config.data_dir).protecting(&config.actors_dir);
+        if let Some(cache) = &config.cache_dir {
+            policy = policy.protecting(cache);
+        }
         let own_addresses = policy.own_addresses.clone();
         let engine = Arc::new(ActorEngine::new(Limits { policy, ..config.limits.clone() })?);
         let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
-        let cache = CodeCache::open(&config.data_dir.join("code-cache"), engine.engine())?;
-        let modules = ModuleSet::load(engine.clone(), Some(cache), &config.actors_dir)
+        let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
+        let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
             .with_context(|| format!("reading the actors directory {}", config.actors_dir.display()))?;
         let watch = if config.watch { Some(watch::watch(modules.clone())?) } else { None };
