@@ -161,7 +161,8 @@ pub fn js_entry(dir: &Path, entry: Option<&str>) -> anyhow::Result<PathBuf> {
         if path.is_file() {
             return Ok(path);
         }
-        return typescript_twin(&path).with_context(|| format!("{}: the entry module {main} does not exist", dir.display()));
+        return typescript_twin(&path)
+            .with_context(|| format!("{}: the entry module {main} does not exist", dir.display()));
     }
     ENTRY_CANDIDATES.iter().map(|candidate| dir.join(candidate)).find(|path| path.is_file()).with_context(|| {
         format!("{}: no entry module: set `main` in package.json or create src/main.ts", dir.display())
