@@ -276,6 +276,14 @@ async fn the_node_sdks_test_actors_run_standalone() {
     let client = &harness.client;
     the_sdk_actors_answer_as_in_the_sdks_tests(client).await;
     the_json_actor_answers_json(client).await;
+    // Over the JSON API, a JSON document is a `spawn.JSONType` (of the protocol's descriptors).
+    let body = serde_json::json!({
+        "actionName": "plusOne",
+        "value": {"@type": "type.googleapis.com/spawn.JSONType", "content": "{\"value\": 5}"}
+    });
+    let (status, answer) = client.invoke_json("json_actor01", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["value"]["content"], "{\"sum\":6}");
 
     // `actors-workflow.test.ts`: pipe and forward through the transformer.
     let reply = client.call_with("MockUserActor", "pipeTest", change("newNameInput"), CallOptions::default()).await;
