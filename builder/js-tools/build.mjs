@@ -60,9 +60,10 @@ try {
   fail(messages.length ? messages.join("") : String(error));
 }
 
-// The line table: each bundle line from the user's files → [file, line], appended to the
-// bundle for the SDK to map stacks (guest-sdk/js/src/stack.ts), and used below for errors
-// thrown while the module initialises.
+// The line table: each bundle line from the user's files → [file, line], put on the
+// bundle's first line (so that it is there while the user's top level runs at build time,
+// for the SDK's warnings) for the SDK to map stacks (guest-sdk/js/src/stack.ts), and used
+// below for errors thrown while the module initialises. The bundle's lines move down by one.
 const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, "utf8")));
 const code = readFileSync(bundle, "utf8");
 const sources = [];
@@ -82,10 +83,10 @@ code.split("\n").forEach((text, index) => {
   if (!file) return;
   let at = sources.indexOf(file);
   if (at < 0) at = sources.push(file) - 1;
-  lines[index + 1] = [at, entry.originalLine + 1];
+  lines[index + 2] = [at, entry.originalLine + 1];
 });
 const table = { file: BUNDLE_NAME, sources, lines };
-writeFileSync(bundle, `${code}\nglobalThis[Symbol.for("spawn-wasm.lines")] = ${JSON.stringify(table)};\n`);
+writeFileSync(bundle, `globalThis[Symbol.for("spawn-wasm.lines")] = ${JSON.stringify(table)};\n${code}`);
 
 /** `text` with bundle locations written as the user's `file:line` (or dropped if not theirs). */
 function mapped(text) {

@@ -127,8 +127,24 @@ pub fn is_js_file(path: &Path) -> bool {
     path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| MODULE_EXTENSIONS.contains(&ext))
 }
 
+/// The TypeScript source of a JavaScript module that is not there, as tsx finds it:
+/// `index.js` → `index.ts` or `index.tsx`, `.mjs` → `.mts`, `.cjs` → `.cts`, `.jsx` → `.tsx`.
+/// A project run with tsx names its compiled output in `main` (the `spawn new node` template's
+/// `"main": "index.js"` beside `index.ts`).
+fn typescript_twin(path: &Path) -> Option<PathBuf> {
+    let twins: &[&str] = match path.extension()?.to_str()? {
+        "js" => &["ts", "tsx"],
+        "mjs" => &["mts"],
+        "cjs" => &["cts"],
+        "jsx" => &["tsx"],
+        _ => return None,
+    };
+    twins.iter().map(|ext| path.with_extension(ext)).find(|twin| twin.is_file())
+}
+
 /// The entry module of the project in `dir`: `entry` (relative to `dir`), else the
-/// `package.json`'s `main`, else the first of [`ENTRY_CANDIDATES`] that exists.
+/// `package.json`'s `main` (or its TypeScript source: [`typescript_twin`]), else the first of
+/// [`ENTRY_CANDIDATES`] that exists.
 pub fn js_entry(dir: &Path, entry: Option<&str>) -> anyhow::Result<PathBuf> {
     let main = match entry {
         Some(entry) => Some(entry.to_owned()),
@@ -142,10 +158,11 @@ pub fn js_entry(dir: &Path, entry: Option<&str>) -> anyhow::Result<PathBuf> {
     };
     if let Some(main) = main {
         let path = dir.join(&main);
-        if !path.is_file() {
-            bail!("{}: the entry module {main} does not exist", dir.display());
+        if path.is_file() {
+            return Ok(path);
         }
-        return Ok(path);
+        return typescript_twin(&path)
+            .with_context(|| format!("{}: the entry module {main} does not exist", dir.display()));
     }
     ENTRY_CANDIDATES.iter().map(|candidate| dir.join(candidate)).find(|path| path.is_file()).with_context(|| {
         format!("{}: no entry module: set `main` in package.json or create src/main.ts", dir.display())
@@ -250,11 +267,24 @@ fn build_in(tools: &JsTools, dir: &Path, entry: &Path, protos: &[PathBuf], stagi
         .current_dir(&tools.dir)
         .output()
         .with_context(|| format!("running {}", tools.node.to_string_lossy()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let text = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
         bail!("spawn-wasm build: {} failed to build:\n{}", entry.display(), text.trim_end());
     }
+    for warning in warnings(&stdout) {
+        eprintln!("{warning}");
+    }
     std::fs::read(&out).context("reading the built component")
+}
+
+/// How the SDK words a build-time warning (`guest-sdk/js/src/warnings.ts`) on the output of
+/// the program's top level, which componentize-js runs while it builds.
+const WARNING: &str = "spawn-wasm build: warning: ";
+
+/// The SDK's warnings among what the build printed (the rest is the program's own output).
+fn warnings(stdout: &str) -> impl Iterator<Item = &str> {
+    stdout.lines().filter(|line| line.starts_with(WARNING))
 }
 
 #[cfg(test)]
@@ -268,6 +298,12 @@ mod tests {
     }
 
     #[test]
+    fn only_the_sdks_warnings_are_shown() {
+        let stdout = "[SpawnSystem] registered\nspawn-wasm build: warning: index.ts:3: outside an action\n";
+        assert_eq!(warnings(stdout).collect::<Vec<_>>(), ["spawn-wasm build: warning: index.ts:3: outside an action"]);
+    }
+
+    #[test]
     fn the_entry_is_found_in_a_project() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("package.json"), r#"{"name": "x"}"#).unwrap();
@@ -277,6 +313,15 @@ mod tests {
         assert_eq!(js_entry(dir.path(), None).unwrap(), dir.path().join("src/index.ts"));
         std::fs::write(dir.path().join("package.json"), r#"{"name": "x", "main": "lib/actor.js"}"#).unwrap();
         assert!(js_entry(dir.path(), None).unwrap_err().to_string().contains("lib/actor.js does not exist"));
+        std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+        std::fs::write(dir.path().join("lib/actor.tsx"), "").unwrap();
+        assert_eq!(js_entry(dir.path(), None).unwrap(), dir.path().join("lib/actor.tsx"), "tsx finds the source");
+        std::fs::write(dir.path().join("lib/actor.ts"), "").unwrap();
+        assert_eq!(js_entry(dir.path(), None).unwrap(), dir.path().join("lib/actor.ts"));
+        std::fs::write(dir.path().join("lib/actor.js"), "").unwrap();
+        assert_eq!(js_entry(dir.path(), None).unwrap(), dir.path().join("lib/actor.js"), "a module that exists wins");
+        std::fs::write(dir.path().join("package.json"), r#"{"name": "x", "main": "lib/other.mjs"}"#).unwrap();
+        assert!(js_entry(dir.path(), None).unwrap_err().to_string().contains("lib/other.mjs does not exist"));
         assert_eq!(js_entry(dir.path(), Some("src/index.ts")).unwrap(), dir.path().join("src/index.ts"));
         assert!(is_js_file(Path::new("a/main.mts")) && !is_js_file(Path::new("a/main.py")));
     }

@@ -11,8 +11,10 @@ pub const JS_SDK_FILES: &[(&str, &str)] = &[
     ("index.ts", include_str!("../../guest-sdk/js/src/index.ts")),
     ("protobuf.ts", include_str!("../../guest-sdk/js/src/protobuf.ts")),
     ("runtime.ts", include_str!("../../guest-sdk/js/src/runtime.ts")),
+    ("spawn_messages.ts", include_str!("../../guest-sdk/js/src/spawn_messages.ts")),
     ("stack.ts", include_str!("../../guest-sdk/js/src/stack.ts")),
     ("value.ts", include_str!("../../guest-sdk/js/src/value.ts")),
+    ("warnings.ts", include_str!("../../guest-sdk/js/src/warnings.ts")),
     ("wit.d.ts", include_str!("../../guest-sdk/js/src/wit.d.ts")),
 ];
 

@@ -3,8 +3,9 @@
  * `addAction(opts, callback)`, `register()`. Inside a component the network is the host's
  * business: `register()` only fixes which actors the component exports.
  */
-import type { MessageType } from "./protobuf.js";
+import type { PayloadType } from "./protobuf.js";
 import type { Value } from "./value.js";
+import { warn } from "./warnings.js";
 
 /** How the runtime addresses an actor. */
 export const Kind = { NAMED: "named", UNNAMED: "unnamed", POOLED: "pooled", TASK: "task" } as const;
@@ -22,8 +23,9 @@ export interface Channel {
 export interface ActorOpts {
   name: string;
   /** The state's message type: the context's `state` is decoded as it, and a `Value`'s
-   * plain-object state is encoded as it. */
-  stateType?: MessageType;
+   * plain-object state is encoded as it. `'json'` (what no `stateType` means too, as in the
+   * Node SDK): any JSON value. */
+  stateType?: PayloadType;
   kind?: Kind;
   stateful?: boolean;
   snapshotTimeout?: number | bigint;
@@ -35,6 +37,9 @@ export interface ActorOpts {
   maxPoolSize?: number;
 }
 
+/** The Node SDK's name for `ActorOpts`. */
+export type IActorOpts = ActorOpts;
+
 /** An actor instance's identity. */
 export interface ActorId {
   name: string;
@@ -44,7 +49,8 @@ export interface ActorId {
 
 /** What an action sees of its turn. */
 export interface ActorContext<S = any> {
-  /** The decoded state; `undefined` before the first one. */
+  /** The decoded state; before the first one, the `stateType`'s empty message (`{}` for
+   * JSON state), as the Node SDK registers it. */
   state: S;
   /** Who invoked the action, when known. */
   caller?: ActorId;
@@ -60,8 +66,10 @@ export interface ActorContext<S = any> {
  * run every `timer` milliseconds while the actor is active. */
 export interface ActorActionOpts {
   name: string;
-  payloadType?: MessageType;
-  responseType?: MessageType;
+  /** The payload's type; without it the payload is decoded as the type its URL names. */
+  payloadType?: PayloadType;
+  /** The type of a plain-object response. */
+  responseType?: PayloadType;
   timer?: number;
 }
 
@@ -71,6 +79,14 @@ export type ActorActionCallback<S = any, P = any> = (
   context: ActorContext<S>,
   payload: P,
 ) => Value<any, any> | void | Promise<Value<any, any> | void>;
+
+/** The Node SDK's record of an action and its types (kept for programs that name the type). */
+export interface ActorCallbackConnector {
+  stateType: PayloadType;
+  payloadType: PayloadType;
+  responseType: PayloadType;
+  callback: ActorActionCallback;
+}
 
 /** One declared action. */
 export interface ActionEntry {
@@ -122,6 +138,11 @@ export function createSystem(name = "spawn-system"): SpawnSystem {
       checkName("an actor", opts?.name);
       if (opts.kind !== undefined && !KINDS.has(opts.kind)) {
         throw new TypeError(`actor ${opts.name}: kind must be one of Kind.NAMED, UNNAMED, POOLED, TASK, not ${String(opts.kind)}`);
+      }
+      if (opts.kind === Kind.POOLED) {
+        warn(
+          `actor ${opts.name} is pooled: \`spawn-wasm standalone\` serves it as a named actor; the Spawn proxy does not support pooled actors, so \`spawn-wasm sidecar\` refuses this component`,
+        );
       }
       const entry: ActorEntry = { opts: { ...opts }, actions: new Map() };
       actors.push(entry);

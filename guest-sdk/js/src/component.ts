@@ -5,10 +5,11 @@
  * runs all of that at build time and snapshots it, so an instance starts ready.
  */
 import { type ActionEntry, type ActorContext, type ActorEntry, type ActorId, CREATED, REGISTERED } from "./actor.js";
-import { type Any, BadPayload, descriptorSet, pack, unpack } from "./protobuf.js";
+import { absentPayload, type Any, BadPayload, declaredName, descriptorSet, initialState, pack, unpack } from "./protobuf.js";
 import { pairs, unixMillis } from "./runtime.js";
 import { describeError } from "./stack.js";
 import { Value } from "./value.js";
+import { serve } from "./warnings.js";
 
 /** Where a string or byte string of the invocation lies in its `data`. */
 interface Span {
@@ -79,7 +80,7 @@ function definition(actor: ActorEntry) {
     deactivationTimeoutMs: BigInt(opts.deactivatedTimeout ?? 0),
     minPoolSize: opts.minPoolSize ?? 0,
     maxPoolSize: opts.maxPoolSize ?? 0,
-    stateType: opts.stateType?.typeName,
+    stateType: declaredName(opts.stateType),
     initialTags: pairs(opts.tags),
   };
 }
@@ -112,6 +113,12 @@ function route(target: { actorName: string; action: string; ref?: string }) {
   return { actor: target.actorName, action: target.action, registerRef: target.ref };
 }
 
+/** When an effect runs: a `Date`, or a number of milliseconds from now (the Node SDK's
+ * `scheduledTo: 1_000` is a delay). */
+function effectTime(scheduledTo: Date | number | undefined): bigint | undefined {
+  return unixMillis(typeof scheduledTo === "number" ? Date.now() + scheduledTo : scheduledTo);
+}
+
 function toWit(actor: ActorEntry, action: ActionEntry, value: unknown) {
   if (value === undefined || value === null) {
     value = Value.of().noReply();
@@ -126,17 +133,20 @@ function toWit(actor: ActorEntry, action: ActionEntry, value: unknown) {
   }
   const routing = value._routing;
   return {
-    state: pack(value._state, actor.opts.stateType, `the state of ${where}`),
+    // Without a stateType, a message keeps its type and anything else is JSON (the Node SDK's default).
+    state: pack(value._state, actor.opts.stateType, `the state of ${where}`, "json"),
     reply: value._reply ? pack(value._response, value._responseType ?? action.opts.responseType, `the response of ${where}`) : undefined,
     tags: value._tags === undefined ? undefined : pairs(value._tags),
     broadcast:
-      broadcast === undefined ? undefined : { channel: broadcast.channel, payload: pack(broadcast.payload, undefined, "a broadcast's payload") },
+      broadcast === undefined
+        ? undefined
+        : { channel: broadcast.channel, payload: pack(broadcast.payload, undefined, "a broadcast's payload", "json") },
     effects: value._effects.map((effect) => ({
       actor: effect.actorName,
       action: effect.action,
-      payload: pack(effect.payload, undefined, `the payload of an effect on ${effect.actorName}`),
+      payload: pack(effect.payload, undefined, `the payload of an effect on ${effect.actorName}`, "json"),
       registerRef: effect.ref,
-      scheduledTo: unixMillis(effect.scheduledTo),
+      scheduledTo: effectTime(effect.scheduledTo),
       metadata: pairs(effect.metadata),
     })),
     routing:
@@ -157,6 +167,7 @@ function failed(error: unknown): WitError {
 }
 
 function run(invocation: Invocation) {
+  serve();
   const actor = order[invocation.actor];
   if (actor === undefined) {
     throw { tag: "failed", val: `this component has no actor number ${invocation.actor}` } satisfies WitError;
@@ -179,14 +190,14 @@ function run(invocation: Invocation) {
     const state = any(data, invocation.state);
     const input = any(data, invocation.payload);
     context = {
-      state: state === undefined ? undefined : unpack(state, actor.opts.stateType),
+      state: state === undefined || state.typeUrl === "" ? initialState(actor.opts.stateType) : unpack(state, actor.opts.stateType),
       caller: invocation.caller === undefined ? undefined : actorId(data, invocation.caller),
       self: actorId(data, invocation.selfId),
       metadata: Object.fromEntries(entries.slice(0, invocation.metadataCount)),
       tags: Object.fromEntries(entries.slice(invocation.metadataCount)),
       action: name,
     };
-    payload = input !== undefined ? unpack(input, action.opts.payloadType) : action.opts.payloadType?.create();
+    payload = input !== undefined && input.typeUrl !== "" ? unpack(input, action.opts.payloadType) : absentPayload(action.opts.payloadType);
   } catch (error) {
     throw failed(error);
   }
@@ -216,13 +227,13 @@ export const handler = {
  * with them, clients may send the input as a bare JSON object. */
 const actionSignatures = [...actors.values()].flatMap((actor) =>
   [...actor.actions.values()]
-    .filter((action) => action.opts.payloadType !== undefined || action.opts.responseType !== undefined)
     .map((action) => ({
       actor: actor.opts.name,
       action: action.opts.name,
-      input: action.opts.payloadType?.typeName,
-      output: action.opts.responseType?.typeName,
-    })),
+      input: declaredName(action.opts.payloadType),
+      output: declaredName(action.opts.responseType),
+    }))
+    .filter((signature) => signature.input !== undefined || signature.output !== undefined),
 );
 
 /** The `signatures` export. */

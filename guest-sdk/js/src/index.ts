@@ -28,13 +28,26 @@ export {
   type ActorActionCallback,
   type ActorActionOpts,
   type ActorBuilder,
+  type ActorCallbackConnector,
   type ActorContext,
   type ActorId,
   type ActorOpts,
   type Channel,
+  type IActorOpts,
   type SpawnSystem,
 } from "./actor.js";
-export { BadPayload, messageType, pack, payloadFor, unpack, type Any, type MessageType, type PayloadRef } from "./protobuf.js";
+export {
+  BadPayload,
+  messageType,
+  pack,
+  payloadFor,
+  unpack,
+  type Any,
+  type MessageType,
+  type PayloadRef,
+  type PayloadType,
+} from "./protobuf.js";
+export { Noop } from "./spawn_messages.js";
 export { invoke, log, spawnActor, type InvokeOpts, type LogLevel } from "./runtime.js";
 export { Value, type Broadcast, type Effect, type Forward, type Payload, type Pipe } from "./value.js";
 

@@ -2,7 +2,7 @@
  * An error thrown by an action, as the message the host logs and the caller receives: its
  * name, message and JS stack, with the bundle's lines mapped back to the user's files.
  *
- * `spawn-wasm build` bundles everything into one file and appends a line table to it (from
+ * `spawn-wasm build` bundles everything into one file and puts a line table before it (from
  * esbuild's source map): for each bundle line from the user's sources, the file and line it
  * came from. Frames of the SDK and of libraries are left out.
  */
@@ -24,14 +24,21 @@ function table(): LineTable | undefined {
 
 const FRAME = /^(.*)@(.*):(\d+):(\d+)$/;
 
-/** The frames of `stack` in the user's files, as `  at fn (file:line)`; `undefined` if
- * there is no line table. */
-export function userFrames(stack: string): string[] | undefined {
+/** A frame of a stack in one of the user's files. */
+interface UserFrame {
+  /** The function, or `<anonymous>`. */
+  fn: string;
+  /** `file:line`, the file relative to the project. */
+  at: string;
+}
+
+/** The frames of `stack` in the user's files; `undefined` if there is no line table. */
+function framesIn(stack: string): UserFrame[] | undefined {
   const lines = table();
   if (lines === undefined) {
     return undefined;
   }
-  const frames: string[] = [];
+  const frames: UserFrame[] = [];
   for (const frame of stack.split("\n")) {
     const match = FRAME.exec(frame.trim());
     if (match === null || !match[2].endsWith(lines.file)) {
@@ -39,10 +46,21 @@ export function userFrames(stack: string): string[] | undefined {
     }
     const mapped = lines.lines[match[3]];
     if (mapped !== undefined) {
-      frames.push(`  at ${match[1] || "<anonymous>"} (${lines.sources[mapped[0]]}:${mapped[1]})`);
+      frames.push({ fn: match[1] || "<anonymous>", at: `${lines.sources[mapped[0]]}:${mapped[1]}` });
     }
   }
   return frames;
+}
+
+/** The frames of `stack` in the user's files, as `  at fn (file:line)`; `undefined` if
+ * there is no line table. */
+export function userFrames(stack: string): string[] | undefined {
+  return framesIn(stack)?.map((frame) => `  at ${frame.fn} (${frame.at})`);
+}
+
+/** `file:line` of the innermost frame in the user's files of the code calling this, if any. */
+export function callerInUserFiles(): string | undefined {
+  return framesIn(new Error().stack ?? "")?.[0]?.at;
 }
 
 /** `Name: message` and the stack of `error`. */

@@ -4,7 +4,8 @@
  */
 import type { MessageType, PayloadRef } from "./protobuf.js";
 
-/** A message (made with `Type.create`), a `PayloadRef`, or plain fields of a declared type. */
+/** A message (made with `Type.create`), a `PayloadRef`, or plain fields of a declared type;
+ * as an effect's, a broadcast's or an invocation's payload, any other value is sent as JSON. */
 export type Payload = PayloadRef | object;
 
 /** Publish `payload` to every actor subscribed to `channel`. */
@@ -14,8 +15,8 @@ export interface Broadcast {
 }
 
 /** Invoke `action` on `actorName` asynchronously once this turn's state is applied.
- * `ref` spawns `actorName` from that unnamed actor first; `scheduledTo` is a `Date` or
- * absolute Unix milliseconds. */
+ * `ref` spawns `actorName` from that unnamed actor first; `scheduledTo` is a `Date`, or a
+ * number of milliseconds from the end of this turn (a delay, as in the Node SDK). */
 export interface Effect {
   actorName: string;
   action: string;
