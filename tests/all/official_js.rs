@@ -15,7 +15,7 @@ use spawn_wasm_host::protocol::spawn as pb;
 use spawn_wasm_host::wasm::limits::Limits;
 use spawn_wasm_tests::*;
 
-use crate::polyglot::{SPAWN_WASM, build_project, data_dir, shared_cache};
+use crate::polyglot::{SPAWN_WASM, build_project, data_dir};
 
 /// `prost::Name` for messages of the fixtures' `.proto` files, which declare no package: their
 /// type URL is `type.googleapis.com/<Message>`.
@@ -157,7 +157,7 @@ async fn sidecar(component: &Path) -> Harness {
         Limits::default(),
         HttpLimits::default(),
         Duration::ZERO,
-        Some(shared_cache()),
+        Some(code_cache()),
     )
     .await
 }
