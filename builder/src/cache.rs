@@ -8,18 +8,14 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 
 /// The root of the tool caches: `$SPAWN_WASM_CACHE`, else `$XDG_CACHE_HOME/spawn-wasm` or
-/// `~/.cache/spawn-wasm`.
-pub fn cache_root() -> PathBuf {
-    std::env::var_os("SPAWN_WASM_CACHE")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|dir| !dir.is_empty())
-                .map(|dir| PathBuf::from(dir).join("spawn-wasm"))
-        })
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("spawn-wasm")))
-        .unwrap_or_else(|| std::env::temp_dir().join("spawn-wasm"))
+/// `~/.cache/spawn-wasm`. Never a shared temporary directory: another user could have put
+/// tools there, with their `.ready` marker, and the build would run them.
+pub fn cache_root() -> anyhow::Result<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|dir| !dir.is_empty()).map(PathBuf::from);
+    var("SPAWN_WASM_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|dir| dir.join("spawn-wasm")))
+        .or_else(|| var("HOME").map(|home| home.join(".cache").join("spawn-wasm")))
+        .context("no directory for the build tools: set SPAWN_WASM_CACHE (or HOME or XDG_CACHE_HOME) to a directory only you can write")
 }
 
 /// A number no other staging directory of this process uses, and unlikely in another.

@@ -24,9 +24,9 @@ const TOOLS_LOCK: &str = include_str!("../js-tools/package-lock.json");
 const BUILD_SCRIPT: &str = include_str!("../js-tools/build.mjs");
 
 /// Where the tools live: `js-tools/componentize-js-<version>-<lock hash>` under [`cache_root`].
-pub fn js_tools_dir() -> PathBuf {
+pub fn js_tools_dir() -> anyhow::Result<PathBuf> {
     let lock = blake3::hash(format!("{TOOLS_PACKAGE}\0{TOOLS_LOCK}").as_bytes()).to_hex();
-    cache_root().join("js-tools").join(format!("componentize-js-{COMPONENTIZE_JS_VERSION}-{}", &lock[..12]))
+    Ok(cache_root()?.join("js-tools").join(format!("componentize-js-{COMPONENTIZE_JS_VERSION}-{}", &lock[..12])))
 }
 
 /// The installed tools and the Node.js that runs them.
@@ -56,7 +56,7 @@ impl JsTools {
     pub fn ensure() -> anyhow::Result<JsTools> {
         let node = std::env::var_os("SPAWN_WASM_NODE").filter(|node| !node.is_empty()).unwrap_or_else(|| "node".into());
         require(&node, "Node.js")?;
-        let tools = JsTools { dir: js_tools_dir(), node };
+        let tools = JsTools { dir: js_tools_dir()?, node };
         if !tools.dir.join(".ready").is_file() {
             install(&tools.dir)?;
         }

@@ -15,10 +15,10 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const PROTOBUF_VERSION: &str = "7.36.2";
 
 /// Where the tools live: `python-tools/...` under [`cache_root`].
-pub fn tools_dir() -> PathBuf {
-    cache_root()
+pub fn tools_dir() -> anyhow::Result<PathBuf> {
+    Ok(cache_root()?
         .join("python-tools")
-        .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}-protobuf-{PROTOBUF_VERSION}"))
+        .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}-protobuf-{PROTOBUF_VERSION}")))
 }
 
 /// The installed tools.
@@ -34,7 +34,7 @@ impl PythonTools {
     /// The tools, installed into [`tools_dir`] the first time (with `python3 -m venv` and pip
     /// from the package registry; `$SPAWN_WASM_PYTHON` names another interpreter).
     pub fn ensure() -> anyhow::Result<PythonTools> {
-        let dir = tools_dir();
+        let dir = tools_dir()?;
         let tools = PythonTools { componentize_py: dir.join("venv/bin/componentize-py"), site: dir.join("site") };
         if dir.join(".ready").is_file() {
             return Ok(tools);

@@ -128,3 +128,33 @@ async fn a_token_from_a_file_guards_the_api_and_stays_out_of_the_process_list() 
     let command_line = std::fs::read(format!("/proc/{}/cmdline", host.pid())).unwrap();
     assert!(!String::from_utf8_lossy(&command_line).contains(secret));
 }
+
+/// Without a cache directory of the user's own (no `HOME`, `XDG_CACHE_HOME` or
+/// `SPAWN_WASM_CACHE`), a build refuses to install or run tools rather than trust a shared
+/// temporary directory.
+#[test]
+fn a_build_without_a_cache_directory_of_its_own_refuses_rather_than_use_tmp() {
+    let workspace = tempfile::tempdir().unwrap();
+    for lang in ["js", "python"] {
+        let created = std::process::Command::new(SPAWN_WASM)
+            .current_dir(workspace.path())
+            .args(["new", "--lang", lang, lang])
+            .output()
+            .unwrap();
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let built = std::process::Command::new(SPAWN_WASM)
+            .current_dir(workspace.path())
+            .args(["build", lang])
+            .env_remove("HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("SPAWN_WASM_CACHE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&built.stderr);
+        assert!(!built.status.success(), "{lang}: {stderr}");
+        assert!(
+            stderr.contains("no directory for the build tools") && stderr.contains("SPAWN_WASM_CACHE"),
+            "{lang}: {stderr}"
+        );
+    }
+}
