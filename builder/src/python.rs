@@ -235,11 +235,37 @@ fn build_in(
     }
     command.arg("spawn_wasm_entry").arg("-o").arg(&out).env("RUST_BACKTRACE", "0").env("RUST_LIB_BACKTRACE", "0");
     let output = command.output().with_context(|| format!("running {}", tools.componentize_py.display()))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if !output.status.success() {
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         bail!("{}", readable_failure(&text, &python_path, &build.entry));
     }
+    for warning in build_warnings(&text, &python_path) {
+        eprintln!("warning: {warning}");
+    }
     std::fs::read(&out).context("reading the built component")
+}
+
+/// The prefix of the lines the SDK prints at build time to report what a component cannot
+/// do as the program asks (`guest-sdk/python/spawn_wasm/build_time.py`, `WARNING_PREFIX`).
+const WARNING_PREFIX: &str = "spawn-wasm-warning: ";
+
+/// The SDK's build warnings in componentize-py's output, naming the real files.
+fn build_warnings(text: &str, python_path: &[PathBuf]) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(WARNING_PREFIX))
+        .map(|warning| real_paths(&format!(" {warning}"), python_path).trim_start().to_owned())
+        .collect()
+}
+
+/// `line` with the Python path entries componentize-py names `/N/` written as the real
+/// directories.
+fn real_paths(line: &str, python_path: &[PathBuf]) -> String {
+    let mut line = line.to_owned();
+    for (index, entry) in python_path.iter().enumerate() {
+        line = line.replace(&format!("\"/{index}/"), &format!("\"{}/", entry.display()));
+        line = line.replace(&format!(" /{index}/"), &format!(" {}/", entry.display()));
+    }
+    line
 }
 
 /// The SDK's files, written once per SDK version next to the tools: a stable directory, so
@@ -286,11 +312,7 @@ fn readable_failure(text: &str, python_path: &[PathBuf], entry: &str) -> String 
     let mut skipping = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
-        let mut line = line.replace("AssertionError: ", "");
-        for (index, entry) in python_path.iter().enumerate() {
-            line = line.replace(&format!("\"/{index}/"), &format!("\"{}/", entry.display()));
-            line = line.replace(&format!(" /{index}/"), &format!(" {}/", entry.display()));
-        }
+        let line = real_paths(&line.replace("AssertionError: ", ""), python_path);
         if trimmed.starts_with("File \"") || line.trim_start().starts_with("File \"") {
             skipping = internal(trimmed);
         } else if !line.starts_with("    ") {
@@ -330,5 +352,13 @@ mod tests {
         assert!(out.contains("File \"/src/joe.py\", line 3"), "{out}");
         assert!(!out.contains("Stack backtrace"), "{out}");
         assert!(!out.contains("venv/bin"), "{out}");
+    }
+
+    #[test]
+    fn warnings_are_picked_out_with_the_real_files() {
+        let text =
+            "spawn-wasm-warning: /1/example/main.py:21: not run\nother output\nspawn-wasm-warning: /1/a.py:3: x\n";
+        let warnings = build_warnings(text, &[PathBuf::from("/sdk"), PathBuf::from("/src")]);
+        assert_eq!(warnings, ["/src/example/main.py:21: not run", "/src/a.py:3: x"]);
     }
 }
