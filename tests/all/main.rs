@@ -13,6 +13,7 @@ mod js;
 mod lifecycle;
 mod loading;
 mod loops;
+mod official_python;
 mod operations;
 mod outbound_http;
 mod polyglot;

@@ -8,7 +8,9 @@ no program runs: `spawn-wasm build` runs the entry module once, at build time, t
 actors. So here `start()` records the actors and stops the entry module (`Stop`), client
 calls made at build time reach no host (they are skipped), and each of those, with every
 client call in the code `start()` skips, is reported as a build warning naming its file and
-line: a line on stderr starting with `WARNING_PREFIX`, which the builder prints."""
+line: a line starting with `WARNING_PREFIX` in the file the builder names (componentize-py
+shows the interpreter's output only when the build fails; then the lines are on stderr too),
+which the builder prints."""
 
 import ast
 import importlib.util
@@ -25,6 +27,7 @@ _CLIENT_CALLS = frozenset({"create_actor_ref", "invoke", "spawn", "ActorRef"})
 _SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _running = False
+_warnings_file = None
 
 
 class Stop(BaseException):
@@ -41,7 +44,11 @@ def running():
 
 def warn(filename, line, text):
     """Reports a build warning about `filename`, line `line`."""
-    print(f"{WARNING_PREFIX}{filename}:{line}: {text}", file=sys.stderr, flush=True)
+    warning = f"{WARNING_PREFIX}{filename}:{line}: {text}"
+    print(warning, file=sys.stderr, flush=True)
+    if _warnings_file is not None:
+        with open(_warnings_file, "a", encoding="utf-8") as file:
+            file.write(warning + "\n")
 
 
 def user_frame():
@@ -54,11 +61,13 @@ def user_frame():
     return frame.f_code.co_filename, frame.f_lineno
 
 
-def run_entry(module):
+def run_entry(module, warnings_file=None):
     """Runs `module` as `__main__`, as `python path/to/module.py` would: its directory is on
-    the module path (after the SDK's), and `Spawn.start()` ends it. Returns the directory
-    the user's modules are imported from (the one `module` is found in)."""
-    global _running
+    the module path (after the SDK's), and `Spawn.start()` ends it. Warnings are also written
+    to `warnings_file`, if given. Returns the entry's file and the directory the user's
+    modules are imported from (the one `module` is found in)."""
+    global _running, _warnings_file
+    _warnings_file = warnings_file
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
         raise ModuleNotFoundError(f"no module named {module!r}")
@@ -76,7 +85,7 @@ def run_entry(module):
         pass
     finally:
         _running = False
-    return root
+    return spec.origin, root
 
 
 def skipped_after_start(filename, line):
@@ -111,13 +120,14 @@ def client_call_text(name):
     )
 
 
-def check_effects(root, system):
-    """Warns about every `Effect(...)` in the user's modules (those imported from `root`)
-    whose `system` may differ from `system`, the actors' own: an effect cannot leave it."""
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None) or ""
-        if not filename.startswith(root + os.sep) or filename.endswith("_pb2.py"):
-            continue
+def check_effects(entry_file, root, system):
+    """Warns about every `Effect(...)` in the entry module and the user's modules (those
+    imported from `root`) whose `system` may differ from `system`, the actors' own: an
+    effect cannot leave it. (The entry ran as `__main__`, which `runpy` removed again from
+    `sys.modules`.)"""
+    files = {getattr(module, "__file__", None) or "" for module in list(sys.modules.values())}
+    files = {name for name in files if name.startswith(root + os.sep) and not name.endswith("_pb2.py")}
+    for filename in sorted(files | {entry_file}):
         tree = _parse(filename)
         for node in ast.walk(tree) if tree is not None else ():
             if isinstance(node, ast.Call) and _called_name(node) == "Effect":

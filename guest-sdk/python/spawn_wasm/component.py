@@ -34,12 +34,13 @@ _KINDS = {
 }
 
 
-def load_entry(module):
+def load_entry(module, warnings_file=None):
     """Runs the user's entry module as `__main__` (so that a Spawn-style `main.py` calls
-    `Spawn()...start()`; see `build_time`), then fixes the exported actors and descriptors."""
+    `Spawn()...start()`; see `build_time`, which writes its warnings to `warnings_file`),
+    then fixes the exported actors and descriptors."""
     global _DESCRIPTORS
-    root = _build_time.run_entry(module)
-    _build_time.check_effects(root, _sdk.SYSTEM)
+    entry_file, root = _build_time.run_entry(module, warnings_file)
+    _build_time.check_effects(entry_file, root, _sdk.SYSTEM)
     actors = _sdk.STARTED if _sdk.STARTED is not None else list(_actor.CREATED)
     if not actors:
         raise RuntimeError(f"{module} defines no actor: create one with Actor(settings=ActorSettings(name=...))")
