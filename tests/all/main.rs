@@ -14,6 +14,7 @@ mod lifecycle;
 mod loading;
 mod loops;
 mod official_js;
+mod official_python;
 mod operations;
 mod outbound_http;
 mod policy;

@@ -18,8 +18,9 @@ these same objects.
 from . import protobuf as _protobuf  # sets the pure-Python protobuf implementation first
 from .actor import Actor, ActorSettings, Channel, Kind
 from .context import ActorId, Context
+from .metadata import Metadata
 from .sdk import ActorRef, Spawn, log, spawn
-from .value import Broadcast, Effect, Forward, Pipe, Value
+from .value import Broadcast, Effect, Forward, Pipe, ReplyKind, Value
 
 pack = _protobuf.pack
 unpack = _protobuf.unpack
@@ -36,7 +37,9 @@ __all__ = [
     "Effect",
     "Forward",
     "Kind",
+    "Metadata",
     "Pipe",
+    "ReplyKind",
     "Spawn",
     "Value",
     "log",

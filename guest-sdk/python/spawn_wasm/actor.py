@@ -9,15 +9,15 @@ import inspect
 CREATED = []
 
 
-class Kind(enum.Enum):
-    """How the runtime addresses an actor."""
+class Kind(str, enum.Enum):
+    """How the runtime addresses an actor (a `str` enum, as in the Spawn Python SDK)."""
 
-    NAMED = "named"
-    UNNAMED = "unnamed"
-    POOLED = "pooled"
-    TASK = "task"
-    # The Spawn Python SDK's historical spelling.
-    UNAMED = "unnamed"
+    NAMED = "NAMED"
+    UNNAMED = "UNNAMED"
+    POOLED = "POOLED"
+    TASK = "TASK"
+    # The Spawn protocol's historical spelling.
+    UNAMED = "UNNAMED"
 
 
 class Channel:
@@ -68,6 +68,8 @@ class ActorSettings:
     ):
         if not isinstance(name, str) or not name:
             raise ValueError("an actor needs a non-empty name")
+        if isinstance(kind, str) and not isinstance(kind, Kind) and kind.upper() in Kind.__members__:
+            kind = Kind[kind.upper()]
         if not isinstance(kind, Kind):
             raise TypeError(f"kind must be a Kind (NAMED, UNNAMED, POOLED, TASK), not {kind!r}")
         self.name = name

@@ -3,7 +3,6 @@ the user's entry module defined. `spawn-wasm build` generates the entry point th
 this module; everything at import time runs once, at build time (componentize-py
 pre-initialises the interpreter), so instances start with the actors already defined."""
 
-import runpy
 import sys
 import traceback
 
@@ -14,10 +13,11 @@ from wit_world.imports import runtime
 from wit_world.imports import spawn_actor_types as types
 
 from . import actor as _actor
+from . import build_time as _build_time
 from . import protobuf as _pb
 from . import sdk as _sdk
 from .context import ActorId, Context
-from .value import Broadcast, Effect, Forward, Pipe, Value
+from .value import Broadcast, Effect, Forward, Pipe, ReplyKind, Value
 
 _ACTORS = {}
 # The actors in the order `describe` lists them: an invocation names its actor by position.
@@ -34,11 +34,13 @@ _KINDS = {
 }
 
 
-def load_entry(module):
+def load_entry(module, warnings_file=None):
     """Runs the user's entry module as `__main__` (so that a Spawn-style `main.py` calls
-    `Spawn()...start()`), then fixes the exported actors and descriptors."""
+    `Spawn()...start()`; see `build_time`, which writes its warnings to `warnings_file`),
+    then fixes the exported actors and descriptors."""
     global _DESCRIPTORS
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    entry_file, root = _build_time.run_entry(module, warnings_file)
+    _build_time.check_effects(entry_file, root, _sdk.SYSTEM)
     actors = _sdk.STARTED if _sdk.STARTED is not None else list(_actor.CREATED)
     if not actors:
         raise RuntimeError(f"{module} defines no actor: create one with Actor(settings=ActorSettings(name=...))")
@@ -73,7 +75,7 @@ def _definition(actor):
         min_pool_size=settings.min_pool_size,
         max_pool_size=settings.max_pool_size,
         state_type=state_type,
-        initial_tags=sorted((str(k), str(v)) for k, v in settings.tags.items()),
+        initial_tags=_pairs(settings.tags),
     )
 
 
@@ -139,45 +141,60 @@ def _route(target):
     return types.Route(actor=target.actor, action=target.action, register_ref=target.parent)
 
 
-def _effect(effect):
+def _effect(effect, system, metadata):
     if not isinstance(effect, Effect):
         raise TypeError(f"Value.effect takes an Effect, not {type(effect).__name__}")
+    if effect.system and system and effect.system != system:
+        raise ValueError(
+            f"Effect(system={effect.system!r}): an effect stays in its actor's system ({system!r}) in a component"
+        )
+    merged = {**metadata, **effect.metadata}
     return types.SideEffect(
         actor=effect.actor,
         action=effect.action,
         payload=_pack(effect.payload),
         register_ref=effect.parent,
         scheduled_to=effect.scheduled_to,
-        metadata=sorted((str(k), str(v)) for k, v in effect.metadata.items()),
+        metadata=_pairs(merged),
     )
 
 
-def _to_wit(value):
+def _pairs(mapping):
+    return sorted((str(k), str(v)) for k, v in mapping.items())
+
+
+def _to_wit(value, system):
+    """The WIT record of a handler's `Value`; `system` is the actor's own actor system."""
     if value is None:
         value = Value().noreply()
     if not isinstance(value, Value):
         raise TypeError(f"a handler returns a Value, not {type(value).__name__}")
-    broadcast = None
-    if value._broadcast is not None:
-        if not isinstance(value._broadcast, Broadcast) or not value._broadcast.channel:
+    broadcast = value.get_broadcast()
+    if broadcast is not None:
+        if not isinstance(broadcast, Broadcast) or not broadcast.channel:
             raise TypeError("Value.broadcast takes a Broadcast with a channel")
-        broadcast = types.Broadcast(channel=value._broadcast.channel, payload=_pack(value._broadcast.value))
+        broadcast = types.Broadcast(channel=broadcast.channel, payload=_pack(broadcast.value))
     routing = None
-    if isinstance(value._routing, Pipe):
-        routing = types.Routing_Pipe(_route(value._routing))
-    elif isinstance(value._routing, Forward):
-        routing = types.Routing_Forward(_route(value._routing))
-    elif value._routing is not None:
-        raise TypeError("Value.forward/pipe take a Forward or a Pipe")
-    tags = None if value._tags is None else sorted((str(k), str(v)) for k, v in value._tags.items())
+    if value.get_pipe() is not None:
+        if not isinstance(value.get_pipe(), Pipe):
+            raise TypeError("Value.pipe takes a Pipe")
+        routing = types.Routing_Pipe(_route(value.get_pipe()))
+    elif value.get_forward() is not None:
+        if not isinstance(value.get_forward(), Forward):
+            raise TypeError("Value.forward takes a Forward")
+        routing = types.Routing_Forward(_route(value.get_forward()))
+    tags = value.get_tags()
+    metadata = value.get_metadata()
+    metadata = {} if metadata is None else metadata.get_metadata()
+    replies = value.get_reply_kind() == ReplyKind.REPLY
     return types.Value(
-        state=_pack(value._state),
-        reply=_pack(value._response) if value._reply else None,
-        tags=tags,
+        state=_pack(value.get_state()),
+        reply=_pack(value.get_response()) if replies else None,
+        tags=None if tags is None else _pairs(tags),
         broadcast=broadcast,
-        effects=[_effect(effect) for effect in value._effects],
+        effects=[_effect(effect, system, metadata) for effect in value.get_effects()],
         routing=routing,
-        checkpoint=value._checkpoint,
+        checkpoint=value.has_checkpoint(),
     )
 
 
@@ -229,7 +246,7 @@ def _run(invocation):
     )
     try:
         result = handler.function(request, ctx) if handler.takes_request else handler.function(ctx)
-        return _to_wit(result)
+        return _to_wit(result, ctx.self_id.system)
     except Err:
         raise
     except BaseException as error:  # noqa: BLE001 - every failure of user code is the turn's failure

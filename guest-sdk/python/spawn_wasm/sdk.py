@@ -1,10 +1,13 @@
 """`Spawn` (the Spawn Python SDK's entry point) and `ActorRef` (calling other actors
 through the host's `invoke` and `spawn` imports)."""
 
+from . import build_time as _build_time
 from . import protobuf as _pb
 
 # The actors passed to `Spawn().add_actor(...)` before `start()`; `None` until then.
 STARTED = None
+# The actor system named by the `Spawn` that started them.
+SYSTEM = "spawn-system"
 
 
 def _runtime():
@@ -14,6 +17,12 @@ def _runtime():
     except ImportError:  # outside a component
         raise RuntimeError("calling other actors works only inside a spawn-wasm component") from None
     return runtime, types
+
+
+def _skipped(name):
+    """A client call at build time (outside any action): reported, not made."""
+    filename, line = _build_time.user_frame()
+    _build_time.warn(filename, line, _build_time.client_call_text(name))
 
 
 def _error_message(error):
@@ -33,6 +42,9 @@ class ActorRef:
         """Invoke `action` with `request` (a protobuf message or `None`). Returns
         `(status, reply)`: `("ok", message or None)`, `("actor_not_found", None)` or
         `("error", None)`. With `async_mode=True`, returns at once with `("ok", None)`."""
+        if _build_time.running():
+            _skipped("ActorRef.invoke")
+            return ("error", None)
         runtime, types = _runtime()
         payload = None if request is None else _pb.pack(request, types.Any)
         call = runtime.InvokeRequest(
@@ -58,6 +70,9 @@ class ActorRef:
 
 def spawn(actor_name, parent):
     """Spawn an instance named `actor_name` of the unnamed actor `parent`."""
+    if _build_time.running():
+        _skipped("spawn")
+        return
     runtime, _ = _runtime()
     try:
         runtime.spawn(actor_name, parent)
@@ -66,7 +81,11 @@ def spawn(actor_name, parent):
 
 
 def log(message, level="info"):
-    """Write `message` to the host's log (levels: trace, debug, info, warn, error)."""
+    """Write `message` to the host's log (levels: trace, debug, info, warn, error); at build
+    time, to the build's output."""
+    if _build_time.running():
+        print(f"{level}: {message}")
+        return
     runtime, _ = _runtime()
     runtime.log(getattr(runtime.LogLevel, level.upper()), str(message))
 
@@ -74,7 +93,9 @@ def log(message, level="info"):
 class Spawn:
     """The Spawn Python SDK's builder. Inside a component, the network settings are the
     host's business: they are accepted and ignored, and `start()` registers the actors
-    added with `add_actor` and returns."""
+    added with `add_actor`. While `spawn-wasm build` runs the entry module, `start()` also
+    ends it: what follows is the program's client part, which a component does not run
+    (reported as build warnings, see `build_time`)."""
 
     def __init__(self):
         self._actors = []
@@ -109,14 +130,20 @@ class Spawn:
         return self
 
     def start(self):
-        global STARTED
+        global STARTED, SYSTEM
         STARTED = (STARTED or []) + [actor for actor in self._actors if actor not in (STARTED or [])]
+        SYSTEM = self._system
+        if _build_time.running():
+            _build_time.skipped_after_start(*_build_time.user_frame())
+            raise _build_time.Stop()
         return self
 
     @staticmethod
     def create_actor_ref(system, actor_name, parent=None, state_revision=None):
         """A reference to `actor_name`. With `parent`, spawns `actor_name` from that
         unnamed actor first (as the Spawn Python SDK does)."""
-        if parent:
+        if _build_time.running():
+            _skipped("Spawn.create_actor_ref")
+        elif parent:
             spawn(actor_name, parent)
         return ActorRef(system, actor_name, parent, state_revision)

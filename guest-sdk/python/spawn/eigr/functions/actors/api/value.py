@@ -1,3 +1,3 @@
 """Alias of `spawn_wasm` (Spawn Python SDK import path)."""
 
-from spawn_wasm.value import Value  # noqa: F401
+from spawn_wasm.value import ReplyKind, Value  # noqa: F401
