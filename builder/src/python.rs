@@ -13,6 +13,10 @@ use crate::{Built, SDK_FILES, python_wit, write_atomically};
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The `protobuf` release bundled into components (its pure-Python wheel).
 pub const PROTOBUF_VERSION: &str = "7.36.2";
+/// The pip requirements of componentize-py, with the hash of every file of the release.
+const COMPONENTIZE_PY_REQUIREMENTS: &str = include_str!("../python-tools/componentize-py.txt");
+/// The pip requirements of the protobuf wheel, with its hash.
+const PROTOBUF_REQUIREMENTS: &str = include_str!("../python-tools/protobuf.txt");
 
 /// Where the tools live: `python-tools/...` under [`cache_root`].
 pub fn tools_dir() -> anyhow::Result<PathBuf> {
@@ -53,18 +57,29 @@ impl PythonTools {
         let staging = stage(parent, &ready, |staging| {
             run(Command::new(&python).arg("-m").arg("venv").arg(staging.join("venv")), "creating a Python venv")?;
             let pip = staging.join("venv/bin/pip");
+            // Every file pip may take is pinned by its hash, so that a file added to a pinned
+            // release later is refused, not installed.
+            let requirements = |name: &str, text: &str| -> anyhow::Result<PathBuf> {
+                let path = staging.join(name);
+                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                Ok(path)
+            };
+            let install = || {
+                let mut pip = Command::new(&pip);
+                pip.args(["install", "--quiet", "--disable-pip-version-check", "--require-hashes", "--no-deps"]);
+                pip
+            };
             run(
-                Command::new(&pip)
-                    .args(["install", "--quiet", "--disable-pip-version-check"])
-                    .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
+                install().arg("-r").arg(requirements("componentize-py.txt", COMPONENTIZE_PY_REQUIREMENTS)?),
                 "installing componentize-py",
             )?;
             run(
-                Command::new(&pip)
-                    .args(["install", "--quiet", "--disable-pip-version-check", "--target"])
+                install()
+                    .arg("--target")
                     .arg(staging.join("site"))
                     .args(["--platform", "any", "--implementation", "py", "--only-binary=:all:"])
-                    .arg(format!("protobuf=={PROTOBUF_VERSION}")),
+                    .arg("-r")
+                    .arg(requirements("protobuf.txt", PROTOBUF_REQUIREMENTS)?),
                 "installing protobuf",
             )
         })?;
@@ -349,6 +364,16 @@ fn readable_failure(text: &str, python_path: &[PathBuf], entry: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hash_pinned_requirements_name_the_versions_built_with() {
+        let pinned = |text: &str, line: &str| text.lines().any(|l| l.trim_end_matches([' ', '\\']) == line);
+        assert!(pinned(COMPONENTIZE_PY_REQUIREMENTS, &format!("componentize-py=={COMPONENTIZE_PY_VERSION}")));
+        assert!(pinned(PROTOBUF_REQUIREMENTS, &format!("protobuf=={PROTOBUF_VERSION}")));
+        for text in [COMPONENTIZE_PY_REQUIREMENTS, PROTOBUF_REQUIREMENTS] {
+            assert!(text.contains("--hash=sha256:"), "every requirement carries its hashes");
+        }
+    }
 
     #[test]
     fn failures_name_the_real_files() {
