@@ -16,6 +16,7 @@ mod http_client;
 mod outbound_hosts;
 mod outbound_http;
 mod policy;
+mod public_addresses;
 mod read_only_dirs;
 
 pub use capability::Capability;

@@ -22,8 +22,9 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
 use super::http_client::{self, Exchange, Sent};
-use super::outbound_hosts::{AllowedOutboundHosts, Destination, Host, Scheme, is_public};
+use super::outbound_hosts::{AllowedOutboundHosts, Destination, Host, Scheme};
 use super::policy::OwnAddresses;
+use super::public_addresses::is_public;
 
 /// The interface, for messages.
 const INTERFACE: &str = "wasi:http/outgoing-handler";
