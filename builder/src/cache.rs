@@ -7,14 +7,23 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-/// The root of the tool caches: `$SPAWN_WASM_CACHE`, else `$XDG_CACHE_HOME/spawn-wasm` or
-/// `~/.cache/spawn-wasm`. Never a shared temporary directory: another user could have put
-/// tools there, with their `.ready` marker, and the build would run them.
-pub fn cache_root() -> anyhow::Result<PathBuf> {
+/// The user's own cache directory for spawn-wasm, `$XDG_CACHE_HOME/spawn-wasm` or
+/// `~/.cache/spawn-wasm`, if the environment names one: where the build tools and the hosts'
+/// compiled code are kept by default. Never a shared temporary directory: another user could
+/// have put tools or compiled code there, and they would be run.
+pub fn user_cache_dir() -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|dir| !dir.is_empty()).map(PathBuf::from);
-    var("SPAWN_WASM_CACHE")
-        .or_else(|| var("XDG_CACHE_HOME").map(|dir| dir.join("spawn-wasm")))
+    var("XDG_CACHE_HOME")
+        .map(|dir| dir.join("spawn-wasm"))
         .or_else(|| var("HOME").map(|home| home.join(".cache").join("spawn-wasm")))
+}
+
+/// The root of the tool caches: `$SPAWN_WASM_CACHE`, else [`user_cache_dir`].
+pub fn cache_root() -> anyhow::Result<PathBuf> {
+    std::env::var_os("SPAWN_WASM_CACHE")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(user_cache_dir)
         .context("no directory for the build tools: set SPAWN_WASM_CACHE (or HOME or XDG_CACHE_HOME) to a directory only you can write")
 }
 

@@ -32,7 +32,7 @@ mod rust;
 mod scaffold;
 mod ts_protos;
 
-pub use cache::cache_root;
+pub use cache::{cache_root, user_cache_dir};
 pub use js::{COMPONENTIZE_JS_VERSION, JsBuild, JsTools, build_js, is_js_file, js_entry, js_tools_dir};
 pub use protos::{GeneratedModule, compile_protos, generate_pb2};
 pub use python::{COMPONENTIZE_PY_VERSION, PROTOBUF_VERSION, PythonBuild, PythonTools, build_python, tools_dir};

@@ -101,7 +101,7 @@ impl TokenArgs {
     /// `limits` with the token file, if one was given, kept from every module's grants.
     pub fn protect(&self, mut limits: Limits) -> Limits {
         if let Some(token) = &self.token_file {
-            limits.policy = limits.policy.protecting(&token.file);
+            limits.policy = limits.policy.protecting([&token.file]);
         }
         limits
     }

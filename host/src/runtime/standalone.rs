@@ -46,10 +46,8 @@ impl Standalone {
             );
         }
         let data_lock = DataLock::acquire(&config.data_dir)?;
-        let mut policy = config.limits.policy.clone().protecting(&config.data_dir).protecting(&config.actors_dir);
-        if let Some(cache) = &config.cache_dir {
-            policy = policy.protecting(cache);
-        }
+        let kept = [&config.data_dir, &config.actors_dir].into_iter().chain(&config.cache_dir);
+        let policy = config.limits.policy.clone().protecting(kept);
         let own_addresses = policy.own_addresses.clone();
         let engine = Arc::new(ActorEngine::new(Limits { policy, ..config.limits.clone() })?);
         let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;

@@ -88,10 +88,7 @@ impl Sidecar {
     /// the background (again whenever the set of actors or actions changes). Returns once
     /// the server is listening.
     pub async fn start(config: SidecarConfig) -> anyhow::Result<Sidecar> {
-        let mut policy = config.limits.policy.clone().protecting(&config.actors_dir);
-        if let Some(cache) = &config.cache_dir {
-            policy = policy.protecting(cache);
-        }
+        let policy = config.limits.policy.clone().protecting([&config.actors_dir].into_iter().chain(&config.cache_dir));
         let own_addresses = policy.own_addresses.clone();
         own_addresses.add(proxy_addresses(&config.proxy_url).await);
         let engine = Arc::new(ActorEngine::new(Limits { pooled_actors: false, policy, ..config.limits.clone() })?);

@@ -166,7 +166,7 @@ impl Executor {
         let deadline = (started + sandbox.call_timeout).min(turn.chain.deadline());
         // Decided once, against the request's own deadline: a turn with almost no time left
         // would only turn its caller's deadline into a guest error ("0 ms").
-        if turn.chain.deadline().saturating_duration_since(std::time::Instant::now()) < MIN_TURN_TIME {
+        if turn.chain.deadline().saturating_duration_since(started) < MIN_TURN_TIME {
             return Err(InvokeError::NotStarted);
         }
         let key = (module.id, turn.self_id.name.clone());

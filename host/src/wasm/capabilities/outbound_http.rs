@@ -69,33 +69,34 @@ impl OutboundPolicy {
 
     /// Whether `addr`, which `destination` leads to, may be connected to, or why not: this
     /// host's own address only when the operator's list names it with its port; a public
-    /// one always; any other only when both lists name it.
+    /// one always; any other only when both lists allow that address on that port.
     fn address_allowed(&self, destination: &Destination, addr: IpAddr) -> Result<(), String> {
         let target = SocketAddr::new(addr, destination.port);
-        let host_names =
-            |port| self.host.as_ref().is_some_and(|host| host.names_address(destination.scheme, addr, port));
+        let by_address = Destination { host: Host::Addr(addr), ..destination.clone() };
         if self.own.contains(target) {
-            if host_names(Some(destination.port)) {
+            if self
+                .host
+                .as_ref()
+                .is_some_and(|host| host.names_address(destination.scheme, addr, Some(destination.port)))
+            {
                 return Ok(());
             }
             return Err(format!(
-                "outbound HTTP to {destination} refused: {target} is this host's own API (or its Spawn proxy's); a guest \
-                 reaches actors through the runtime's imports. The operator allows it only by naming \"{}\" in --allowed-outbound-hosts",
-                Destination { host: Host::Addr(addr), ..destination.clone() }
+                "{target} is this host's own API (or its Spawn proxy's); a guest \
+                 reaches actors through the runtime's imports. The operator allows it only by naming \"{by_address}\" in --allowed-outbound-hosts"
             ));
         }
         if is_public(addr) {
             return Ok(());
         }
-        let example = format!("\"{}\"", Destination { host: Host::Addr(addr), ..destination.clone() });
         if !self.granted.allows_address(destination, addr) {
             return Err(format!(
-                "{addr} is not public and is reachable only when granted by address: grant the address itself, e.g. {example}"
+                "{addr} is not public and is reachable only when granted by address: grant the address itself, e.g. \"{by_address}\""
             ));
         }
-        if !host_names(None) {
+        if !self.host.as_ref().is_some_and(|host| host.allows_address(destination, addr)) {
             return Err(format!(
-                "{addr} is not public: the module grants it, and the operator allows it only by naming it in --allowed-outbound-hosts too, e.g. {example}"
+                "{addr} is not public: the module grants it, and the operator allows it only by naming it in --allowed-outbound-hosts too, e.g. \"{by_address}\""
             ));
         }
         Ok(())
@@ -112,26 +113,21 @@ impl OutboundPolicy {
                 .map_err(|error| Refusal::Error(Error::DnsError { rcode: Some(error.to_string()), info_code: None }))?
                 .collect(),
         };
-        let mut reasons = Vec::new();
+        let mut refusal = None;
         let allowed: Vec<SocketAddr> = resolved
             .iter()
             .copied()
-            .filter(|addr| match self.address_allowed(destination, addr.ip()) {
-                Ok(()) => true,
-                Err(reason) => {
-                    reasons.push(reason);
-                    false
-                }
+            .filter(|addr| {
+                self.address_allowed(destination, addr.ip()).map_err(|reason| refusal.get_or_insert(reason)).is_ok()
             })
             .collect();
         if allowed.is_empty() {
-            let reason = reasons.first().cloned().unwrap_or_else(|| "no address".into());
+            let reason = refusal.unwrap_or_else(|| "no address".into());
             return Err(Refusal::Denied(match &destination.host {
                 Host::Name(name) => {
                     let list: Vec<String> = resolved.iter().map(|addr| addr.ip().to_string()).collect();
                     format!("outbound HTTP to {destination} refused: {name} resolves to {}; {reason}", list.join(", "))
                 }
-                Host::Addr(_) if reason.starts_with("outbound HTTP") => reason,
                 Host::Addr(_) => format!("outbound HTTP to {destination} refused: {reason}"),
             }));
         }

@@ -44,9 +44,12 @@ pub struct GrantPolicy {
 }
 
 impl GrantPolicy {
-    /// The policy protecting `path` too (resolved if it exists, as given otherwise).
-    pub fn protecting(mut self, path: &Path) -> GrantPolicy {
-        self.protected.push(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
+    /// The policy protecting `paths` too (each resolved if it exists, as given otherwise).
+    pub fn protecting<P: AsRef<Path>>(mut self, paths: impl IntoIterator<Item = P>) -> GrantPolicy {
+        for path in paths {
+            let path = path.as_ref();
+            self.protected.push(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
+        }
         self
     }
 
@@ -147,7 +150,7 @@ mod tests {
         let refused = none.admit_dir(&inside).unwrap_err();
         assert!(refused.contains("the host names none") && refused.contains("--grantable-dirs"), "{refused}");
 
-        let policy = roots(&[root.path()]).protecting(&data);
+        let policy = roots(&[root.path()]).protecting([&data]);
         assert_eq!(policy.admit_dir(&inside).unwrap(), inside.canonicalize().unwrap());
         let around = policy.admit_dir(root.path()).unwrap_err();
         assert!(around.contains("keeps for itself"), "a directory holding the data directory: {around}");
