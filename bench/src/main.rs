@@ -532,17 +532,45 @@ async fn post_ok(addr: SocketAddr, call: Call) -> bool {
 /// in place (same length), so that no two files claim the same actor.
 fn distinct_components(actors: &Path, dir: &Path, count: usize) -> anyhow::Result<()> {
     let original = std::fs::read(actors.join("counter.wasm"))?;
+    // The component defines `counter` and `counters`. The compiler keeps the 8-byte
+    // `counters` as an `i64.const` immediate in the code, so that one is rewritten in its
+    // LEB128 encoding; an 8-byte name ending in `s` encodes to as many bytes.
+    let immediate = |name: &[u8; 8]| sleb128(i64::from_le_bytes(*name));
+    let plural = immediate(b"counters");
     for index in 0..count {
         let name = format!("ctr{index:04}");
         let mut bytes = original.clone();
-        let mut at = 0;
-        while let Some(offset) = bytes[at..].windows(7).position(|window| window == b"counter") {
-            bytes[at + offset..at + offset + 7].copy_from_slice(name.as_bytes());
-            at += offset + 7;
-        }
+        replace_all(&mut bytes, b"counter", name.as_bytes());
+        let renamed: [u8; 8] = format!("{name}s").into_bytes().try_into().expect("8 bytes");
+        let encoded = immediate(&renamed);
+        anyhow::ensure!(encoded.len() == plural.len(), "`{name}s` encodes to another length than `counters`");
+        replace_all(&mut bytes, &plural, &encoded);
         std::fs::write(dir.join(format!("{name}.wasm")), bytes)?;
     }
     Ok(())
+}
+
+/// Replaces every `from` in `bytes` with `to`, of the same length.
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].windows(from.len()).position(|window| window == from) {
+        bytes[at + offset..at + offset + from.len()].copy_from_slice(to);
+        at += offset + from.len();
+    }
+}
+
+/// `value` as WebAssembly encodes an `i64.const` immediate (signed LEB128).
+fn sleb128(mut value: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
+        out.push(if done { byte } else { byte | 0x80 });
+        if done {
+            return out;
+        }
+    }
 }
 
 /// Start to ready with `count` components: with an empty code cache, then with the cache
