@@ -10,7 +10,8 @@
 //! - [`modules`]: the loaded components, kept in step with the actors directory;
 //! - [`wasm`]: the sandbox and running guests in it (engine, capabilities, executor);
 //! - [`protocol`]: the Spawn protobuf types, the WIT types, conversions, JSON;
-//! - [`metrics`]: the process's Prometheus metrics, recorded by every layer.
+//! - [`metrics`]: the process's Prometheus metrics, recorded by every layer;
+//! - [`telemetry`]: trace context and OpenTelemetry spans, opened by every layer.
 
 pub mod cli;
 pub mod console;
@@ -20,4 +21,5 @@ pub mod modules;
 pub mod protocol;
 pub mod runtime;
 pub mod sidecar;
+pub mod telemetry;
 pub mod wasm;

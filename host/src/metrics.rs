@@ -66,6 +66,7 @@ pub struct Metrics {
     timer_instances: Gauge,
     clock_records: Gauge,
     tasks: Gauge,
+    spans_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -98,6 +99,12 @@ impl Default for Metrics {
             clock_records.clone(),
         );
         registry.register("tasks", "Tokio tasks alive in the process, read when scraped", tasks.clone());
+        let spans_dropped = Counter::default();
+        registry.register(
+            "trace_spans_dropped",
+            "Trace spans not exported: the export queue was full or the collector failed",
+            spans_dropped.clone(),
+        );
         Metrics {
             actions: Default::default(),
             registry: Mutex::new(registry),
@@ -110,11 +117,17 @@ impl Default for Metrics {
             timer_instances,
             clock_records,
             tasks,
+            spans_dropped,
         }
     }
 }
 
 impl Metrics {
+    /// The count of trace spans dropped instead of exported, for the exporter to add to.
+    pub fn spans_dropped(&self) -> Counter {
+        self.spans_dropped.clone()
+    }
+
     /// Records one invocation; `outcome` is one of [`OUTCOMES`].
     pub fn invocation(&self, actor: &str, action: &str, outcome: &'static str, elapsed: Duration) {
         let index = OUTCOMES.iter().position(|known| *known == outcome).expect("a known outcome");

@@ -28,5 +28,6 @@ mod sidecar;
 mod standalone;
 mod stock_proxy;
 mod store_failures;
+mod traces;
 mod typed_actions;
 mod wire;

@@ -3,6 +3,7 @@
 //! [`stock`]), a client for the host's user-function route, and helpers to build real
 //! `ActorInvocation`s for the example components.
 
+pub mod otlp;
 mod stock;
 
 use std::collections::HashMap;
@@ -734,9 +735,22 @@ impl ClientApi {
 
     /// Posts a JSON body to `actor`'s invoke route; returns the HTTP status and the JSON answer.
     pub async fn invoke_json(&self, actor: &str, body: &str) -> (StatusCode, serde_json::Value) {
+        self.invoke_json_with(actor, body, &[]).await
+    }
+
+    /// [`ClientApi::invoke_json`] with extra request headers (a `traceparent`, say).
+    pub async fn invoke_json_with(
+        &self,
+        actor: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, serde_json::Value) {
         let url = format!("{}/api/v1/system/{}/actors/{actor}/invoke", self.base, self.system);
-        let response =
-            self.http.post(url).header("content-type", "application/json").body(body.to_owned()).send().await.unwrap();
+        let mut request = self.http.post(url).header("content-type", "application/json").body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         (status, serde_json::from_str(&response.text().await.unwrap()).expect("a JSON answer"))
     }

@@ -34,6 +34,8 @@ pub(super) struct Turn {
     pub control: Option<Control>,
     /// Set by the clock for a timer tick or a scheduled call: dropped with the turn.
     pub ticket: Option<Ticket>,
+    /// When it was made: its time in the mailbox is told on its span.
+    pub queued: std::time::Instant,
 }
 
 impl Turn {
@@ -48,6 +50,7 @@ impl Turn {
             chain,
             control: None,
             ticket: None,
+            queued: std::time::Instant::now(),
         }
     }
 

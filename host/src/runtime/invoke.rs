@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::trace::SpanKind;
 use tokio::sync::oneshot;
 
 use super::actions::check_action;
@@ -19,7 +20,8 @@ use super::actor::Turn;
 use super::core::Inner;
 use super::failure::{InvokeFailure, InvokeResult};
 use crate::protocol::spawn as pb;
-use crate::wasm::chain::CallChain;
+use crate::telemetry::TraceContext;
+use crate::wasm::chain::{CallChain, target_of};
 
 /// How long past the deadline a caller waits for the turn's own answer.
 const ANSWER_GRACE: Duration = Duration::from_millis(100);
@@ -27,9 +29,21 @@ const ANSWER_GRACE: Duration = Duration::from_millis(100);
 impl Inner {
     /// Runs an invocation that starts a request, with the proxy's semantics; see
     /// [`InvokeFailure`] for errors.
+    /// The request's span is the child of the `traceparent` in its metadata, if it has one.
     pub(super) async fn invoke(self: &Arc<Self>, request: pb::InvocationRequest) -> InvokeResult {
-        let chain = CallChain::new(self.new_deadline());
-        self.invoke_in(request, chain).await
+        let parent = TraceContext::from_metadata(|key| request.metadata.get(key).map(String::as_str));
+        let telemetry = self.executor.engine().telemetry().clone();
+        let mut span = telemetry.start(|| "invoke".into(), SpanKind::Server, parent.as_ref());
+        if span.is_recording() {
+            span.set("spawn.actor", target_of(&request).to_owned());
+            span.set("spawn.action", request.action_name.clone());
+        }
+        let chain = CallChain::traced(self.new_deadline(), span.context().clone());
+        let result = self.invoke_in(request, chain).await;
+        if let Err(failure) = &result {
+            span.fail(failure.to_string());
+        }
+        result
     }
 
     /// Runs an invocation along `chain`.

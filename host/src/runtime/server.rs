@@ -7,6 +7,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
+
+use crate::telemetry::context::{TRACEPARENT, TRACESTATE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prost::Message;
@@ -156,6 +158,7 @@ async fn invoke(
     if id.name.is_empty() {
         id.name = actor.clone();
     }
+    take_trace_headers(&headers, &mut request.metadata);
     let system_echo = Some(actors::ActorSystem { name: request_system_name(&request), registry: None });
     let actor_echo = request.actor.as_ref().map(|actor| actors::Actor { id: actor.id.clone(), ..Default::default() });
     if let Some(failure) = target_mismatch(&request, &system, &actor) {
@@ -180,6 +183,18 @@ async fn invoke(
         ),
         Err(failure) => invoke_failure(&format, &failure, system_echo, actor_echo),
     }
+}
+
+/// A `traceparent` header (and its `tracestate`) overrides what the body's metadata says:
+/// the request continues the caller's trace.
+fn take_trace_headers(headers: &HeaderMap, metadata: &mut std::collections::HashMap<String, String>) {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let Some(parent) = header(TRACEPARENT) else { return };
+    metadata.insert(TRACEPARENT.to_owned(), parent.to_owned());
+    match header(TRACESTATE) {
+        Some(state) => metadata.insert(TRACESTATE.to_owned(), state.to_owned()),
+        None => metadata.remove(TRACESTATE),
+    };
 }
 
 /// Why `request`'s body does not name the system and actor of its path, if it does not.

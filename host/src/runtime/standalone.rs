@@ -15,6 +15,7 @@ use super::store::StateStore;
 use crate::http::Access;
 use crate::modules::set::ModuleSet;
 use crate::modules::watch::{self, DirectoryWatch};
+use crate::telemetry::Telemetry;
 use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::executor::Executor;
@@ -49,7 +50,9 @@ impl Standalone {
         let kept = [&config.data_dir, &config.actors_dir].into_iter().chain(&config.cache_dir);
         let policy = config.limits.policy.clone().protecting(kept);
         let own_addresses = policy.own_addresses.clone();
-        let engine = Arc::new(ActorEngine::new(Limits { policy, ..config.limits.clone() })?);
+        let engine = ActorEngine::new(Limits { policy, ..config.limits.clone() })?;
+        let telemetry = Telemetry::from_env(tokio::runtime::Handle::current(), engine.metrics())?;
+        let engine = Arc::new(engine.with_telemetry(telemetry));
         let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
@@ -85,6 +88,7 @@ impl Standalone {
         let draining = self.runtime.inner.draining.clone();
         let served = crate::http::serve_until(&mut self.server, shutdown, move || draining.cancel()).await;
         let stopped = self.runtime.shutdown().await;
+        self.runtime.inner.executor.engine().telemetry().flush_in_background().await;
         served?;
         Ok(stopped?)
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use opentelemetry::trace::SpanKind;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -15,7 +16,9 @@ use crate::modules::registry::ActorEntry;
 use crate::protocol::convert;
 use crate::protocol::spawn::actors;
 use crate::protocol::wit::types as wit;
+use crate::telemetry::{Span, TraceContext};
 use crate::wasm::chain::CallChain;
+use crate::wasm::dispatch::put_trace;
 use crate::wasm::executor::InvokeError;
 
 impl Inner {
@@ -145,7 +148,14 @@ impl Inner {
             return;
         }
         let mut reply = turn.reply.take();
-        let value = match self.run_guest_for(actor, &turn, &mut reply).await {
+        let mut span = self.turn_span(actor, &mut turn, reply.is_some());
+        let started = std::time::Instant::now();
+        let ran = self.run_guest_for(actor, &turn, &mut reply).await;
+        span.set("spawn.guest_us", started.elapsed().as_micros() as i64);
+        if let Err(failure) = &ran {
+            span.fail(failure.to_string());
+        }
+        let value = match ran {
             Ok(value) if value.effects.len() > self.routing.max_effects => {
                 let failure = InvokeFailure::Overloaded(format!(
                     "{}.{} asked for {} side effects; a turn may ask for {}",
@@ -169,8 +179,9 @@ impl Inner {
         let before = value.checkpoint.then(|| (actor.state.clone(), actor.tags.clone(), actor.revision, actor.dirty));
         actor.apply(value.state, value.tags);
         if let Some((state, tags, revision, dirty)) = before
-            && let Err(failure) = self.persist(actor).await
+            && let Err(failure) = self.persist_traced(actor, turn.chain.trace()).await
         {
+            span.fail(failure.to_string());
             // The turn failed: its state must not be saved later by a snapshot either.
             (actor.state, actor.tags, actor.revision, actor.dirty) = (state, tags, revision, dirty);
             self.discard(actor);
@@ -187,6 +198,39 @@ impl Inner {
                 self.route(&actor.id, &turn.chain, route, turn.payload, turn.metadata, reply)
             }
         }
+    }
+
+    /// Opens the turn's span (a server span if its caller waits, a consumer span if not)
+    /// under the span that sent it, and makes it the parent of what the turn does: its chain
+    /// carries it, and the guest sees it as `traceparent` in its metadata.
+    fn turn_span(&self, actor: &Actor, turn: &mut Turn, waited: bool) -> Span {
+        let kind = if waited { SpanKind::Server } else { SpanKind::Consumer };
+        let definition = &actor.entry.definition().name;
+        let telemetry = self.executor.engine().telemetry();
+        let mut span =
+            telemetry.start(|| format!("{definition}.{}", turn.action).into(), kind, Some(turn.chain.trace()));
+        if span.is_recording() {
+            span.set("spawn.actor", definition.clone());
+            span.set("spawn.instance", actor.id.name.clone());
+            span.set("spawn.action", turn.action.clone());
+            span.set("spawn.module", actor.entry.module.hash.to_string());
+            span.set("spawn.queued_us", turn.queued.elapsed().as_micros() as i64);
+        }
+        put_trace(&mut turn.metadata, span.context());
+        turn.chain = turn.chain.with_trace(span.context().clone());
+        span
+    }
+
+    /// [`Inner::persist`] of a checkpoint, as a span of the turn's trace.
+    async fn persist_traced(&self, actor: &mut Actor, trace: &TraceContext) -> Result<(), InvokeFailure> {
+        let telemetry = self.executor.engine().telemetry();
+        let mut span = telemetry.start(|| "state save".into(), SpanKind::Internal, Some(trace));
+        span.set("spawn.instance", actor.id.name.clone());
+        let saved = self.persist(actor).await;
+        if let Err(failure) = &saved {
+            span.fail(failure.to_string());
+        }
+        saved
     }
 
     /// A turn the guest ran is discarded (its state and workflow are not taken): the

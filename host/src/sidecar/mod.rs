@@ -31,6 +31,7 @@ pub use registration::registration_request;
 use crate::http::HttpLimits;
 use crate::modules::set::ModuleSet;
 use crate::modules::watch::{self, DirectoryWatch};
+use crate::telemetry::Telemetry;
 use crate::wasm::cache::CodeCache;
 use crate::wasm::engine::ActorEngine;
 use crate::wasm::executor::Executor;
@@ -91,7 +92,9 @@ impl Sidecar {
         let policy = config.limits.policy.clone().protecting([&config.actors_dir].into_iter().chain(&config.cache_dir));
         let own_addresses = policy.own_addresses.clone();
         own_addresses.add(proxy_addresses(&config.proxy_url).await);
-        let engine = Arc::new(ActorEngine::new(Limits { pooled_actors: false, policy, ..config.limits.clone() })?);
+        let engine = ActorEngine::new(Limits { pooled_actors: false, policy, ..config.limits.clone() })?;
+        let telemetry = Telemetry::from_env(tokio::runtime::Handle::current(), engine.metrics())?;
+        let engine = Arc::new(engine.with_telemetry(telemetry));
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
@@ -151,7 +154,9 @@ impl Sidecar {
             tokio::time::sleep(drain).await;
         };
         let state = self.state.clone();
-        crate::http::serve_until(&mut self.server, drained, move || state.begin_draining()).await
+        let served = crate::http::serve_until(&mut self.server, drained, move || state.begin_draining()).await;
+        self.state.executor.engine().telemetry().flush_in_background().await;
+        served
     }
 }
 

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
+use opentelemetry::trace::SpanKind;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -30,12 +31,14 @@ use crate::http::{self, Access, HttpLimits};
 use crate::modules::set::ModuleSet;
 use crate::protocol::convert;
 use crate::protocol::spawn as pb;
+use crate::telemetry::{Span, TraceContext};
 use crate::wasm::chain::CallChain;
+use crate::wasm::dispatch::put_trace;
 use crate::wasm::executor::Executor;
 
 /// What the handlers share.
 pub(super) struct AppState {
-    executor: Executor,
+    pub(super) executor: Executor,
     pub(super) modules: Arc<ModuleSet>,
     proxy: Arc<ProxyClient>,
     system: String,
@@ -181,14 +184,21 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
         tracing::debug!(actor = %name, action = %action, "answered with a no-op: {skipped}");
         return failure::answered(StatusCode::OK, ticks::noop_response(&invocation));
     }
+    let mut invocation = invocation;
+    let span = turn_span(&state, &name, &mut invocation);
     let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
     let Some(entry) = entry else {
         let cause = format!("no loaded component provides actor `{name}`");
         return Failure::new(StatusCode::NOT_FOUND, Code::NotFound, cause).answer(&name, &action, Some(context));
     };
     let dispatcher = state.proxy.clone();
-    let chain = CallChain::new(deadline);
-    match state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await {
+    let chain = CallChain::traced(deadline, span.context().clone());
+    let mut span = span;
+    let outcome = state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await;
+    if let Err(error) = &outcome {
+        span.fail(error.to_string());
+    }
+    match outcome {
         Ok(value) => {
             let mut response = convert::response_from_wit(context, value);
             if response.actor_system.is_empty() {
@@ -203,4 +213,22 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
         }
         Err(error) => Failure::of(&error).answer(&name, &action, Some(context)),
     }
+}
+
+/// Opens the turn's span, the child of the `traceparent` the proxy passed on in the
+/// invocation's metadata (if any), and shows it to the guest in that metadata.
+fn turn_span(state: &AppState, name: &str, invocation: &mut pb::ActorInvocation) -> Span {
+    let context = invocation.current_context.get_or_insert_with(Default::default);
+    let parent = TraceContext::from_metadata(|key| context.metadata.get(key).map(String::as_str));
+    let action = &invocation.action_name;
+    let telemetry = state.executor.engine().telemetry();
+    let mut span = telemetry.start(|| format!("{name}.{action}").into(), SpanKind::Server, parent.as_ref());
+    if span.is_recording() {
+        span.set("spawn.actor", name.to_owned());
+        span.set("spawn.action", action.clone());
+        let instance = invocation.actor.as_ref().map_or("", |actor| actor.name.as_str());
+        span.set("spawn.instance", instance.to_owned());
+    }
+    put_trace(&mut context.metadata, span.context());
+    span
 }

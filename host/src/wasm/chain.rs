@@ -18,6 +18,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use crate::protocol::spawn as pb;
+use crate::telemetry::TraceContext;
 
 /// `future`'s output, or `Elapsed` at `deadline`. A future that is ready when first polled
 /// (a warm turn that awaits no host call: most of them) arms no timer: a timer costs a
@@ -92,12 +93,30 @@ pub struct CallChain {
     hop_count: u32,
     /// Messages the whole request has set in motion, shared by every call along it.
     messages: Arc<AtomicU32>,
+    /// The trace, and the span whatever this call does next is the child of.
+    trace: TraceContext,
 }
 
 impl CallChain {
-    /// The chain of a request that starts here, with nobody waiting in it yet.
+    /// The chain of a request that starts here, with nobody waiting in it yet, in a trace
+    /// of its own (not sampled).
     pub fn new(deadline: Instant) -> Self {
-        CallChain { deadline, waiting: None, hops: None, hop_count: 0, messages: Arc::default() }
+        CallChain::traced(deadline, TraceContext::root(false))
+    }
+
+    /// The chain of a request that starts here, part of `trace`.
+    pub fn traced(deadline: Instant, trace: TraceContext) -> Self {
+        CallChain { deadline, waiting: None, hops: None, hop_count: 0, messages: Arc::default(), trace }
+    }
+
+    /// The trace, and the span what this call does next is the child of.
+    pub fn trace(&self) -> &TraceContext {
+        &self.trace
+    }
+
+    /// The same chain, its calls from now on the children of `trace`'s span.
+    pub fn with_trace(&self, trace: TraceContext) -> CallChain {
+        CallChain { trace, ..self.clone() }
     }
 
     /// When the request's time is up, for every call along it.

@@ -3,8 +3,12 @@
 
 use std::pin::Pin;
 
-use super::chain::CallChain;
+use opentelemetry::trace::SpanKind;
+
+use super::chain::{CallChain, is_synchronous, target_of};
 use crate::protocol::spawn as pb;
+use crate::telemetry::context::{TRACEPARENT, TRACESTATE};
+use crate::telemetry::{Span, Telemetry, TraceContext};
 
 /// A boxed future, so that [`Dispatcher`] can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -22,4 +26,30 @@ pub trait Dispatcher: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Option<prost_types::Any>, String>>;
     /// Registers unnamed actor instances.
     fn spawn(&self, request: pb::SpawnRequest) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Opens the span of a turn's call to another actor (a client span if the turn waits for
+/// it, a producer span if not), names it as the parent in `request`'s metadata (which the
+/// proxy and the called actor see), and gives the chain the call goes along.
+pub fn traced_call(telemetry: &Telemetry, request: &mut pb::InvocationRequest, chain: &CallChain) -> (Span, CallChain) {
+    let kind = if is_synchronous(request) { SpanKind::Client } else { SpanKind::Producer };
+    let mut span = telemetry.start(
+        || format!("call {}.{}", target_of(request), request.action_name).into(),
+        kind,
+        Some(chain.trace()),
+    );
+    span.set("spawn.actor", target_of(request).to_owned());
+    span.set("spawn.action", request.action_name.clone());
+    put_trace(&mut request.metadata, span.context());
+    let chain = chain.with_trace(span.context().clone());
+    (span, chain)
+}
+
+/// Names `trace`'s span in `metadata` (`traceparent`, and `tracestate` if it has one).
+pub fn put_trace(metadata: &mut std::collections::HashMap<String, String>, trace: &TraceContext) {
+    metadata.insert(TRACEPARENT.to_owned(), trace.traceparent());
+    match &trace.state {
+        Some(state) => metadata.insert(TRACESTATE.to_owned(), state.to_string()),
+        None => metadata.remove(TRACESTATE),
+    };
 }

@@ -17,6 +17,7 @@ use super::limits::Limits;
 use super::sandbox::Sandbox;
 use crate::metrics::Metrics;
 use crate::protocol::wit as bindings;
+use crate::telemetry::Telemetry;
 
 /// How often the shared ticker advances the engine's epoch; the CPU deadline's precision.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -34,6 +35,8 @@ pub struct ActorEngine {
     ticker_stop: Arc<AtomicBool>,
     /// Each actor's output rate, across its calls and instances.
     output_rates: Arc<OutputRates>,
+    /// Where the spans of turns and their calls go.
+    telemetry: Arc<Telemetry>,
 }
 
 impl ActorEngine {
@@ -74,7 +77,20 @@ impl ActorEngine {
             pooling,
             ticker_stop,
             output_rates: Arc::default(),
+            telemetry: Arc::new(Telemetry::disabled()),
         })
+    }
+
+    /// The engine with its spans going to `telemetry` (made with [`ActorEngine::metrics`],
+    /// which counts the spans it drops).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = Arc::new(telemetry);
+        self
+    }
+
+    /// Where spans go.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     fn config(limits: &Limits, pooling: bool) -> Config {
@@ -134,8 +150,12 @@ impl ActorEngine {
             host: self.limits.policy.outbound_hosts.clone(),
             own: self.limits.policy.own_addresses.clone(),
         };
-        let http = OutboundHttp::new(policy, sandbox.outbound, deadline);
-        let mut store = Store::new(&self.engine, HostState::new(wasi, http, limits, turn, deadline, output));
+        let trace = turn.chain.trace().clone();
+        let http = OutboundHttp::new(policy, sandbox.outbound, deadline, self.telemetry.clone(), trace);
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(wasi, http, limits, turn, deadline, output, self.telemetry.clone()),
+        );
         if self.limits.enforce {
             store.limiter(|state| state.limiter());
             // Armed before instantiation, which runs guest code too. Each slice ends in the

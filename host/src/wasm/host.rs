@@ -11,12 +11,13 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::capabilities::OutboundHttp;
 use super::chain::CallChain;
-use super::dispatch::Dispatcher;
+use super::dispatch::{Dispatcher, traced_call};
 use super::guest_output::{GuestOutput, Level};
 use super::limiter::SandboxLimiter;
 use crate::protocol::convert::{self, CallSpec};
 use crate::protocol::spawn::{self as pb, actors};
 use crate::protocol::wit::{self as bindings, runtime::LogLevel};
+use crate::telemetry::Telemetry;
 
 /// Handles one instance may hold at once in its resource table (streams, pollables, HTTP
 /// header maps, ...): wasmtime's default is a million, memory the guest's cap does not see.
@@ -54,6 +55,8 @@ pub struct HostState {
     /// When the current call's time is up.
     deadline: Instant,
     output: GuestOutput,
+    /// Where the spans of the guest's calls go.
+    telemetry: Arc<Telemetry>,
 }
 
 impl WasiView for HostState {
@@ -78,21 +81,22 @@ impl HostState {
         turn: Turn,
         deadline: Instant,
         output: GuestOutput,
+        telemetry: Arc<Telemetry>,
     ) -> HostState {
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(MAX_FIELDS_BYTES);
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
-        let state = HostState { wasi, http, outbound_http, table, limits, turn, deadline, output };
+        let state = HostState { wasi, http, outbound_http, table, limits, turn, deadline, output, telemetry };
         state.begin_output();
         state
     }
 
     /// A warm store's next turn: a new caller identity and deadline.
     pub(super) fn rearm(&mut self, turn: Turn, deadline: Instant) {
+        self.outbound_http.rearm(deadline, turn.chain.trace().clone());
         self.turn = turn;
         self.deadline = deadline;
-        self.outbound_http.rearm(deadline);
         self.begin_output();
     }
 
@@ -153,8 +157,9 @@ impl bindings::runtime::Host for HostState {
         request: bindings::runtime::InvokeRequest,
     ) -> Result<Option<bindings::types::Any>, String> {
         let dispatcher = self.dispatcher()?;
-        let request = convert::invocation_request(&self.turn.self_id, CallSpec::from(request));
-        let reply = dispatcher.invoke(request, self.turn.chain.clone()).await?;
+        let mut request = convert::invocation_request(&self.turn.self_id, CallSpec::from(request));
+        let (mut span, chain) = traced_call(&self.telemetry, &mut request, &self.turn.chain);
+        let reply = dispatcher.invoke(request, chain).await.inspect_err(|error| span.fail(error.clone()))?;
         Ok(pb::non_empty(reply).map(convert::any_to_wit))
     }
 

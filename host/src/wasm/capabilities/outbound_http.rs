@@ -14,7 +14,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::Request;
+use http::{HeaderValue, Request};
+use opentelemetry::trace::SpanKind;
 use rustls::pki_types::ServerName;
 use tokio::sync::Semaphore;
 use tokio::time::timeout_at;
@@ -25,6 +26,8 @@ use super::http_client::{self, Exchange, Sent};
 use super::outbound_hosts::{AllowedOutboundHosts, Destination, Host, Scheme};
 use super::policy::OwnAddresses;
 use super::public_addresses::is_public;
+use crate::telemetry::context::{TRACEPARENT, TRACESTATE};
+use crate::telemetry::{Span, Telemetry, TraceContext};
 
 /// The interface, for messages.
 const INTERFACE: &str = "wasi:http/outgoing-handler";
@@ -150,17 +153,29 @@ pub struct OutboundHttp {
     limits: OutboundLimits,
     deadline: Instant,
     in_flight: Arc<Semaphore>,
+    telemetry: Arc<Telemetry>,
+    /// The current turn's span: each request is a span under it, named in its
+    /// `traceparent` header.
+    trace: TraceContext,
 }
 
 impl OutboundHttp {
-    /// The outbound HTTP of a new instance whose first call ends at `deadline`.
-    pub fn new(policy: OutboundPolicy, limits: OutboundLimits, deadline: Instant) -> OutboundHttp {
-        OutboundHttp { policy, limits, deadline, in_flight: Arc::new(Semaphore::new(limits.max_requests)) }
+    /// The outbound HTTP of a new instance whose first call ends at `deadline`, in `trace`.
+    pub fn new(
+        policy: OutboundPolicy,
+        limits: OutboundLimits,
+        deadline: Instant,
+        telemetry: Arc<Telemetry>,
+        trace: TraceContext,
+    ) -> OutboundHttp {
+        let in_flight = Arc::new(Semaphore::new(limits.max_requests));
+        OutboundHttp { policy, limits, deadline, in_flight, telemetry, trace }
     }
 
-    /// A warm instance's next call ends at `deadline`.
-    pub fn rearm(&mut self, deadline: Instant) {
+    /// A warm instance's next call ends at `deadline`, in `trace`.
+    pub fn rearm(&mut self, deadline: Instant, trace: TraceContext) {
         self.deadline = deadline;
+        self.trace = trace;
     }
 }
 
@@ -208,7 +223,49 @@ impl WasiHttpHooks for OutboundHttp {
             return Box::new(std::future::ready(Err(refuse(&destination.to_string(), reason))));
         };
         let (policy, deadline, max_body) = (self.policy.clone(), self.deadline, self.limits.max_response_bytes);
+        let mut request = request;
+        let span = self.traced(&mut request);
         Box::new(async move {
+            let mut span = span;
+            let sent = Self::exchange(request, destination, policy, deadline, max_body, permit).await;
+            match &sent {
+                Ok((response, _)) => span.set("http.response.status_code", i64::from(response.status().as_u16())),
+                Err(error) => span.fail(error.to_string()),
+            }
+            sent
+        })
+    }
+}
+
+impl OutboundHttp {
+    /// Opens the request's span and names it in the request's `traceparent` (and passes
+    /// the trace's `tracestate` on), replacing what the guest set.
+    fn traced(&self, request: &mut Request<WasiBody>) -> Span {
+        let method = request.method().to_string();
+        let mut span = self.telemetry.start(|| format!("HTTP {method}").into(), SpanKind::Client, Some(&self.trace));
+        span.set("http.request.method", method);
+        span.set("url.full", request.uri().to_string());
+        let context = span.context();
+        let headers = request.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&context.traceparent()) {
+            headers.insert(TRACEPARENT, value);
+        }
+        headers.remove(TRACESTATE);
+        if let Some(value) = context.state.as_deref().and_then(|state| HeaderValue::from_str(state).ok()) {
+            headers.insert(TRACESTATE, value);
+        }
+        span
+    }
+
+    async fn exchange(
+        request: Request<WasiBody>,
+        destination: Destination,
+        policy: OutboundPolicy,
+        deadline: Instant,
+        max_body: usize,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Response {
+        {
             let addrs = match policy.addresses(&destination, deadline).await {
                 Ok(addrs) => addrs,
                 Err(Refusal::Denied(reason)) => return Err(refuse(&destination.to_string(), reason)),
@@ -222,7 +279,7 @@ impl WasiHttpHooks for OutboundHttp {
                 }
             };
             http_client::send(request, Exchange { addrs, tls, deadline, max_body, permit }).await
-        })
+        }
     }
 }
 
@@ -253,7 +310,9 @@ mod tests {
         let loopback = AllowedOutboundHosts::parse(&["http://127.0.0.1:*"]).unwrap();
         let policy = OutboundPolicy { granted: loopback.clone(), host: Some(loopback), own: OwnAddresses::default() };
         let limits = OutboundLimits { max_response_bytes: 1024, max_requests: 1 };
-        let mut http = OutboundHttp::new(policy, limits, Instant::now() + Duration::from_secs(10));
+        let trace = TraceContext::root(false);
+        let mut http =
+            OutboundHttp::new(policy, limits, Instant::now() + Duration::from_secs(10), Arc::default(), trace);
         let io = || Box::new(std::future::ready(Ok(()))) as Box<dyn Future<Output = Result<(), Error>> + Send>;
 
         let first = Pin::from(http.send_request(request(addr), None, io()));

@@ -1,0 +1,180 @@
+//! W3C trace context: which trace a call belongs to and which span caused it, read from
+//! and written as the `traceparent` / `tracestate` headers (and metadata entries).
+//!
+//! A request that arrives without a valid `traceparent` starts a trace of its own, so that
+//! every turn belongs to one and the console can group them; whether its spans are
+//! exported is the `sampled` flag, decided where the trace starts.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The header (and metadata key) carrying the trace and the parent span.
+pub const TRACEPARENT: &str = "traceparent";
+/// The header (and metadata key) carrying vendors' trace state, passed on unchanged.
+pub const TRACESTATE: &str = "tracestate";
+
+/// A trace id: 16 bytes, never all zero.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId(pub [u8; 16]);
+
+/// A span id: 8 bytes, never all zero.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpanId(pub [u8; 8]);
+
+impl TraceId {
+    /// A random trace id.
+    pub fn random() -> TraceId {
+        TraceId(nonzero(|| fastrand::u128(..)).to_be_bytes())
+    }
+}
+
+impl SpanId {
+    /// A random span id.
+    pub fn random() -> SpanId {
+        SpanId(nonzero(|| fastrand::u64(..)).to_be_bytes())
+    }
+}
+
+fn nonzero<T: PartialEq + Default>(draw: impl Fn() -> T) -> T {
+    loop {
+        let value = draw();
+        if value != T::default() {
+            return value;
+        }
+    }
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Where a call stands in its trace: the trace, the span that caused the call (the parent
+/// of the spans the call makes), whether the trace is sampled, and the vendors' state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceContext {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The current span: the parent of what is done next on behalf of this call.
+    pub span_id: SpanId,
+    /// Whether the trace's spans are exported.
+    pub sampled: bool,
+    /// `tracestate`, passed on as received.
+    pub state: Option<Arc<str>>,
+}
+
+impl TraceContext {
+    /// The context of a trace that starts here (no span yet: `span_id` is the root's id
+    /// to come, so a child made from it is the root's child).
+    pub fn root(sampled: bool) -> TraceContext {
+        TraceContext { trace_id: TraceId::random(), span_id: SpanId::random(), sampled, state: None }
+    }
+
+    /// The same trace, with `span` as the current span.
+    pub fn with_span(&self, span: SpanId) -> TraceContext {
+        TraceContext { span_id: span, ..self.clone() }
+    }
+
+    /// Parses a `traceparent` value (version `00`, or a later version's first four fields,
+    /// as the spec asks) and its `tracestate`; `None` if it is not a valid one.
+    pub fn parse(traceparent: &str, tracestate: Option<&str>) -> Option<TraceContext> {
+        let value = traceparent.trim();
+        let mut fields = value.split('-');
+        let version = fields.next()?;
+        let (trace, span, flags) = (fields.next()?, fields.next()?, fields.next()?);
+        let version = u8::from_str_radix(hex(version, 2)?, 16).ok()?;
+        if version == 0xff || (version == 0 && fields.next().is_some()) {
+            return None;
+        }
+        let trace_id = TraceId(u128::from_str_radix(hex(trace, 32)?, 16).ok()?.to_be_bytes());
+        let span_id = SpanId(u64::from_str_radix(hex(span, 16)?, 16).ok()?.to_be_bytes());
+        let flags = u8::from_str_radix(hex(flags, 2)?, 16).ok()?;
+        if trace_id.0 == [0; 16] || span_id.0 == [0; 8] {
+            return None;
+        }
+        let state = tracestate.map(str::trim).filter(|state| !state.is_empty() && state.len() <= 512);
+        Some(TraceContext { trace_id, span_id, sampled: flags & 1 == 1, state: state.map(Arc::from) })
+    }
+
+    /// The context carried by `metadata` (its `traceparent` and `tracestate` entries), if
+    /// it carries a valid one.
+    pub fn from_metadata<'a>(mut get: impl FnMut(&str) -> Option<&'a str>) -> Option<TraceContext> {
+        let parent = get(TRACEPARENT)?;
+        TraceContext::parse(parent, get(TRACESTATE))
+    }
+
+    /// The `traceparent` value naming the current span.
+    pub fn traceparent(&self) -> String {
+        format!("00-{}-{}-{:02x}", self.trace_id, self.span_id, u8::from(self.sampled))
+    }
+}
+
+/// `field` if it is exactly `len` lowercase hexadecimal digits.
+fn hex(field: &str, len: usize) -> Option<&str> {
+    (field.len() == len && field.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))).then_some(field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn a_valid_traceparent_round_trips_with_its_state() {
+        let context = TraceContext::parse(VALID, Some("rojo=00f067aa0ba902b7")).unwrap();
+        assert_eq!(context.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(context.span_id.to_string(), "00f067aa0ba902b7");
+        assert!(context.sampled);
+        assert_eq!(context.state.as_deref(), Some("rojo=00f067aa0ba902b7"));
+        assert_eq!(context.traceparent(), VALID);
+        let unsampled = TraceContext::parse(&VALID.replace("-01", "-00"), None).unwrap();
+        assert!(!unsampled.sampled);
+    }
+
+    #[test]
+    fn invalid_traceparents_are_refused() {
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceContext::parse(bad, None).is_none(), "{bad:?} accepted");
+        }
+        let later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future";
+        assert!(TraceContext::parse(later, None).is_some(), "a later version's extra fields are ignored");
+    }
+
+    #[test]
+    fn a_child_keeps_the_trace_and_names_its_own_span() {
+        let root = TraceContext::root(true);
+        let span = SpanId::random();
+        let child = root.with_span(span);
+        assert_eq!((child.trace_id, child.span_id, child.sampled), (root.trace_id, span, true));
+        assert_ne!(TraceId::random(), TraceId::random());
+    }
+}

@@ -1,0 +1,164 @@
+//! Traces: the turns one request causes, across actors, as one OpenTelemetry trace exported
+//! over OTLP/HTTP to a loopback receiver that decodes the official OTLP messages.
+
+use axum::http::StatusCode;
+use spawn_wasm_tests::otlp::{OtlpReceiver, ReceivedSpan};
+use spawn_wasm_tests::{HostProcess, actors_dir};
+
+const SPAWN_WASM: &str = env!("CARGO_BIN_EXE_spawn-wasm-e2e");
+
+/// A W3C `traceparent` of a new trace, sampled, naming the client's span `parent`.
+fn traceparent(trace: &str, parent: &str) -> String {
+    format!("00-{trace}-{parent}-01")
+}
+
+/// The one span named `name` (panics naming what there is otherwise).
+fn one<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let named: Vec<&ReceivedSpan> = spans.iter().filter(|span| span.span.name == name).collect();
+    assert_eq!(
+        named.len(),
+        1,
+        "one `{name}` span among {:?}",
+        spans.iter().map(|span| &span.span.name).collect::<Vec<_>>()
+    );
+    named[0]
+}
+
+fn has(names: &[&str]) -> impl Fn(&[ReceivedSpan]) -> bool {
+    move |spans| names.iter().all(|name| spans.iter().any(|span| span.span.name == *name))
+}
+
+/// Exports to `receiver`, in batches sent every 100 ms.
+fn exporting_to(receiver: &OtlpReceiver) -> Vec<(&'static str, String)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ("OTEL_SERVICE_NAME", "traced-actors".into()),
+    ]
+}
+
+fn env<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(key, value)| (*key, value.as_str())).collect()
+}
+
+/// A client's request through a synchronous invoke, a pipe and a side effect: each is one
+/// trace under the client's span, every turn the child of the span that caused it.
+#[tokio::test]
+async fn a_request_and_every_turn_it_causes_are_one_trace_with_the_right_parents() {
+    let receiver = OtlpReceiver::start().await;
+    let actors = actors_dir(&["caller", "router", "joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let vars = exporting_to(&receiver);
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &env(&vars)).await;
+    let request =
+        r#"{"actionName": "callJoe", "value": {"@type": "type.googleapis.com/domain.Request", "language": "rust"}}"#;
+
+    // A synchronous invoke: caller.callJoe → joe.setLanguage.
+    let (trace, client) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let header = traceparent(trace, client);
+    let (status, _) = host.client.invoke_json_with("caller", request, &[("traceparent", &header)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let spans =
+        receiver.trace(trace, has(&["invoke", "caller.callJoe", "call joe.setLanguage", "joe.setLanguage"])).await;
+    let invoke = one(&spans, "invoke");
+    assert_eq!(invoke.parent_id(), client, "the request's span is the client's child");
+    assert_eq!(invoke.service, format!("{:?}", opentelemetry_value("traced-actors")));
+    let caller = one(&spans, "caller.callJoe");
+    assert_eq!(caller.parent_id(), invoke.span_id());
+    assert_eq!(caller.attribute("spawn.instance").as_deref(), Some("caller"));
+    let call = one(&spans, "call joe.setLanguage");
+    assert_eq!(call.parent_id(), caller.span_id(), "the invoke is the caller's turn's child");
+    let joe = one(&spans, "joe.setLanguage");
+    assert_eq!(joe.parent_id(), call.span_id(), "joe's turn is the invoke's child");
+
+    // A pipe: router.pipeLanguage's reply goes on to joe.setLanguage in the same trace.
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let header = traceparent(trace, client);
+    let pipe = request.replace("callJoe", "pipeLanguage");
+    let (status, _) = host.client.invoke_json_with("router", &pipe, &[("traceparent", &header)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let spans = receiver.trace(trace, has(&["invoke", "router.pipeLanguage", "joe.setLanguage"])).await;
+    assert_eq!(one(&spans, "joe.setLanguage").parent_id(), one(&spans, "router.pipeLanguage").span_id());
+
+    // A side effect: joe's turn runs later, still in the request's trace, as a consumer.
+    let trace = "6bf92f3577b34da6a3ce929d0e0e4736";
+    let header = traceparent(trace, client);
+    let effect = request.replace("callJoe", "effectLanguage");
+    let (status, _) = host.client.invoke_json_with("router", &effect, &[("traceparent", &header)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let spans = receiver.trace(trace, has(&["invoke", "router.effectLanguage", "joe.setLanguage"])).await;
+    let effected = one(&spans, "joe.setLanguage");
+    assert_eq!(effected.parent_id(), one(&spans, "router.effectLanguage").span_id());
+    assert_eq!(effected.span.kind, 5, "a message nobody waits for is consumed (SPAN_KIND_CONSUMER)");
+
+    // Without a traceparent, a request starts a trace of its own.
+    let before = receiver.spans().len();
+    let (status, _) = host.client.invoke_json("caller", request).await;
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..300 {
+        if receiver.spans().len() >= before + 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let fresh: Vec<ReceivedSpan> = receiver.spans().into_iter().skip(before).collect();
+    let root = one(&fresh, "invoke");
+    assert!(root.parent_id().is_empty(), "a new trace's root has no parent");
+    assert!(fresh.iter().all(|span| span.trace_id() == root.trace_id()), "one trace");
+}
+
+fn opentelemetry_value(text: &str) -> opentelemetry_proto::tonic::common::v1::any_value::Value {
+    opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text.into())
+}
+
+/// A collector that is down costs the spans (counted), never an answer.
+#[tokio::test]
+async fn a_collector_that_is_down_changes_no_answer_and_the_lost_spans_are_counted() {
+    let closed = spawn_wasm_tests::free_port();
+    let actors = actors_dir(&["caller", "joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let vars = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{closed}")),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50".into()),
+    ];
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &env(&vars)).await;
+    let request =
+        r#"{"actionName": "callJoe", "value": {"@type": "type.googleapis.com/domain.Request", "language": "go"}}"#;
+    for _ in 0..20 {
+        let (status, reply) = host.client.invoke_json("caller", request).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+    let mut dropped = 0.0;
+    for _ in 0..200 {
+        let metrics = reqwest::get(format!("{}/metrics", host.client.base_url())).await.unwrap().text().await.unwrap();
+        dropped = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("spawn_wasm_trace_spans_dropped_total "))
+            .map_or(0.0, |value| value.trim().parse().unwrap());
+        if dropped >= 80.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(dropped >= 80.0, "20 requests of 4 spans each were not exported, and counted: {dropped}");
+}
+
+/// An unsupported protocol is refused at start, naming the variable.
+#[test]
+fn an_unsupported_otlp_protocol_is_refused_at_start_naming_the_variable() {
+    let actors = actors_dir(&["joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(SPAWN_WASM)
+        .args(["standalone", "--port", "0", "--actors"])
+        .arg(actors.path())
+        .arg("--data")
+        .arg(data.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("SPAWN_WASM_CACHE_DIR", spawn_wasm_tests::code_cache())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported"), "{stderr}");
+}
