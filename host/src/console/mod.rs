@@ -20,12 +20,15 @@ use crate::http::{self, Access};
 
 /// The console's routes: its page and assets (open), and its JSON views (`access`):
 /// `/v1/console` (mode and system), `/v1/actors`, `/v1/messages` and
-/// `/v1/messages/{name}` (a message's fields, for the invoke form).
+/// `/v1/messages/{name}` (a message's fields, for the invoke form), `/v1/requests` and
+/// `/v1/requests/{trace}` (the last requests, each as its spans).
 pub fn routes<S: Console>(access: Access) -> Router<S> {
     let views = Router::new()
         .route("/v1/console", get(views::about::<S>))
         .route("/v1/actors", get(views::actors::<S>))
         .route("/v1/messages", get(views::messages::<S>))
-        .route("/v1/messages/{name}", get(views::message::<S>));
+        .route("/v1/messages/{name}", get(views::message::<S>))
+        .route("/v1/requests", get(views::requests::<S>))
+        .route("/v1/requests/{trace}", get(views::request::<S>));
     http::guarded(views, access).merge(assets::routes())
 }

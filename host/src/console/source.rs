@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::http::Operations;
+use crate::telemetry::recent::RecentRequests;
 
 /// What the console needs from a mode's server state, beyond the operational routes'.
 pub trait Console: Operations {
@@ -13,4 +14,6 @@ pub trait Console: Operations {
     /// The active instances of each actor definition, where this mode knows them
     /// (standalone); `None` where the proxy does (sidecar).
     fn active_instances(&self) -> Option<BTreeMap<String, Vec<String>>>;
+    /// The last requests' spans, for the requests view.
+    fn recent_requests(&self) -> &RecentRequests;
 }

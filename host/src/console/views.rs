@@ -89,3 +89,26 @@ pub(super) async fn message<S: Console>(
         }
     }
 }
+
+/// Which requests a list means: those that reached actor instance `actor`, or all.
+#[derive(Deserialize)]
+pub(super) struct ForInstance {
+    actor: Option<String>,
+}
+
+/// `GET /v1/requests[?actor=INSTANCE]`: the last requests (the most recently active first),
+/// each with its spans.
+pub(super) async fn requests<S: Console>(State(state): State<S>, Query(query): Query<ForInstance>) -> Response {
+    Json(state.recent_requests().traces(query.actor.as_deref())).into_response()
+}
+
+/// `GET /v1/requests/{trace}`: one request's spans; 404 if it is not (or no longer) kept.
+pub(super) async fn request<S: Console>(State(state): State<S>, Path(trace): Path<String>) -> Response {
+    match state.recent_requests().trace(&trace) {
+        Some(trace) => Json(trace).into_response(),
+        None => {
+            let error = format!("no request of trace `{trace}` is kept (the console keeps the last ones)");
+            (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response()
+        }
+    }
+}

@@ -34,10 +34,8 @@ impl Inner {
         let parent = TraceContext::from_metadata(|key| request.metadata.get(key).map(String::as_str));
         let telemetry = self.executor.engine().telemetry().clone();
         let mut span = telemetry.start(|| "invoke".into(), SpanKind::Server, parent.as_ref());
-        if span.is_recording() {
-            span.set("spawn.actor", target_of(&request).to_owned());
-            span.set("spawn.action", request.action_name.clone());
-        }
+        span.set_instance(target_of(&request));
+        span.set("spawn.action", request.action_name.clone());
         let chain = CallChain::traced(self.new_deadline(), span.context().clone());
         let result = self.invoke_in(request, chain).await;
         if let Err(failure) = &result {

@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::telemetry::context::{TRACEPARENT, TRACESTATE};
+use crate::telemetry::recent::RecentRequests;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prost::Message;
@@ -65,6 +66,10 @@ impl Console for Runtime {
 
     fn active_instances(&self) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
         Some(Runtime::active_instances(self))
+    }
+
+    fn recent_requests(&self) -> &RecentRequests {
+        self.inner.executor.engine().telemetry().recent()
     }
 }
 

@@ -209,9 +209,9 @@ impl Inner {
         let telemetry = self.executor.engine().telemetry();
         let mut span =
             telemetry.start(|| format!("{definition}.{}", turn.action).into(), kind, Some(turn.chain.trace()));
+        span.set_instance(&actor.id.name);
         if span.is_recording() {
             span.set("spawn.actor", definition.clone());
-            span.set("spawn.instance", actor.id.name.clone());
             span.set("spawn.action", turn.action.clone());
             span.set("spawn.module", actor.entry.module.hash.to_string());
             span.set("spawn.queued_us", turn.queued.elapsed().as_micros() as i64);
@@ -225,7 +225,7 @@ impl Inner {
     async fn persist_traced(&self, actor: &mut Actor, trace: &TraceContext) -> Result<(), InvokeFailure> {
         let telemetry = self.executor.engine().telemetry();
         let mut span = telemetry.start(|| "state save".into(), SpanKind::Internal, Some(trace));
-        span.set("spawn.instance", actor.id.name.clone());
+        span.set_instance(&actor.id.name);
         let saved = self.persist(actor).await;
         if let Err(failure) = &saved {
             span.fail(failure.to_string());

@@ -31,6 +31,7 @@ use crate::http::{self, Access, HttpLimits};
 use crate::modules::set::ModuleSet;
 use crate::protocol::convert;
 use crate::protocol::spawn as pb;
+use crate::telemetry::recent::RecentRequests;
 use crate::telemetry::{Span, TraceContext};
 use crate::wasm::chain::CallChain;
 use crate::wasm::dispatch::put_trace;
@@ -139,6 +140,10 @@ impl Console for Arc<AppState> {
     fn active_instances(&self) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
         None
     }
+
+    fn recent_requests(&self) -> &RecentRequests {
+        self.executor.engine().telemetry().recent()
+    }
 }
 
 async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Response {
@@ -223,11 +228,10 @@ fn turn_span(state: &AppState, name: &str, invocation: &mut pb::ActorInvocation)
     let action = &invocation.action_name;
     let telemetry = state.executor.engine().telemetry();
     let mut span = telemetry.start(|| format!("{name}.{action}").into(), SpanKind::Server, parent.as_ref());
+    span.set_instance(invocation.actor.as_ref().map_or("", |actor| actor.name.as_str()));
     if span.is_recording() {
         span.set("spawn.actor", name.to_owned());
         span.set("spawn.action", action.clone());
-        let instance = invocation.actor.as_ref().map_or("", |actor| actor.name.as_str());
-        span.set("spawn.instance", instance.to_owned());
     }
     put_trace(&mut context.metadata, span.context());
     span

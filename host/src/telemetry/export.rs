@@ -7,13 +7,17 @@
 //! dropped spans, never a slower or failed turn. The HTTP requests run on the host's tokio
 //! runtime through its `reqwest` client.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+
 use opentelemetry::Context;
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{
+    SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState, Tracer as _, TracerProvider as _,
+};
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -22,6 +26,8 @@ use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor,
 };
 use prometheus_client::metrics::counter::Counter;
+
+use super::TraceContext;
 
 /// Why spans cannot be exported as the environment asks.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +47,7 @@ pub enum ExportError {
 
 /// The SDK's pipeline, and the tracer spans start from.
 pub(super) struct Exporter {
-    pub(super) tracer: SdkTracer,
+    tracer: SdkTracer,
     provider: SdkTracerProvider,
 }
 
@@ -83,6 +89,30 @@ impl Exporter {
             .build();
         let tracer = provider.tracer("spawn-wasm");
         Ok(Some(Exporter { tracer, provider }))
+    }
+
+    /// Starts an SDK span of `kind` under `parent` (the root of a new trace if `None`): the
+    /// SDK's sampler decides whether it is recorded, and its ids are the span's.
+    pub(super) fn start(
+        &self,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        parent: Option<&TraceContext>,
+    ) -> opentelemetry_sdk::trace::Span {
+        let parent_context = parent.map_or_else(Context::new, |parent| {
+            let flags = if parent.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+            let state = parent.state.as_deref().and_then(|state| state.parse::<TraceState>().ok()).unwrap_or_default();
+            let remote = SpanContext::new(
+                opentelemetry::trace::TraceId::from_bytes(parent.trace_id.0),
+                opentelemetry::trace::SpanId::from_bytes(parent.span_id.0),
+                flags,
+                true,
+                state,
+            );
+            Context::new().with_remote_span_context(remote)
+        });
+        let builder = self.tracer.span_builder(name).with_kind(kind);
+        self.tracer.build_with_context(builder, &parent_context)
     }
 
     pub(super) fn flush(&self) {

@@ -8,34 +8,42 @@
 //! forwards, calls to the proxy, outbound requests) names the turn's span as its parent.
 //!
 //! Spans are exported over OTLP when the standard `OTEL_EXPORTER_OTLP_*` variables name a
-//! collector ([`export`]); otherwise a span is its ids and nothing more, so tracing off
-//! costs a few random numbers per turn.
+//! collector ([`export`]). Either way the last few hundred requests' spans are kept in
+//! memory for the console ([`recent`]): one lock and one push per span.
 
 pub mod context;
 mod export;
+pub mod recent;
 
-use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState, Tracer as _,
-};
-use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Status};
 
 pub use context::{SpanId, TraceContext, TraceId};
 pub use export::ExportError;
+use recent::{RecentRequests, SpanRecord};
 
 use crate::metrics::Metrics;
 
-/// Where spans go: nowhere (ids only), or to an OTLP collector.
+/// Where spans go: the console's ring of recent requests, and an OTLP collector if one is
+/// configured.
 #[derive(Default)]
 pub struct Telemetry {
     export: Option<export::Exporter>,
+    recent: Arc<RecentRequests>,
 }
 
-/// One unit of work in a trace. Ended (and exported, if it is recorded) when dropped.
+/// One unit of work in a trace. Ended (kept for the console, and exported if its trace is
+/// sampled) when dropped.
 pub struct Span {
     context: TraceContext,
     otel: Option<opentelemetry_sdk::trace::Span>,
+    record: SpanRecord,
+    started: std::time::Instant,
+    recent: Arc<RecentRequests>,
 }
 
 impl Telemetry {
@@ -48,7 +56,8 @@ impl Telemetry {
     /// or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, and `OTEL_TRACES_EXPORTER` is not `none`);
     /// exports run on `runtime`, and what cannot be exported counts in `metrics`.
     pub fn from_env(runtime: tokio::runtime::Handle, metrics: &Metrics) -> Result<Telemetry, ExportError> {
-        Ok(Telemetry { export: export::Exporter::from_env(runtime, metrics.spans_dropped())? })
+        let export = export::Exporter::from_env(runtime, metrics.spans_dropped())?;
+        Ok(Telemetry { export, recent: Arc::default() })
     }
 
     /// Whether spans are exported.
@@ -56,43 +65,50 @@ impl Telemetry {
         self.export.is_some()
     }
 
-    /// Opens a span named by `name` (only called if spans are exported) of `kind`, the
-    /// child of `parent` (or the root of a new trace).
+    /// The last requests' spans, for the console.
+    pub fn recent(&self) -> &RecentRequests {
+        &self.recent
+    }
+
+    /// Opens a span named `name` of `kind`, the child of `parent` (or the root of a new
+    /// trace).
     pub fn start(
         &self,
         name: impl FnOnce() -> Cow<'static, str>,
         kind: SpanKind,
         parent: Option<&TraceContext>,
     ) -> Span {
-        let Some(export) = &self.export else {
-            let context = match parent {
-                Some(parent) => parent.with_span(SpanId::random()),
-                None => TraceContext::root(false),
-            };
-            return Span { context, otel: None };
+        let name = name();
+        let (context, otel) = match &self.export {
+            None => {
+                let context = match parent {
+                    Some(parent) => parent.with_span(SpanId::random()),
+                    None => TraceContext::root(false),
+                };
+                (context, None)
+            }
+            Some(export) => {
+                let span = export.start(name.clone(), kind, parent);
+                let ids = span.span_context();
+                let context = TraceContext {
+                    trace_id: TraceId(ids.trace_id().to_bytes()),
+                    span_id: SpanId(ids.span_id().to_bytes()),
+                    sampled: ids.is_sampled(),
+                    state: parent.and_then(|parent| parent.state.clone()),
+                };
+                (context, Some(span))
+            }
         };
-        let parent_context = parent.map_or_else(Context::new, |parent| {
-            let flags = if parent.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
-            let state = parent.state.as_deref().and_then(|state| state.parse::<TraceState>().ok()).unwrap_or_default();
-            let remote = SpanContext::new(
-                opentelemetry::trace::TraceId::from_bytes(parent.trace_id.0),
-                opentelemetry::trace::SpanId::from_bytes(parent.span_id.0),
-                flags,
-                true,
-                state,
-            );
-            Context::new().with_remote_span_context(remote)
-        });
-        let builder = export.tracer.span_builder(name()).with_kind(kind);
-        let span = export.tracer.build_with_context(builder, &parent_context);
-        let ids = span.span_context();
-        let context = TraceContext {
-            trace_id: TraceId(ids.trace_id().to_bytes()),
-            span_id: SpanId(ids.span_id().to_bytes()),
-            sampled: ids.is_sampled(),
-            state: parent.and_then(|parent| parent.state.clone()),
+        let record = SpanRecord {
+            span_id: recent::span_hex(context.span_id),
+            parent_id: parent.map(|parent| recent::span_hex(parent.span_id)),
+            name,
+            instance: None,
+            start_us: recent::unix_us(SystemTime::now()),
+            duration_us: 0,
+            error: None,
         };
-        Span { context, otel: Some(span) }
+        Span { context, otel, record, started: std::time::Instant::now(), recent: self.recent.clone() }
     }
 
     /// Sends what is queued (at shutdown), off the async threads: the SDK's flush blocks
@@ -111,22 +127,39 @@ impl Span {
         &self.context
     }
 
-    /// Whether attributes set on it go anywhere: compute costly ones only if so.
+    /// Whether attributes set on it are exported: compute costly ones only if so.
     pub fn is_recording(&self) -> bool {
         self.otel.as_ref().is_some_and(|span| span.is_recording())
     }
 
-    /// Sets attribute `key`.
+    /// Sets attribute `key` (exported only).
     pub fn set(&mut self, key: &'static str, value: impl Into<opentelemetry::Value>) {
         if let Some(span) = self.otel.as_mut().filter(|span| span.is_recording()) {
             span.set_attribute(KeyValue::new(key, value));
         }
     }
 
+    /// Names the actor instance it ran or called (exported as `spawn.instance`, and shown
+    /// in the console).
+    pub fn set_instance(&mut self, instance: &str) {
+        self.set("spawn.instance", instance.to_owned());
+        self.record.instance = Some(instance.to_owned());
+    }
+
     /// Marks the span failed, with `reason`.
     pub fn fail(&mut self, reason: impl Into<Cow<'static, str>>) {
+        let reason = reason.into();
+        self.record.error = Some(reason.to_string());
         if let Some(span) = self.otel.as_mut().filter(|span| span.is_recording()) {
             span.set_status(Status::error(reason));
         }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.record.duration_us = self.started.elapsed().as_micros() as u64;
+        let record = std::mem::replace(&mut self.record, SpanRecord::ended());
+        self.recent.record(self.context.trace_id, record);
     }
 }

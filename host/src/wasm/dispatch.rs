@@ -38,7 +38,7 @@ pub fn traced_call(telemetry: &Telemetry, request: &mut pb::InvocationRequest, c
         kind,
         Some(chain.trace()),
     );
-    span.set("spawn.actor", target_of(request).to_owned());
+    span.set_instance(target_of(request));
     span.set("spawn.action", request.action_name.clone());
     put_trace(&mut request.metadata, span.context());
     let chain = chain.with_trace(span.context().clone());
