@@ -119,7 +119,7 @@ async fn a_js_actor_calls_rust_and_python_actors() {
     // The context: self, metadata, the decoded state, tags set by a previous turn.
     let options = CallOptions { metadata: vec![("via".into(), "test".into())], ..Default::default() };
     let first = client.call_with("js_bridge", "context", Some(pack(&request("x"))), options.clone()).await.unwrap();
-    assert_eq!(unpack::<Reply>(&first).response, "self=js_bridge caller=undefined via=test k=undefined state=all");
+    assert_traced(&unpack::<Reply>(&first).response, "self=js_bridge caller=undefined via=test k=undefined state=all");
     let second = client.call_with("js_bridge", "context", Some(pack(&request("y"))), options).await.unwrap();
     assert!(unpack::<Reply>(&second).response.contains("k=x"), "tags persist between turns");
     harness.stop().await;

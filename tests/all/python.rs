@@ -86,7 +86,7 @@ async fn python_state_reply_noreply_checkpoint_context_and_json() {
     let options = CallOptions { metadata: vec![("via".into(), "test".into())], ..Default::default() };
     let first = client.call_with("bridge", "context", Some(pack(&request("x"))), options.clone()).await.unwrap();
     let first: Reply = unpack(&first);
-    assert_eq!(first.response, "self=bridge caller=None via=test k=None state=a,b");
+    assert_traced(&first.response, "self=bridge caller=None via=test k=None state=a,b");
     let second: Reply =
         unpack(&client.call_with("bridge", "context", Some(pack(&request("y"))), options).await.unwrap());
     assert!(second.response.contains("k=x"), "tags persist between turns: {}", second.response);

@@ -107,6 +107,75 @@ async fn a_request_and_every_turn_it_causes_are_one_trace_with_the_right_parents
     assert!(fresh.iter().all(|span| span.trace_id() == root.trace_id()), "one trace");
 }
 
+/// Actor code sees its turn's trace and span (the SDK reads them from the `traceparent` the
+/// host puts in its metadata), and an outbound request names a span of that turn as its
+/// parent in its own `traceparent` header.
+#[tokio::test]
+async fn guests_see_their_turns_trace_and_their_outbound_requests_carry_it() {
+    let receiver = OtlpReceiver::start().await;
+    let upstream = EchoTraceparent::start().await;
+    let actors = actors_dir(&["caller", "hostile"]);
+    let settings = format!("[grants]\nallowed_outbound_hosts = [\"http://{}\"]\n", upstream.addr);
+    std::fs::write(actors.path().join("hostile.toml"), settings).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut vars = exporting_to(&receiver);
+    vars.push(("SPAWN_WASM_ALLOWED_OUTBOUND_HOSTS", format!("http://{}", upstream.addr)));
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &env(&vars)).await;
+
+    let trace = "7bf92f3577b34da6a3ce929d0e0e4736";
+    let header = traceparent(trace, "00f067aa0ba902b7");
+    let body = r#"{"actionName": "trace", "value": {"@type": "type.googleapis.com/domain.Request", "language": ""}}"#;
+    let (status, reply) = host.client.invoke_json_with("caller", body, &[("traceparent", &header)]).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let spans = receiver.trace(trace, has(&["caller.trace"])).await;
+    let turn = one(&spans, "caller.trace");
+    assert_eq!(reply["response"], format!("{trace}/{}", turn.span_id()), "the guest sees its own turn's span");
+
+    let trace = "8bf92f3577b34da6a3ce929d0e0e4736";
+    let header = traceparent(trace, "00f067aa0ba902b7");
+    let url = format!("http://{}/", upstream.addr);
+    let body = format!(
+        r#"{{"actionName": "fetch", "value": {{"@type": "type.googleapis.com/domain.Request", "language": "{url}"}}}}"#
+    );
+    let (status, reply) = host.client.invoke_json_with("hostile", &body, &[("traceparent", &header)]).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let spans = receiver.trace(trace, has(&["hostile.fetch", "HTTP GET"])).await;
+    let request = one(&spans, "HTTP GET");
+    assert_eq!(request.parent_id(), one(&spans, "hostile.fetch").span_id());
+    assert_eq!(request.attribute("http.response.status_code").as_deref(), Some("200"));
+    assert_eq!(
+        reply["response"],
+        format!("status 200: 00-{trace}-{}-01", request.span_id()),
+        "the upstream got the request's own span as the parent"
+    );
+}
+
+/// An upstream that answers every request with its `traceparent` header.
+struct EchoTraceparent {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EchoTraceparent {
+    async fn start() -> EchoTraceparent {
+        let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+            headers.get("traceparent").and_then(|value| value.to_str().ok()).unwrap_or("none").to_owned()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        EchoTraceparent { addr, task }
+    }
+}
+
+impl Drop for EchoTraceparent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 fn opentelemetry_value(text: &str) -> opentelemetry_proto::tonic::common::v1::any_value::Value {
     opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text.into())
 }

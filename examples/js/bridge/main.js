@@ -58,7 +58,8 @@ system
   .addAction({ name: "context", payloadType: Request }, (context, request) => {
     const text =
       `self=${context.self.name} caller=${context.caller?.name} via=${context.metadata.via} ` +
-      `k=${context.tags.k} state=${(context.state?.languages ?? []).join(",")}`;
+      `k=${context.tags.k} state=${(context.state?.languages ?? []).join(",")} ` +
+      `trace=${context.traceId}/${context.spanId}`;
     return Value.of().response(Reply, { response: text }).tags({ k: request.language });
   })
   .addAction({ name: "fetch", payloadType: Request }, async (context, request) => {

@@ -118,7 +118,8 @@ def quietly(request: Request, ctx: Context) -> Value:
 def context(request: Request, ctx: Context) -> Value:
     text = (
         f"self={ctx.self_id.name} caller={ctx.caller} via={ctx.metadata.get('via')} "
-        f"k={ctx.tags.get('k')} state={','.join(ctx.state.languages) if ctx.state else ''}"
+        f"k={ctx.tags.get('k')} state={','.join(ctx.state.languages) if ctx.state else ''} "
+        f"trace={ctx.trace_id}/{ctx.span_id}"
     )
     return Value().response(Reply(response=text)).tags({"k": request.language}).reply()
 

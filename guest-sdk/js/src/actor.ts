@@ -60,6 +60,11 @@ export interface ActorContext<S = any> {
   tags: Record<string, string>;
   /** The action running. */
   action: string;
+  /** The W3C trace id (32 hex digits) of this turn's trace, from the `traceparent` the host
+   * puts in its metadata, to log or pass to systems outside Spawn. */
+  traceId?: string;
+  /** This turn's span id (16 hex digits): the parent of the calls it makes. */
+  spanId?: string;
 }
 
 /** An action's options (the Node SDK's `ActorActionOpts`). `timer` makes it a timer action

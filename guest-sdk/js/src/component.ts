@@ -189,13 +189,17 @@ function run(invocation: Invocation) {
     const entries = invocation.pairs.map(([key, value]): [string, string] => [text(data, key), text(data, value)]);
     const state = any(data, invocation.state);
     const input = any(data, invocation.payload);
+    const metadata: Record<string, string> = Object.fromEntries(entries.slice(0, invocation.metadataCount));
+    const [traceId, spanId] = traceparent(metadata.traceparent);
     context = {
       state: state === undefined || state.typeUrl === "" ? initialState(actor.opts.stateType) : unpack(state, actor.opts.stateType),
       caller: invocation.caller === undefined ? undefined : actorId(data, invocation.caller),
       self: actorId(data, invocation.selfId),
-      metadata: Object.fromEntries(entries.slice(0, invocation.metadataCount)),
+      metadata,
       tags: Object.fromEntries(entries.slice(invocation.metadataCount)),
       action: name,
+      traceId,
+      spanId,
     };
     payload = input !== undefined && input.typeUrl !== "" ? unpack(input, action.opts.payloadType) : absentPayload(action.opts.payloadType);
   } catch (error) {
@@ -240,3 +244,9 @@ const actionSignatures = [...actors.values()].flatMap((actor) =>
 export const signatures = {
   signatures: () => actionSignatures,
 };
+
+/** The trace and span ids of a W3C `traceparent`, if it is one. */
+function traceparent(value: string | undefined): [string | undefined, string | undefined] {
+  const fields = (value ?? "").split("-");
+  return fields.length >= 4 && fields[1].length === 32 && fields[2].length === 16 ? [fields[1], fields[2]] : [undefined, undefined];
+}

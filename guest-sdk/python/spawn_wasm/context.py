@@ -27,5 +27,23 @@ class Context:
         self.caller_id = caller_id
         self.action = action
 
+    @property
+    def trace_id(self):
+        """The W3C trace id (32 hex digits) of this turn's trace, from the `traceparent` the
+        host puts in its metadata, to log or pass to systems outside Spawn; `None` if none."""
+        return _traceparent(self.metadata.get("traceparent"))[0]
+
+    @property
+    def span_id(self):
+        """This turn's span id (16 hex digits): the parent of the calls it makes."""
+        return _traceparent(self.metadata.get("traceparent"))[1]
+
     def __repr__(self):
         return f"Context(state={self.state!r}, caller={self.caller!r})"
+
+
+def _traceparent(value):
+    fields = (value or "").split("-")
+    if len(fields) >= 4 and len(fields[1]) == 32 and len(fields[2]) == 16:
+        return fields[1], fields[2]
+    return None, None

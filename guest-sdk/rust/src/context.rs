@@ -83,6 +83,26 @@ impl<S: Message + Name + Default> Context<S> {
         lookup(self.metadata_entries(), key)
     }
 
+    /// The trace this turn is part of: the W3C trace id (32 hex digits) of the
+    /// `traceparent` the host puts in the turn's metadata, so that actor code can log it or
+    /// hand it to systems outside Spawn. `None` if the host passed none.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.traceparent().map(|(trace, _)| trace)
+    }
+
+    /// This turn's span id (16 hex digits): the parent of the calls it makes.
+    pub fn span_id(&self) -> Option<&str> {
+        self.traceparent().map(|(_, span)| span)
+    }
+
+    fn traceparent(&self) -> Option<(&str, &str)> {
+        let mut fields = self.metadata("traceparent")?.split('-');
+        let _version = fields.next()?;
+        let trace = fields.next().filter(|trace| trace.len() == 32)?;
+        let span = fields.next().filter(|span| span.len() == 16)?;
+        Some((trace, span))
+    }
+
     /// All request metadata, sorted by key.
     pub fn metadata_entries(&self) -> &[(String, String)] {
         let (metadata, _) = self.invocation.pairs.split_at(self.invocation.metadata_count as usize);

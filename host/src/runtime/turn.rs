@@ -171,7 +171,8 @@ impl Inner {
             }
             Ok(value) => value,
             Err(failure) => {
-                tracing::warn!(%failure, "invocation failed");
+                let (trace_id, span_id) = (span.context().trace_id, span.context().span_id);
+                tracing::warn!(%failure, %trace_id, %span_id, "invocation failed");
                 respond(reply, Err(failure));
                 return;
             }

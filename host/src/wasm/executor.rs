@@ -121,6 +121,7 @@ impl Executor {
         // The names move into the turn; the debug line below keeps copies only when enabled.
         let logged = tracing::enabled!(tracing::Level::DEBUG)
             .then(|| (invocation.self_id.name.clone(), invocation.action.clone()));
+        let (trace_id, span_id) = (chain.trace().trace_id, chain.trace().span_id);
         let outcome = match invocation.lower(index as u32) {
             Ok(lowered) => {
                 let Invocation { action, self_id, .. } = invocation;
@@ -148,6 +149,8 @@ impl Executor {
             module = %module.hash,
             outcome = label,
             elapsed_us = elapsed.as_micros() as u64,
+            %trace_id,
+            %span_id,
             "invocation"
         );
         outcome

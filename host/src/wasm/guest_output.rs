@@ -18,6 +18,8 @@ use std::time::Instant;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use crate::telemetry::{SpanId, TraceContext, TraceId};
+
 /// Bytes of output logged per call, all streams together; the rest is counted and dropped.
 pub const OUTPUT_BUDGET: usize = 16 << 10;
 /// Lines logged per call, all streams together.
@@ -98,6 +100,8 @@ struct CallOutput {
     dropped_lines: usize,
     /// Unterminated output of stdout and stderr.
     partial: [Vec<u8>; 2],
+    /// The call's trace and span (its turn's), on every line.
+    trace: (TraceId, SpanId),
 }
 
 impl CallOutput {
@@ -118,14 +122,19 @@ impl CallOutput {
         let text = String::from_utf8_lossy(text);
         let text = escape(&text);
         let (actor, action) = (self.actor.as_str(), self.action.as_str());
+        let (trace_id, span_id) = self.trace;
         match source {
-            Source::Stdout => tracing::info!(target: "guest", %actor, %action, stream = "stdout", "{text}"),
-            Source::Stderr => tracing::info!(target: "guest", %actor, %action, stream = "stderr", "{text}"),
-            Source::Log(Level::Trace) => tracing::trace!(target: "guest", %actor, %action, "{text}"),
-            Source::Log(Level::Debug) => tracing::debug!(target: "guest", %actor, %action, "{text}"),
-            Source::Log(Level::Info) => tracing::info!(target: "guest", %actor, %action, "{text}"),
-            Source::Log(Level::Warn) => tracing::warn!(target: "guest", %actor, %action, "{text}"),
-            Source::Log(Level::Error) => tracing::error!(target: "guest", %actor, %action, "{text}"),
+            Source::Stdout => {
+                tracing::info!(target: "guest", %actor, %action, %trace_id, %span_id, stream = "stdout", "{text}")
+            }
+            Source::Stderr => {
+                tracing::info!(target: "guest", %actor, %action, %trace_id, %span_id, stream = "stderr", "{text}")
+            }
+            Source::Log(Level::Trace) => tracing::trace!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Debug) => tracing::debug!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Info) => tracing::info!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Warn) => tracing::warn!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Error) => tracing::error!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
         }
     }
 
@@ -176,6 +185,7 @@ impl GuestOutput {
             dropped_bytes: 0,
             dropped_lines: 0,
             partial: [Vec::new(), Vec::new()],
+            trace: (TraceId([0; 16]), SpanId([0; 8])),
         };
         GuestOutput { call: Arc::new(Mutex::new(call)) }
     }
@@ -190,10 +200,12 @@ impl GuestOutput {
         OutputStream { output: self.clone(), stream: 1 }
     }
 
-    /// Starts a call: output from now on is tagged `actor`/`action`, within this call's
-    /// budget and what the actor's rate allows (asked when it first writes).
-    pub fn begin(&self, actor: &str, action: &str) {
+    /// Starts a call: output from now on is tagged `actor`/`action` and the turn's trace and
+    /// span, within this call's budget and what the actor's rate allows (asked when it
+    /// first writes).
+    pub fn begin(&self, actor: &str, action: &str, trace: &TraceContext) {
         let mut call = self.call.lock().unwrap();
+        call.trace = (trace.trace_id, trace.span_id);
         call.actor.clear();
         call.actor.push_str(actor);
         call.action.clear();
@@ -223,6 +235,7 @@ impl GuestOutput {
         }
         if call.dropped_bytes > 0 || call.dropped_lines > 0 {
             tracing::warn!(target: "guest", actor = %call.actor, action = %call.action,
+                trace_id = %call.trace.0, span_id = %call.trace.1,
                 dropped_bytes = call.dropped_bytes, dropped_lines = call.dropped_lines,
                 "guest output over its budget was dropped (per call: {OUTPUT_BUDGET} bytes, {LINE_BUDGET} lines; \
                  per actor: {BYTES_PER_SECOND} bytes/s)");
@@ -317,7 +330,7 @@ mod tests {
     #[test]
     fn stdout_stderr_and_log_share_one_budget_per_call() {
         let output = GuestOutput::new(Arc::default());
-        output.begin("a", "act");
+        output.begin("a", "act", &TraceContext::root(false));
         for _ in 0..LINE_BUDGET {
             output.log(Level::Info, "x");
         }

@@ -117,7 +117,7 @@ impl HostState {
     }
 
     fn begin_output(&self) {
-        self.output.begin(&self.turn.self_id.name, &self.turn.action);
+        self.output.begin(&self.turn.self_id.name, &self.turn.action, self.turn.chain.trace());
     }
 
     /// Ends a call: flushes the guest's output to the log.

@@ -8,7 +8,8 @@ use spawn_wasm_sdk::{Actor, Invoke, Value, spawn};
 /// - `callJoe(Request)`: invokes `joe.setLanguage` and replies joe's `Reply`;
 /// - `castJoe(Request)`: invokes `joe.setLanguage` asynchronously, replies `Reply{"sent"}`;
 /// - `spawnAbs(Request)`: spawns an `abs_actor` instance named after the language, invokes
-///   its `setLanguage`, and replies its `Reply`.
+///   its `setLanguage`, and replies its `Reply`;
+/// - `trace(Request)`: replies `Reply{"TRACE/SPAN"}`, the turn's trace and span ids.
 pub fn caller() -> Actor<()> {
     Actor::named("caller")
         .action("callJoe", |request: Request, _| {
@@ -24,6 +25,10 @@ pub fn caller() -> Actor<()> {
             spawn(&request.language, "abs_actor")?;
             let reply: Reply = Invoke::new(request.language.as_str(), "setLanguage").payload(&request).call_as()?;
             Ok(Value::new().reply(&reply))
+        })
+        .action("trace", |_: Request, ctx| {
+            let ids = format!("{}/{}", ctx.trace_id().unwrap_or("none"), ctx.span_id().unwrap_or("none"));
+            Ok(Value::new().reply(&Reply { response: ids }))
         })
 }
 
