@@ -970,6 +970,7 @@ impl StandaloneHarness {
             system: SYSTEM.into(),
             limits,
             fsync: false,
+            store_keys: Default::default(),
             state_history: spawn_wasm_host::runtime::DEFAULT_STATE_HISTORY,
             watch: true,
             http,

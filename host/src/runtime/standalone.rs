@@ -50,7 +50,8 @@ impl Standalone {
         let policy = config.limits.policy.clone().protecting(kept);
         let own_addresses = policy.own_addresses.clone();
         let engine = Arc::new(ActorEngine::new(Limits { policy, ..config.limits.clone() })?);
-        let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
+        let store =
+            StateStore::open_with_keys(&config.data_dir, config.fsync, config.state_history, &config.store_keys)?;
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await
