@@ -30,7 +30,7 @@ pub enum StoreError {
         error: SealError,
     },
     /// The keys given do not fit the database; nothing was changed.
-    #[error("{0}")]
+    #[error(transparent)]
     Keys(#[from] KeyCheckError),
     /// A backup's destination cannot be used.
     #[error("backup: {path}: {reason}")]
