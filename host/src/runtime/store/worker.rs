@@ -26,12 +26,15 @@ pub(super) struct Db<'a> {
 /// cause instead). A read answers at once; a write returns what answers it after the commit.
 pub(super) type Op = Box<dyn FnOnce(Result<Db<'_>, StoreError>) -> Option<Answer> + Send>;
 
+/// Work of the store's thread outside of any transaction; it may change the keys.
+pub(super) type Maintenance = Box<dyn FnOnce(&mut Connection, &mut Sealing) + Send>;
+
 /// A job of the store's thread.
 pub(super) enum Job {
     /// An operation, batched with the ones queued beside it into one transaction.
     Op(Op),
     /// Work outside of any transaction, alone, which may change the keys (the end of a pass).
-    Alone(Box<dyn FnOnce(&mut Connection, &mut Sealing) + Send>),
+    Alone(Maintenance),
 }
 
 /// Most operations one transaction takes from the queue.
