@@ -16,6 +16,11 @@ use spawn_wasm_bench::usage::{PerRequest, Usage};
 use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 
+mod backup;
+
+/// The state store key of the encrypted runs (the base64 of 32 bytes).
+const BENCH_KEY: &str = "uWnMotiVC+MS8pvatoDnPNTK9j1WguXditoBoAnKilM=";
+
 #[derive(Parser)]
 #[command(about = "Load benchmarks of spawn-wasm over loopback")]
 struct Cli {
@@ -46,6 +51,12 @@ enum Scenario {
         connections: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+    },
+    /// The state store of N actors, encrypted: an online backup (`VACUUM INTO`) and a
+    /// `verify` of the copy.
+    Backup {
+        #[arg(long, default_value_t = 100_000)]
+        actors: usize,
     },
     /// Standalone: resident memory per activated idle actor.
     Memory {
@@ -134,6 +145,7 @@ fn main() -> anyhow::Result<()> {
                 standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
             }
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
+            Scenario::Backup { actors } => backup::run(actors).await,
             Scenario::Timers { instances } => timers(&cli.binary, &cli.actors, instances).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
@@ -328,8 +340,19 @@ async fn start_standalone(
     data: &Path,
     cache: &Path,
 ) -> anyhow::Result<(Server, Duration)> {
+    start_standalone_keyed(binary, actors, data, cache, None).await
+}
+
+/// [`start_standalone`], its state store encrypted with `key` if one is given.
+async fn start_standalone_keyed(
+    binary: &Path,
+    actors: &Path,
+    data: &Path,
+    cache: &Path,
+    key: Option<&str>,
+) -> anyhow::Result<(Server, Duration)> {
     let port = free_port()?;
-    let words = [
+    let mut words = vec![
         "standalone",
         "--actors",
         &actors.display().to_string(),
@@ -339,8 +362,12 @@ async fn start_standalone(
         &cache.display().to_string(),
         "--port",
         &port.to_string(),
-    ];
-    start(binary, &args(&words), port, "/health/readiness").await
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    words.extend(key.into_iter().flat_map(|key| ["--statestore-key".to_owned(), key.to_owned()]));
+    start(binary, &words, port, "/health/readiness").await
 }
 
 async fn standalone(
@@ -355,15 +382,26 @@ async fn standalone(
     let duration = Duration::from_secs(seconds);
     let mut write_behind = None;
     for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
-        let data = tempfile::tempdir()?;
-        let (server, _) =
-            start_standalone(binary, only_counter.path(), data.path(), &data.path().join("code-cache")).await?;
-        let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
-        // Warm-up: activate every actor once.
-        measure(&server, connections, Duration::from_secs(1), body).await?;
-        let run = measure(&server, connections, duration, body).await?;
-        println!("standalone counters.{action} across {count} actors, {label}: {run}");
-        write_behind.get_or_insert(run);
+        // Plain, then with the state store encrypted (`--statestore-key`), in the same run.
+        let mut runs = Vec::new();
+        for key in [None, Some(BENCH_KEY)] {
+            let data = tempfile::tempdir()?;
+            let cache = data.path().join("code-cache");
+            let (server, _) = start_standalone_keyed(binary, only_counter.path(), data.path(), &cache, key).await?;
+            let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
+            // Warm-up: activate every actor once.
+            measure(&server, connections, Duration::from_secs(1), body).await?;
+            let run = measure(&server, connections, duration, body).await?;
+            let encrypted = if key.is_some() { ", encrypted" } else { "" };
+            println!("standalone counters.{action} across {count} actors, {label}{encrypted}: {run}");
+            runs.push(run);
+        }
+        println!(
+            "standalone {label}: encrypted / plain {:.2} req/s (target ≥ 0.90), {:.2} CPU per request",
+            runs[1].load.requests_per_second / runs[0].load.requests_per_second,
+            runs[1].cost.cpu_us / runs[0].cost.cpu_us
+        );
+        write_behind.get_or_insert(runs.swap_remove(0));
     }
     // The native client API doing the same work per request (HTTP, protobuf, a state
     // lookup), in the same run.

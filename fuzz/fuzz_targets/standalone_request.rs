@@ -49,6 +49,7 @@ static HOST: LazyLock<Host> = LazyLock::new(|| {
         system: SYSTEM.into(),
         limits,
         fsync: false,
+        store_keys: Default::default(),
         state_history: 4,
         watch: false,
         http: Default::default(),

@@ -26,6 +26,7 @@ mod scaffold;
 mod settings;
 mod sidecar;
 mod standalone;
+mod state_encryption;
 mod stock_proxy;
 mod store_failures;
 mod traces;

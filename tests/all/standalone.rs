@@ -234,6 +234,7 @@ async fn a_runtime_holds_its_data_directory_until_it_stops() {
         system: SYSTEM.into(),
         limits: Default::default(),
         fsync: false,
+        store_keys: Default::default(),
         state_history: 4,
         watch: false,
         http: Default::default(),

@@ -713,6 +713,15 @@ impl ClientApi {
         &self.base
     }
 
+    /// The same client, sending `token` as its bearer token on every request.
+    pub fn with_token(mut self, token: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        self.http =
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(headers).build().unwrap();
+        self
+    }
+
     /// The same client, addressing another system.
     pub fn in_system(mut self, system: &str) -> Self {
         self.system = system.into();
@@ -984,6 +993,7 @@ impl StandaloneHarness {
             system: SYSTEM.into(),
             limits,
             fsync: false,
+            store_keys: Default::default(),
             state_history: spawn_wasm_host::runtime::DEFAULT_STATE_HISTORY,
             watch: true,
             http,

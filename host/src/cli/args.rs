@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+use super::backup::BackupArgs;
 use super::build::BuildArgs;
 use super::config::ConfigArgs;
 use super::inspect::InspectArgs;
@@ -12,6 +13,7 @@ use super::restore::RestoreArgs;
 use super::sidecar::SidecarArgs;
 use super::standalone::StandaloneArgs;
 use super::state::StateArgs;
+use super::verify::VerifyArgs;
 
 /// Runs Spawn actors compiled to WebAssembly components.
 #[derive(Debug, Parser)]
@@ -85,6 +87,16 @@ pub enum Command {
     ///
     /// Example: spawn-wasm restore counter 3
     Restore(RestoreArgs),
+    /// Write a consistent copy of a running standalone host's state database into a new
+    /// directory on its machine, while it serves; the copy starts as a data directory.
+    ///
+    /// Example: spawn-wasm backup /backups/spawn-2025-01-01
+    Backup(BackupArgs),
+    /// Check a data directory (a backup, or a host's) without starting a host and without
+    /// changing it: SQLite's integrity check, and every stored value opened with the keys.
+    ///
+    /// Example: SPAWN_STATESTORE_KEY=... spawn-wasm verify /backups/spawn-2025-01-01
+    Verify(VerifyArgs),
 }
 
 #[cfg(test)]
@@ -158,7 +170,7 @@ mod tests {
         let Command::Standalone(args) = Cli::try_parse_from(argv).unwrap().command else {
             panic!("expected standalone")
         };
-        assert_eq!(args.config().allowed_hosts, ["a.test", "b.test:9001"]);
+        assert_eq!(args.config().unwrap().allowed_hosts, ["a.test", "b.test:9001"]);
         let argv = with_file(
             "[sidecar]\nallowed-host = [\"c.test\", \"d.test\"]\n",
             &["spawn-wasm", "sidecar", "--actors", "d"],
@@ -180,7 +192,7 @@ mod tests {
     fn standalone_defaults_are_local_and_safe() {
         let cli = Cli::try_parse_from(["spawn-wasm", "standalone", "--actors", "dir"]).unwrap();
         let Command::Standalone(args) = cli.command else { panic!("expected standalone") };
-        let config = args.config();
+        let config = args.config().unwrap();
         assert_eq!(config.listen, "127.0.0.1:9001".parse().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("spawn-data"));
         assert!(!config.fsync);

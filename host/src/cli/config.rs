@@ -7,6 +7,9 @@ use clap::Args;
 
 use super::config_file;
 
+/// Options whose values are secrets.
+const SECRETS: [&str; 3] = ["token", "statestore-key", "statestore-key-previous"];
+
 /// Options of `spawn-wasm config`.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -48,7 +51,7 @@ fn effective_config(mode: &str, file: Option<PathBuf>, cli: clap::Command) -> an
         let Some(values) = mode_matches.get_raw(id) else { continue };
         let value = values.map(|value| value.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
         // A secret is shown as set, never printed.
-        let value = if long == "token" { "(set)".to_owned() } else { value };
+        let value = if SECRETS.contains(&long) { "(set)".to_owned() } else { value };
         let source = match mode_matches.value_source(id) {
             Some(clap::parser::ValueSource::CommandLine) => "file",
             Some(clap::parser::ValueSource::EnvVariable) => "environment",

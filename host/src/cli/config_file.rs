@@ -17,8 +17,9 @@
 //! Precedence, highest first: command-line flags, environment variables, the file, the
 //! defaults. An unknown key is an error naming the file, the table and the key.
 //!
-//! The client verbs (`invoke`, `state`, `restore`) also read the `[standalone]` table's keys they
-//! share (`host`, `port`, `system`, `token`): they reach the server the file configures.
+//! The client verbs (`invoke`, `state`, `restore`, `backup`) also read the `[standalone]` table's
+//! keys they share (`host`, `port`, `system`, `token`): they reach the server the file configures;
+//! `verify` reads its `statestore-key` and `statestore-key-previous`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,9 @@ use clap::Command;
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "SPAWN_WASM_CONFIG";
 
-/// The verbs that call a running server, and the table of the server they call.
-const CLIENT_VERBS: [&str; 3] = ["invoke", "state", "restore"];
+/// The verbs that share settings of the server's table: those that call a running server
+/// (its address, system and token), and `verify` (its keys).
+const CLIENT_VERBS: [&str; 5] = ["invoke", "state", "restore", "backup", "verify"];
 const SERVER_TABLE: &str = "standalone";
 
 /// Why the configuration file could not be used.

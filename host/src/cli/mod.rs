@@ -3,6 +3,7 @@
 //! the flags and environment variables.
 
 pub mod args;
+pub mod backup;
 pub mod build;
 pub mod common;
 pub mod config;
@@ -17,6 +18,8 @@ pub mod scaffold;
 pub mod sidecar;
 pub mod standalone;
 pub mod state;
+pub mod store_keys;
+pub mod verify;
 
 use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
@@ -61,5 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::State(args) => state::run(args).await,
         Command::Restore(args) => restore::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
+        Command::Backup(args) => backup::run(args).await,
+        Command::Verify(args) => verify::run(args),
     }
 }

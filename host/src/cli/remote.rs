@@ -135,6 +135,19 @@ impl StateApi {
     }
 }
 
+/// Posts `body` in JSON to the host's own route `path` (e.g. `v1/backup`) at `url`, with
+/// `token` if it has one; returns the JSON answer, or the host's error message.
+pub(super) async fn post_admin(url: &str, token: Option<String>, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let url = format!("{}/{path}", url.trim_end_matches('/'));
+    let request =
+        client_for(&url)?.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    exchange(request, &url).await
+}
+
 /// Sends `request` to `url`; returns the JSON answer, or the runtime's error message.
 async fn exchange(request: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
     let response =

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{AllowedHostArgs, CacheArgs, LimitArgs, TokenArgs, shutdown_signal};
+use super::store_keys::{StoreKeyArgs, StoreKeyError};
 use crate::http::HttpLimits;
 use crate::runtime::{DEFAULT_STATE_HISTORY, RoutingLimits, RuntimeConfig, Standalone};
 use crate::wasm::limits::Limits;
@@ -35,6 +36,9 @@ pub struct StandaloneArgs {
     /// `spawn-wasm state --history` and `spawn-wasm restore` (0: only the current state).
     #[arg(long, env = "SPAWN_WASM_STATE_HISTORY", default_value_t = DEFAULT_STATE_HISTORY)]
     pub state_history: u32,
+    /// The keys the state store is encrypted with.
+    #[command(flatten)]
+    pub store_keys: StoreKeyArgs,
     /// Load the actors directory once; do not follow its changes.
     #[arg(long, env = "SPAWN_WASM_NO_WATCH")]
     pub no_watch: bool,
@@ -94,9 +98,9 @@ impl From<&RoutingArgs> for RoutingLimits {
 }
 
 impl StandaloneArgs {
-    /// The runtime configuration these options describe.
-    pub fn config(&self) -> RuntimeConfig {
-        RuntimeConfig {
+    /// The runtime configuration these options describe; fails on a malformed key.
+    pub fn config(&self) -> Result<RuntimeConfig, StoreKeyError> {
+        Ok(RuntimeConfig {
             actors_dir: self.actors.clone(),
             data_dir: self.data.clone(),
             cache_dir: self.cache.dir(),
@@ -104,17 +108,18 @@ impl StandaloneArgs {
             system: self.system.clone(),
             limits: self.token.protect(Limits::from(&self.limits)),
             fsync: self.fsync,
+            store_keys: self.store_keys.keys()?,
             state_history: self.state_history,
             watch: !self.no_watch,
             http: HttpLimits::from(&self.limits),
             routing: RoutingLimits::from(&self.routing),
             token: self.token.value(),
             allowed_hosts: self.allowed_hosts.allowed_hosts.clone(),
-        }
+        })
     }
 }
 
 /// Serves until SIGINT or SIGTERM.
 pub(super) async fn run(args: StandaloneArgs) -> anyhow::Result<()> {
-    Standalone::start(args.config()).await?.run_until(shutdown_signal()).await
+    Standalone::start(args.config()?).await?.run_until(shutdown_signal()).await
 }

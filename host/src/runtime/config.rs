@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::store::StoreKeys;
 use crate::http::HttpLimits;
 use crate::wasm::limits::Limits;
 
@@ -24,6 +25,9 @@ pub struct RuntimeConfig {
     pub limits: Limits,
     /// Sync every commit to disk (survives power loss, not only process crashes).
     pub fsync: bool,
+    /// The keys the state store seals with (`SPAWN_STATESTORE_KEY`) and rotates from; none:
+    /// states are stored plain. `Debug` shows their ids only.
+    pub store_keys: StoreKeys,
     /// Revisions of each actor's state kept, the current one included (0: only the
     /// current one), so that an older one can be read or restored.
     pub state_history: u32,

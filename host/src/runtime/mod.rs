@@ -17,10 +17,11 @@
 //! - [`spawned`]: the registry of spawned instances;
 //! - [`revisions`]: state history and restore;
 //! - [`handle`] is the public face, [`standalone`] wires it to a store, a watcher and the
-//!   client API [`server`].
+//!   client API [`server`] (with [`state_api`] and [`backup_api`]).
 
 mod actions;
 mod actor;
+mod backup_api;
 mod channels;
 mod clock;
 mod config;

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use std::sync::Arc;
 
+use super::backup_api;
 use super::failure::InvokeFailure;
 use super::handle::Runtime;
 use super::state_api;
@@ -37,7 +38,8 @@ pub(super) async fn serve(
         .route("/api/v1/system/{system}/actors/{actor}/invoke", post(invoke))
         .route("/api/v1/system/{system}/actors/spawn", post(spawn))
         .route("/api/v1/system/{system}/actors/{actor}/state", get(state_api::state))
-        .route("/api/v1/system/{system}/actors/{actor}/state/history", get(state_api::history));
+        .route("/api/v1/system/{system}/actors/{actor}/state/history", get(state_api::history))
+        .route("/v1/backup", post(backup_api::backup));
     let api = http::guarded(http::limited(api, limits), access.clone()).merge(console::routes(access.clone()));
     let app = http::with_operations(api, access).with_state(runtime);
     http::serve(listener, app, limits, draining).await

@@ -53,7 +53,8 @@ impl Standalone {
         let engine = ActorEngine::new(Limits { policy, ..config.limits.clone() })?;
         let telemetry = Telemetry::from_env(tokio::runtime::Handle::current(), engine.metrics())?;
         let engine = Arc::new(engine.with_telemetry(telemetry));
-        let store = StateStore::open(&config.data_dir, config.fsync, config.state_history)?;
+        let store =
+            StateStore::open_with_keys(&config.data_dir, config.fsync, config.state_history, &config.store_keys)?;
         let cache = config.cache_dir.as_deref().map(|dir| CodeCache::open(dir, engine.engine())).transpose()?;
         let modules = ModuleSet::load(engine.clone(), cache, &config.actors_dir)
             .await

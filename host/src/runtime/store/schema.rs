@@ -7,14 +7,15 @@
 //! one upsert by primary key, as before history; an insert plus a prune cost a checkpointed
 //! call 40 %), and the highest `seq` is the current state. `store_setting` remembers `keep`, so that a new `--state-history`
 //! re-slots the rings once, at open. Version 2 adds `scheduled_call`: the calls scheduled for
-//! later, kept until they ran, so that an acknowledged one survives a restart.
+//! later, kept until they ran, so that an acknowledged one survives a restart. Version 3 adds
+//! `store_secret`, whose `key-check` row says which keys sealed the values ([`super::keys`]).
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::types::StoreError;
 
 /// The schema this build writes.
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 const REVISIONS: &str = "CREATE TABLE actor_state (
          system TEXT NOT NULL,
@@ -43,6 +44,9 @@ const SCHEDULED: &str = "CREATE TABLE IF NOT EXISTS scheduled_call (
          due_ms INTEGER NOT NULL,
          request BLOB NOT NULL
      );";
+
+const SECRET: &str =
+    "CREATE TABLE IF NOT EXISTS store_secret (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;";
 
 /// Creates the schema, or migrates an older database to it, in one transaction: a
 /// migration interrupted half-way leaves the database as it was.
@@ -73,6 +77,9 @@ pub(super) fn prepare(connection: &mut Connection) -> Result<(), StoreError> {
     }
     if version < 2 {
         transaction.execute_batch(SCHEDULED)?;
+    }
+    if version < 3 {
+        transaction.execute_batch(SECRET)?;
     }
     if version < VERSION {
         transaction.pragma_update(None, "user_version", VERSION)?;

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::keys::KeyCheckError;
+use super::sealing::SealError;
 use crate::protocol::spawn::actors;
 
 /// Why the store failed.
@@ -18,6 +20,25 @@ pub enum StoreError {
         actor: String,
         /// The decoding error.
         error: prost::DecodeError,
+    },
+    /// A stored value does not open with the keys given: refused rather than served.
+    #[error("state store: cannot read {row}: {error}")]
+    Sealed {
+        /// Which row.
+        row: String,
+        /// Why.
+        error: SealError,
+    },
+    /// The keys given do not fit the database; nothing was changed.
+    #[error(transparent)]
+    Keys(#[from] KeyCheckError),
+    /// A backup's destination cannot be used.
+    #[error("backup: {path}: {reason}")]
+    Destination {
+        /// The destination.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
     },
     /// The data directory could not be created.
     #[error("state store: cannot create {path}: {error}")]
