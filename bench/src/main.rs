@@ -17,6 +17,7 @@ use spawn_wasm_bench::{SYSTEM, increment_invocation, load};
 use spawn_wasm_host::protocol::spawn::{self as pb, actors};
 
 mod backup;
+mod tracing_cost;
 
 /// The state store key of the encrypted runs (the base64 of 32 bytes).
 const BENCH_KEY: &str = "uWnMotiVC+MS8pvatoDnPNTK9j1WguXditoBoAnKilM=";
@@ -51,6 +52,18 @@ enum Scenario {
         connections: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+    },
+    /// Standalone: `counter.increment` across many actors with every request traced and
+    /// exported over OTLP to a local receiver, against tracing off, alternating in one run.
+    Tracing {
+        #[arg(long, default_value_t = 1000)]
+        actors: usize,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
     },
     /// The state store of N actors, encrypted: an online backup (`VACUUM INTO`) and a
     /// `verify` of the copy.
@@ -146,6 +159,9 @@ fn main() -> anyhow::Result<()> {
             }
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
             Scenario::Backup { actors } => backup::run(actors).await,
+            Scenario::Tracing { actors, connections, seconds, rounds } => {
+                tracing_cost::run(&cli.binary, &cli.actors, actors, connections, seconds, rounds).await
+            }
             Scenario::Timers { instances } => timers(&cli.binary, &cli.actors, instances).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
@@ -173,9 +189,21 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Starts `program args`, then waits until `GET ready_path` answers 200 (at most 120 s).
 async fn start(program: &Path, args: &[String], port: u16, ready_path: &str) -> anyhow::Result<(Server, Duration)> {
+    start_in(program, args, &[], port, ready_path).await
+}
+
+/// [`start`], with extra environment `env`.
+async fn start_in(
+    program: &Path,
+    args: &[String],
+    env: &[(&str, String)],
+    port: u16,
+    ready_path: &str,
+) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
     let child = Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(key, value)| (*key, value)))
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .spawn()
@@ -351,6 +379,18 @@ async fn start_standalone_keyed(
     cache: &Path,
     key: Option<&str>,
 ) -> anyhow::Result<(Server, Duration)> {
+    start_standalone_in(binary, actors, data, cache, key, &[]).await
+}
+
+/// [`start_standalone_keyed`], with extra environment `env`.
+async fn start_standalone_in(
+    binary: &Path,
+    actors: &Path,
+    data: &Path,
+    cache: &Path,
+    key: Option<&str>,
+    env: &[(&str, String)],
+) -> anyhow::Result<(Server, Duration)> {
     let port = free_port()?;
     let mut words = vec![
         "standalone",
@@ -367,7 +407,7 @@ async fn start_standalone_keyed(
     .map(str::to_owned)
     .collect::<Vec<_>>();
     words.extend(key.into_iter().flat_map(|key| ["--statestore-key".to_owned(), key.to_owned()]));
-    start(binary, &words, port, "/health/readiness").await
+    start_in(binary, &words, env, port, "/health/readiness").await
 }
 
 async fn standalone(

@@ -129,7 +129,7 @@ async fn guests_see_their_turns_trace_and_their_outbound_requests_carry_it() {
     assert_eq!(status, StatusCode::OK, "{reply}");
     let spans = receiver.trace(trace, has(&["caller.trace"])).await;
     let turn = one(&spans, "caller.trace");
-    assert_eq!(reply["response"], format!("{trace}/{}", turn.span_id()), "the guest sees its own turn's span");
+    assert_eq!(reply["value"]["response"], format!("{trace}/{}", turn.span_id()), "the guest sees its own turn's span");
 
     let trace = "8bf92f3577b34da6a3ce929d0e0e4736";
     let header = traceparent(trace, "00f067aa0ba902b7");
@@ -144,7 +144,7 @@ async fn guests_see_their_turns_trace_and_their_outbound_requests_carry_it() {
     assert_eq!(request.parent_id(), one(&spans, "hostile.fetch").span_id());
     assert_eq!(request.attribute("http.response.status_code").as_deref(), Some("200"));
     assert_eq!(
-        reply["response"],
+        reply["value"]["response"],
         format!("status 200: 00-{trace}-{}-01", request.span_id()),
         "the upstream got the request's own span as the parent"
     );
@@ -230,4 +230,34 @@ fn an_unsupported_otlp_protocol_is_refused_at_start_naming_the_variable() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported"), "{stderr}");
+}
+
+/// Sidecar: the turn continues the trace the proxy passed on in the invocation's metadata,
+/// and the host's call to the proxy names the turn's call span as its parent.
+#[tokio::test]
+async fn the_sidecar_continues_the_proxys_trace_and_passes_it_on_to_the_proxy() {
+    use spawn_wasm_tests::{Harness, InvocationBuilder, InvokeAnswer, pack};
+    let harness = Harness::start(&["caller", "joe"]).await;
+    harness.proxy.answer_invocations(InvokeAnswer::Ok(Some(pack(&domain::Reply { response: "from joe".into() }))));
+    let trace = "9bf92f3577b34da6a3ce929d0e0e4736";
+    let call = InvocationBuilder::new("caller", "callJoe")
+        .payload(&domain::Request { language: "ocaml".into() })
+        .metadata("traceparent", &traceparent(trace, "00f067aa0ba902b7"))
+        .metadata("tracestate", "vendor=opaque")
+        .build();
+    harness.client.invoke(&call).await;
+    let log = harness.proxy.log();
+    let (_, sent) = &log.invocations[0];
+    let passed = &sent.metadata["traceparent"];
+    let fields: Vec<&str> = passed.split('-').collect();
+    assert_eq!((fields[0], fields[1], fields[3]), ("00", trace, "01"), "same trace, still sampled: {passed}");
+    assert_ne!(fields[2], "00f067aa0ba902b7", "the parent is the host's call span, not the proxy's");
+    assert_eq!(sent.metadata.get("tracestate").map(String::as_str), Some("vendor=opaque"));
+    let recent: serde_json::Value = serde_json::from_str(&harness.client.get_text("/v1/requests").await).unwrap();
+    let spans = recent[0]["spans"].as_array().expect("the request is kept for the console").clone();
+    let named =
+        |name: &str| spans.iter().find(|span| span["name"] == name).unwrap_or_else(|| panic!("no {name}: {spans:?}"));
+    assert_eq!(named("caller.callJoe")["parent_id"], "00f067aa0ba902b7");
+    assert_eq!(named("call joe.setLanguage")["span_id"], fields[2]);
+    assert_eq!(named("call joe.setLanguage")["parent_id"], named("caller.callJoe")["span_id"]);
 }

@@ -1168,7 +1168,8 @@ impl Drop for HostProcess {
 /// `response` is `expected` followed by ` trace=TRACE/SPAN`: the turn's W3C trace and span
 /// ids (32 and 16 hex digits) as the SDK read them from the host's `traceparent`.
 pub fn assert_traced(response: &str, expected: &str) {
-    let rest = response.strip_prefix(expected).unwrap_or_else(|| panic!("{response:?} does not start with {expected:?}"));
+    let rest =
+        response.strip_prefix(expected).unwrap_or_else(|| panic!("{response:?} does not start with {expected:?}"));
     let ids = rest.strip_prefix(" trace=").unwrap_or_else(|| panic!("no trace ids in {response:?}"));
     let (trace, span) = ids.split_once('/').unwrap_or_else(|| panic!("no span id in {response:?}"));
     let hex = |text: &str, len: usize| text.len() == len && text.bytes().all(|byte| byte.is_ascii_hexdigit());

@@ -35,7 +35,9 @@ impl Inner {
         let telemetry = self.executor.engine().telemetry().clone();
         let mut span = telemetry.start(|| "invoke".into(), SpanKind::Server, parent.as_ref());
         span.set_instance(target_of(&request));
-        span.set("spawn.action", request.action_name.clone());
+        if span.is_recording() {
+            span.set("spawn.action", request.action_name.clone());
+        }
         let chain = CallChain::traced(self.new_deadline(), span.context().clone());
         let result = self.invoke_in(request, chain).await;
         if let Err(failure) = &result {

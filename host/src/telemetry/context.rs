@@ -44,9 +44,19 @@ fn nonzero<T: PartialEq + Default>(draw: impl Fn() -> T) -> T {
     }
 }
 
+/// `bytes` in lowercase hexadecimal, into `out` (twice as long).
+fn encode_hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    std::str::from_utf8(out).expect("hex digits are ASCII")
+}
+
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+        f.write_str(encode_hex(&self.0, &mut [0; 32]))
     }
 }
 
@@ -58,7 +68,7 @@ impl fmt::Debug for TraceId {
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+        f.write_str(encode_hex(&self.0, &mut [0; 16]))
     }
 }
 
@@ -66,6 +76,17 @@ impl fmt::Debug for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// Whether the console's ring keeps a trace: decided where the trace enters this host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Not decided yet: the trace comes from outside (or starts here).
+    Undecided,
+    /// Its spans are kept.
+    Yes,
+    /// Its spans are not kept.
+    No,
 }
 
 /// Where a call stands in its trace: the trace, the span that caused the call (the parent
@@ -80,13 +101,21 @@ pub struct TraceContext {
     pub sampled: bool,
     /// `tracestate`, passed on as received.
     pub state: Option<Arc<str>>,
+    /// Whether the console keeps the trace's spans.
+    pub keep: Keep,
 }
 
 impl TraceContext {
     /// The context of a trace that starts here (no span yet: `span_id` is the root's id
     /// to come, so a child made from it is the root's child).
     pub fn root(sampled: bool) -> TraceContext {
-        TraceContext { trace_id: TraceId::random(), span_id: SpanId::random(), sampled, state: None }
+        TraceContext {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            sampled,
+            state: None,
+            keep: Keep::Undecided,
+        }
     }
 
     /// The same trace, with `span` as the current span.
@@ -112,7 +141,13 @@ impl TraceContext {
             return None;
         }
         let state = tracestate.map(str::trim).filter(|state| !state.is_empty() && state.len() <= 512);
-        Some(TraceContext { trace_id, span_id, sampled: flags & 1 == 1, state: state.map(Arc::from) })
+        Some(TraceContext {
+            trace_id,
+            span_id,
+            sampled: flags & 1 == 1,
+            state: state.map(Arc::from),
+            keep: Keep::Undecided,
+        })
     }
 
     /// The context carried by `metadata` (its `traceparent` and `tracestate` entries), if
@@ -124,7 +159,13 @@ impl TraceContext {
 
     /// The `traceparent` value naming the current span.
     pub fn traceparent(&self) -> String {
-        format!("00-{}-{}-{:02x}", self.trace_id, self.span_id, u8::from(self.sampled))
+        let mut value = String::with_capacity(55);
+        value.push_str("00-");
+        value.push_str(encode_hex(&self.trace_id.0, &mut [0; 32]));
+        value.push('-');
+        value.push_str(encode_hex(&self.span_id.0, &mut [0; 16]));
+        value.push_str(if self.sampled { "-01" } else { "-00" });
+        value
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::SystemTime;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, SpanKind, Status};
 
-pub use context::{SpanId, TraceContext, TraceId};
+pub use context::{Keep, SpanId, TraceContext, TraceId};
 pub use export::ExportError;
 use recent::{RecentRequests, SpanRecord};
 
@@ -41,7 +41,8 @@ pub struct Telemetry {
 pub struct Span {
     context: TraceContext,
     otel: Option<opentelemetry_sdk::trace::Span>,
-    record: SpanRecord,
+    /// What the console keeps of it, if its trace is kept.
+    record: Option<SpanRecord>,
     started: std::time::Instant,
     recent: Arc<RecentRequests>,
 }
@@ -70,24 +71,23 @@ impl Telemetry {
         &self.recent
     }
 
-    /// Opens a span named `name` of `kind`, the child of `parent` (or the root of a new
-    /// trace).
+    /// Opens a span of `kind`, the child of `parent` (or the root of a new trace), named by
+    /// `name` (asked only if the span is kept or exported). Where a trace enters the host,
+    /// the console's ring decides whether it keeps it.
     pub fn start(
         &self,
         name: impl FnOnce() -> Cow<'static, str>,
         kind: SpanKind,
         parent: Option<&TraceContext>,
     ) -> Span {
-        let name = name();
-        let (context, otel) = match &self.export {
-            None => {
-                let context = match parent {
-                    Some(parent) => parent.with_span(SpanId::random()),
-                    None => TraceContext::root(false),
-                };
-                (context, None)
-            }
-            Some(export) => {
+        let keep = match parent.map_or(Keep::Undecided, |parent| parent.keep) {
+            Keep::Undecided if self.recent.admit() => Keep::Yes,
+            Keep::Undecided => Keep::No,
+            decided => decided,
+        };
+        let name = (keep == Keep::Yes || self.export.is_some()).then(name);
+        let (context, otel) = match (&self.export, &name) {
+            (Some(export), Some(name)) => {
                 let span = export.start(name.clone(), kind, parent);
                 let ids = span.span_context();
                 let context = TraceContext {
@@ -95,19 +95,27 @@ impl Telemetry {
                     span_id: SpanId(ids.span_id().to_bytes()),
                     sampled: ids.is_sampled(),
                     state: parent.and_then(|parent| parent.state.clone()),
+                    keep,
                 };
                 (context, Some(span))
             }
+            _ => {
+                let context = match parent {
+                    Some(parent) => TraceContext { keep, ..parent.with_span(SpanId::random()) },
+                    None => TraceContext { keep, ..TraceContext::root(false) },
+                };
+                (context, None)
+            }
         };
-        let record = SpanRecord {
-            span_id: recent::span_hex(context.span_id),
-            parent_id: parent.map(|parent| recent::span_hex(parent.span_id)),
+        let record = name.filter(|_| keep == Keep::Yes).map(|name| SpanRecord {
+            span_id: context.span_id,
+            parent_id: parent.map(|parent| parent.span_id),
             name,
             instance: None,
             start_us: recent::unix_us(SystemTime::now()),
             duration_us: 0,
             error: None,
-        };
+        });
         Span { context, otel, record, started: std::time::Instant::now(), recent: self.recent.clone() }
     }
 
@@ -142,14 +150,20 @@ impl Span {
     /// Names the actor instance it ran or called (exported as `spawn.instance`, and shown
     /// in the console).
     pub fn set_instance(&mut self, instance: &str) {
-        self.set("spawn.instance", instance.to_owned());
-        self.record.instance = Some(instance.to_owned());
+        if self.is_recording() {
+            self.set("spawn.instance", instance.to_owned());
+        }
+        if let Some(record) = &mut self.record {
+            record.instance = Some(instance.to_owned());
+        }
     }
 
     /// Marks the span failed, with `reason`.
     pub fn fail(&mut self, reason: impl Into<Cow<'static, str>>) {
         let reason = reason.into();
-        self.record.error = Some(reason.to_string());
+        if let Some(record) = &mut self.record {
+            record.error = Some(reason.to_string());
+        }
         if let Some(span) = self.otel.as_mut().filter(|span| span.is_recording()) {
             span.set_status(Status::error(reason));
         }
@@ -158,8 +172,9 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        self.record.duration_us = self.started.elapsed().as_micros() as u64;
-        let record = std::mem::replace(&mut self.record, SpanRecord::ended());
-        self.recent.record(self.context.trace_id, record);
+        if let Some(mut record) = self.record.take() {
+            record.duration_us = self.started.elapsed().as_micros() as u64;
+            self.recent.record(self.context.trace_id, record);
+        }
     }
 }

@@ -1,17 +1,20 @@
 //! The last few hundred requests' spans, in memory, for the console's requests view: no
 //! collector needed to see where a request went.
 //!
-//! Bounded twice: [`TRACES`] traces (the least recently active goes first) of at most
-//! [`SPANS_PER_TRACE`] spans each (a trace past it counts what it left out), so its memory
-//! is bounded whatever the load. Recording a span is one lock and one push.
+//! Bounded three times: at most [`KEPT_PER_SECOND`] new traces a second are kept (all of
+//! them below that rate; a sample of them above it, decided where each trace enters the
+//! host, so that a busy host spends nothing on the others), [`TRACES`] traces (the least
+//! recently active goes first), and [`SPANS_PER_TRACE`] spans each (a trace past it counts
+//! what it left out). Recording a kept span is one lock and one push.
 
 use std::borrow::Cow;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::context::{SpanId, TraceId};
 
@@ -19,14 +22,18 @@ use super::context::{SpanId, TraceId};
 pub const TRACES: usize = 300;
 /// Spans kept per trace.
 pub const SPANS_PER_TRACE: usize = 200;
+/// New traces kept per second, at most.
+pub const KEPT_PER_SECOND: u32 = 100;
 
 /// One finished span as the console shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct SpanRecord {
-    /// The span's id, in hex.
-    pub span_id: String,
-    /// Its parent's id, in hex (the caller's span for a request's root, or `None`).
-    pub parent_id: Option<String>,
+    /// The span's id (in hex in JSON).
+    #[serde(serialize_with = "hex")]
+    pub span_id: SpanId,
+    /// Its parent's id (the caller's span for a request's root, or `None`).
+    #[serde(serialize_with = "hex_option")]
+    pub parent_id: Option<SpanId>,
     /// What it stands for: `invoke`, `actor.action`, `call actor.action`, `HTTP GET`, ...
     pub name: Cow<'static, str>,
     /// The actor instance it ran or called, if any.
@@ -39,18 +46,14 @@ pub struct SpanRecord {
     pub error: Option<String>,
 }
 
-impl SpanRecord {
-    /// What is left of a span once it is kept.
-    pub(super) fn ended() -> SpanRecord {
-        SpanRecord {
-            span_id: String::new(),
-            parent_id: None,
-            name: Cow::Borrowed(""),
-            instance: None,
-            start_us: 0,
-            duration_us: 0,
-            error: None,
-        }
+fn hex<S: Serializer>(span: &SpanId, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(span)
+}
+
+fn hex_option<S: Serializer>(span: &Option<SpanId>, serializer: S) -> Result<S::Ok, S::Error> {
+    match span {
+        Some(span) => serializer.collect_str(span),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -68,15 +71,31 @@ pub struct TraceRecord {
 /// The ring of recent traces.
 pub struct RecentRequests {
     traces: Mutex<LruCache<TraceId, TraceRecord>>,
+    /// The current second (since the Unix epoch) in the high half, the traces kept in it in
+    /// the low half.
+    admitted: AtomicU64,
 }
 
 impl Default for RecentRequests {
     fn default() -> Self {
-        RecentRequests { traces: Mutex::new(LruCache::new(NonZeroUsize::new(TRACES).expect("non-zero"))) }
+        let traces = Mutex::new(LruCache::new(NonZeroUsize::new(TRACES).expect("non-zero")));
+        RecentRequests { traces, admitted: AtomicU64::new(0) }
     }
 }
 
 impl RecentRequests {
+    /// Whether a trace entering the host now is kept: the first [`KEPT_PER_SECOND`] of
+    /// each second are.
+    pub fn admit(&self) -> bool {
+        let second = unix_us(SystemTime::now()) / 1_000_000;
+        self.admitted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |packed| {
+                let count = if packed >> 32 == second { packed as u32 } else { 0 };
+                (count < KEPT_PER_SECOND).then_some((second << 32) | u64::from(count + 1))
+            })
+            .is_ok()
+    }
+
     /// Keeps `span` of trace `trace`.
     pub fn record(&self, trace: TraceId, span: SpanRecord) {
         let mut traces = self.traces.lock().unwrap();
@@ -119,18 +138,13 @@ pub(super) fn unix_us(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_micros() as u64)
 }
 
-/// A span's id in hex, for the console.
-pub(super) fn span_hex(span: SpanId) -> String {
-    span.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn span(name: &'static str, instance: &str) -> SpanRecord {
         SpanRecord {
-            span_id: span_hex(SpanId::random()),
+            span_id: SpanId::random(),
             parent_id: None,
             name: name.into(),
             instance: Some(instance.into()),
@@ -158,5 +172,16 @@ mod tests {
         let kept = recent.trace(&busy.to_string()).unwrap();
         assert_eq!((kept.spans.len(), kept.omitted), (SPANS_PER_TRACE, 5));
         assert_eq!(recent.traces(Some("c"))[0].trace_id, busy.to_string(), "the most recent first");
+        let json = serde_json::to_value(&kept.spans[0]).unwrap();
+        assert_eq!(json["span_id"].as_str().unwrap().len(), 16, "ids in hex: {json}");
+        assert!(json["parent_id"].is_null());
+    }
+
+    #[test]
+    fn at_most_so_many_new_traces_a_second_are_kept() {
+        let recent = RecentRequests::default();
+        let admitted = (0..KEPT_PER_SECOND * 3).filter(|_| recent.admit()).count() as u32;
+        // The burst may straddle a second's turn, at most once.
+        assert!((KEPT_PER_SECOND..=KEPT_PER_SECOND * 2).contains(&admitted), "{admitted}");
     }
 }

@@ -39,7 +39,9 @@ pub fn traced_call(telemetry: &Telemetry, request: &mut pb::InvocationRequest, c
         Some(chain.trace()),
     );
     span.set_instance(target_of(request));
-    span.set("spawn.action", request.action_name.clone());
+    if span.is_recording() {
+        span.set("spawn.action", request.action_name.clone());
+    }
     put_trace(&mut request.metadata, span.context());
     let chain = chain.with_trace(span.context().clone());
     (span, chain)

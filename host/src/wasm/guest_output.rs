@@ -130,11 +130,17 @@ impl CallOutput {
             Source::Stderr => {
                 tracing::info!(target: "guest", %actor, %action, %trace_id, %span_id, stream = "stderr", "{text}")
             }
-            Source::Log(Level::Trace) => tracing::trace!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
-            Source::Log(Level::Debug) => tracing::debug!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Trace) => {
+                tracing::trace!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}")
+            }
+            Source::Log(Level::Debug) => {
+                tracing::debug!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}")
+            }
             Source::Log(Level::Info) => tracing::info!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
             Source::Log(Level::Warn) => tracing::warn!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
-            Source::Log(Level::Error) => tracing::error!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}"),
+            Source::Log(Level::Error) => {
+                tracing::error!(target: "guest", %actor, %action, %trace_id, %span_id, "{text}")
+            }
         }
     }
 
