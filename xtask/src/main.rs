@@ -75,6 +75,8 @@ fn main() -> anyhow::Result<()> {
                 &["timers"],
                 &["reload"],
                 &["startup"],
+                &["tracing"],
+                &["backup"],
             ] {
                 let status =
                     Command::new(&bench).current_dir(&root).args(scenario).env("RUST_LOG", "error").status()?;
