@@ -1,6 +1,7 @@
 //! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
-//! driven over WebDriver): a first-time user's path through it, with screenshots saved
-//! under `target/console-screenshots/` for people to look at.
+//! driven over WebDriver): a first-time user's path through it, and a request's path through
+//! the actors in the requests view, with screenshots saved under
+//! `target/console-screenshots/` for people to look at.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -254,6 +255,154 @@ async fn the_console_asks_for_the_token_and_keeps_it_for_the_tab() {
     harness.stop().await;
 }
 
+/// `caller.callJoe`: a request through two actors (`caller`'s turn invokes `joe.setLanguage`).
+const CALL_JOE: &str =
+    r#"{"actionName":"callJoe","value":{"@type":"type.googleapis.com/domain.Request","language":"rust"}}"#;
+
+/// One span row of the waterfall as the page shows it.
+#[derive(Debug)]
+struct SpanRow {
+    name: String,
+    instance: String,
+    depth: u32,
+    /// Where its name starts on screen (px): its indentation.
+    indent: f64,
+    /// Where its bar starts and how wide it is, as shares of the time line.
+    bar: (f64, f64),
+    failed: bool,
+    error: Option<String>,
+}
+
+/// The waterfall's span rows, top to bottom.
+async fn waterfall(browser: &Browser) -> Vec<SpanRow> {
+    let rows = browser
+        .run(
+            "return [...document.querySelectorAll('#waterfall [data-span]')].map((row) => {
+               const track = row.querySelector('.span-track').getBoundingClientRect();
+               const bar = row.querySelector('.span-bar').getBoundingClientRect();
+               return {
+                 name: row.querySelector('.span-label').textContent,
+                 instance: row.querySelector('.span-instance').textContent,
+                 depth: Number(row.dataset.depth),
+                 indent: row.querySelector('.span-label').getBoundingClientRect().left,
+                 bar: [(bar.left - track.left) / track.width, bar.width / track.width],
+                 failed: row.classList.contains('failed'),
+                 error: row.querySelector('.span-error')?.textContent ?? null,
+               };
+             })",
+        )
+        .await;
+    let number = |value: &Value| value.as_f64().unwrap();
+    let rows = rows.as_array().unwrap().iter().map(|row| SpanRow {
+        name: row["name"].as_str().unwrap().to_owned(),
+        instance: row["instance"].as_str().unwrap().to_owned(),
+        depth: row["depth"].as_u64().unwrap() as u32,
+        indent: number(&row["indent"]),
+        bar: (number(&row["bar"][0]), number(&row["bar"][1])),
+        failed: row["failed"].as_bool().unwrap(),
+        error: row["error"].as_str().map(str::to_owned),
+    });
+    rows.collect()
+}
+
+/// The id of the kept trace with a span that passes `check`.
+fn trace_with(records: &Value, check: impl Fn(&Value) -> bool) -> String {
+    let record =
+        records.as_array().unwrap().iter().find(|record| record["spans"].as_array().unwrap().iter().any(&check));
+    record.unwrap_or_else(|| panic!("no such trace in {records}"))["trace_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_requests_view_shows_a_request_s_path_through_the_actors_as_a_waterfall() {
+    let (actors, data) = (actors_dir(&["caller", "joe"]), tempfile::tempdir().unwrap());
+    let harness = StandaloneHarness::start(actors.path(), data.path()).await;
+    let client = &harness.client;
+    let (status, reply) = client.invoke_json("caller", CALL_JOE).await;
+    assert_eq!(status.as_u16(), 200, "{reply}");
+    let (status, _) = client.invoke_json("caller", r#"{"actionName":"noSuchAction"}"#).await;
+    assert_eq!(status.as_u16(), 404);
+    let unknown = "Action [noSuchAction] not found for Actor [caller]";
+
+    // The views the page reads: both requests, and only the first reached joe.
+    // (joe's timer adds requests of its own, `joe.hi`, every second.)
+    let (_, all) = get_json(client, "/v1/requests").await;
+    let call_joe = trace_with(&all, |span| span["name"] == "caller.callJoe");
+    let failed = trace_with(&all, |span| span["error"] == unknown);
+    let (_, joe) = get_json(client, "/v1/requests?actor=joe").await;
+    assert_eq!(trace_with(&joe, |span| span["name"] == "joe.setLanguage"), call_joe);
+    assert!(joe.as_array().unwrap().iter().all(|record| record["trace_id"] != failed), "{joe}");
+    let (status, gone) = get_json(client, "/v1/requests/0af7651916cd43dd8448eb211c80319c").await;
+    assert_eq!(status, 404, "{gone}");
+
+    // The list: both, newest first, the failed one marked with its error.
+    let browser = Browser::start().await;
+    let console = format!("{}/console/", client.base_url());
+    browser.client.goto(&format!("{console}#/requests")).await.unwrap();
+    let list = browser.wait_text("#requests", "the requests", |text| text.contains("caller.callJoe")).await;
+    assert!(list.contains("invoke → caller.callJoe") && list.contains(unknown), "{list}");
+    let order = browser
+        .run("return [...document.querySelectorAll('#requests [data-trace]')].map((row) => row.dataset.trace)")
+        .await;
+    let at = |trace: &str| order.as_array().unwrap().iter().position(|row| row == trace);
+    assert!(at(&failed).unwrap() < at(&call_joe).unwrap(), "newest first: {order}");
+    let marker = browser.text(&format!("#requests [data-trace='{failed}'] .tag")).await;
+    assert_eq!(marker.as_deref(), Some("failed"));
+    assert_eq!(browser.text(&format!("#requests [data-trace='{call_joe}'] .tag")).await.as_deref(), Some("ok"));
+
+    // callJoe's waterfall: each span under the one that caused it, indented deeper, its bar
+    // within the request's time line.
+    browser.click(&format!("#requests [data-trace='{call_joe}'] a")).await;
+    browser.wait_text("#waterfall", "the waterfall", |text| text.contains("joe.setLanguage")).await;
+    let rows = waterfall(&browser).await;
+    let path = ["invoke", "caller.callJoe", "call joe.setLanguage", "joe.setLanguage"];
+    let at: Vec<usize> = path
+        .iter()
+        .map(|name| rows.iter().position(|row| row.name == *name).unwrap_or_else(|| panic!("{name} in {rows:?}")))
+        .collect();
+    for (depth, pair) in at.windows(2).enumerate() {
+        let (parent, child) = (&rows[pair[0]], &rows[pair[1]]);
+        assert!(pair[0] < pair[1], "{} before {}: {rows:?}", parent.name, child.name);
+        assert_eq!((parent.depth, child.depth), (depth as u32, depth as u32 + 1), "{rows:?}");
+        assert!(child.indent > parent.indent, "{} indented under {}: {rows:?}", child.name, parent.name);
+        assert!(child.bar.0 >= parent.bar.0 - 0.01, "{} starts within {}: {rows:?}", child.name, parent.name);
+    }
+    let request = &rows[at[0]];
+    assert!(request.bar.0 < 0.01 && request.bar.1 > 0.99, "the request spans the time line: {rows:?}");
+    let instances: Vec<&str> = at.iter().map(|&row| rows[row].instance.as_str()).collect();
+    assert_eq!(instances, ["caller", "caller", "joe", "joe"]);
+    assert!(rows.iter().all(|row| !row.failed && row.error.is_none()), "{rows:?}");
+    browser.wait_text("#requests tr.current", "the chosen request", |text| text.contains("caller.callJoe")).await;
+    let saved = browser.screenshot("requests-waterfall").await;
+    assert!(saved.ends_with("console-screenshots/requests-waterfall.png"));
+
+    // The failed request: its span marked, with the error in the row and its title.
+    browser.click(&format!("#requests [data-trace='{failed}'] a")).await;
+    browser.wait_text("#waterfall", "the failed request", |text| text.contains(unknown)).await;
+    let rows = waterfall(&browser).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].failed && rows[0].error.as_deref() == Some(unknown), "{rows:?}");
+    let title = browser.run("return document.querySelector('#waterfall [data-span]').title").await;
+    assert!(title.as_str().unwrap().contains(unknown), "{title}");
+
+    // A new request shows on refresh.
+    let (status, _) = client.invoke_json("caller", CALL_JOE).await;
+    assert_eq!(status.as_u16(), 200);
+    browser.click("#requests-refresh").await;
+    browser.wait_text("#requests", "the new request", |text| text.matches("caller.callJoe").count() == 2).await;
+
+    // From joe's page, its requests: the filter applies.
+    browser.client.goto(&format!("{console}#/actor/joe")).await.unwrap();
+    browser.wait_text("#actor-requests", "the requests link", |text| text == "requests").await;
+    browser.click("#actor-requests").await;
+    browser.wait_text("#requests-filter", "the filter", |text| text.contains("joe")).await;
+    let list = browser.wait_text("#requests", "joe's requests", |text| text.contains("caller.callJoe")).await;
+    assert!(!list.contains(unknown), "the failed request never reached joe: {list}");
+    let hash = browser.run("return location.hash").await;
+    assert_eq!(hash, "#/requests?actor=joe");
+    browser.close().await;
+    harness.stop().await;
+}
+
 async fn get_json(client: &ClientApi, path: &str) -> (u16, Value) {
     let response = reqwest::get(format!("{}{path}", client.base_url())).await.unwrap();
     let status = response.status().as_u16();
@@ -306,4 +455,16 @@ async fn the_sidecar_serves_the_console_read_only() {
     let listed = json(harness.client.get_text("/v1/actors").await);
     assert!(actor(&listed, "counter")["active"].is_null(), "the proxy, not the sidecar, knows active instances");
     assert!(harness.client.get_text("/console/").await.contains("console.js"));
+
+    // Its requests too: a turn the proxy asked for is the root of its trace.
+    let invocation = InvocationBuilder::new("counter", "increment").payload(&domain::Increment { by: 1 }).build();
+    harness.client.invoke(&invocation).await;
+    let requests = json(harness.client.get_text("/v1/requests").await);
+    assert_eq!(requests[0]["spans"][0]["name"], "counter.increment", "{requests}");
+    let browser = Browser::start().await;
+    browser.client.goto(&format!("http://{}/console/#/requests", harness.host.local_addr())).await.unwrap();
+    let list =
+        browser.wait_text("#requests", "the sidecar's requests", |text| text.contains("counter.increment")).await;
+    assert!(list.contains("ok"), "{list}");
+    browser.close().await;
 }

@@ -15,7 +15,7 @@ struct Asset {
 }
 
 /// The page, its style, and its JavaScript modules (`console.js` imports the others).
-const ASSETS: [Asset; 8] = [
+const ASSETS: [Asset; 9] = [
     asset("index.html", "text/html; charset=utf-8", include_str!("assets/index.html")),
     asset("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
     asset("console.js", JAVASCRIPT, include_str!("assets/console.js")),
@@ -24,6 +24,7 @@ const ASSETS: [Asset; 8] = [
     asset("charts.js", JAVASCRIPT, include_str!("assets/charts.js")),
     asset("dom.js", JAVASCRIPT, include_str!("assets/dom.js")),
     asset("form.js", JAVASCRIPT, include_str!("assets/form.js")),
+    asset("requests.js", JAVASCRIPT, include_str!("assets/requests.js")),
 ];
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";

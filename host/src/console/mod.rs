@@ -1,10 +1,11 @@
 //! The web console at `/console`: a page for people to see and steer a running host
-//! (modules, actors, state, invocations, live charts), served from assets embedded in the
-//! binary, over small JSON views of what the host knows.
+//! (modules, actors, state, invocations, live charts, the last requests' spans), served from
+//! assets embedded in the binary, over small JSON views of what the host knows.
 //!
 //! The page itself holds no data and is open to all; the JSON it reads is behind the same
 //! [`Access`] as the client API, so beyond loopback it needs the token. Standalone mode
-//! serves it in full; sidecar mode read-only (modules and metrics: the proxy owns actors).
+//! serves it in full; sidecar mode read-only (modules, requests and metrics: the proxy owns
+//! actors).
 
 mod assets;
 mod schema;

@@ -1,8 +1,10 @@
-// One actor: its state, revision history with a diff and restore, definition, invoke form.
+// One actor: its state, revision history with a diff and restore, definition, invoke form,
+// and links to the requests that reached it.
 
 import { Missing, Unauthorized, api } from "./api.js";
 import { $, TYPE_PREFIX, h } from "./dom.js";
 import { renderInvoke } from "./form.js";
+import { requestsHash } from "./requests.js";
 
 /** An action as people read it: with its types when it declares them. */
 export function actionLabel(action) {
@@ -28,9 +30,11 @@ export async function renderActor(name, host) {
   const historyCard = h("div", { class: "card", id: "history-card" }, h("h2", {}, "History"), h("p", { class: "muted" }, "loading…"));
   const invokeCard = h("div", { class: "card", id: "invoke-card" }, h("h2", {}, "Invoke"));
   $("#view").replaceChildren(
-    h("h1", {}, name), h("p", { class: "muted" }, facts),
+    h("div", { class: "title-row" }, h("h1", {}, name),
+      h("a", { class: "button", id: "actor-requests", href: requestsHash(null, name), title: `the last requests that reached ${name}` }, "requests")),
+    h("p", { class: "muted" }, facts),
     ...(host.about.mode === "standalone" ? [h("div", { class: "grid" }, stateCard, invokeCard), historyCard]
-      : [h("p", { class: "muted" }, "Sidecar mode: state, history and invocations belong to the Spawn proxy; this console shows modules and metrics.")]),
+      : [h("p", { class: "muted" }, "Sidecar mode: state, history and invocations belong to the Spawn proxy; this console shows modules, requests and metrics.")]),
     h("div", { class: "card" }, h("h2", {}, "Definition"), definitionOf(actor)),
   );
   if (host.about.mode !== "standalone") return;
@@ -44,7 +48,10 @@ function definitionOf(actor) {
     h("tr", {}, h("th", {}, "actions"), h("td", {}, actor.actions.map((action) => h("span", { class: "tag" }, actionLabel(action))))),
     h("tr", {}, h("th", {}, "timers"), h("td", {}, actor.timers.map((timer) => `${timer.action} every ${timer.period_ms} ms`).join(", ") || "–")),
     h("tr", {}, h("th", {}, "channels"), h("td", {}, actor.channels.map((channel) => `${channel.topic} → ${channel.action || "receive"}`).join(", ") || "–")),
-    h("tr", {}, h("th", {}, "active instances"), h("td", { class: "mono" }, (actor.active ?? []).join(", ") || "–")),
+    // An unnamed actor's requests reach its instances, not its name: each links to its own.
+    h("tr", {}, h("th", {}, "active instances"), h("td", { class: "mono" }, actor.active?.length
+      ? actor.active.map((instance) => h("a", { class: "tag plain", href: requestsHash(null, instance), title: `the last requests that reached ${instance}` }, instance))
+      : "–")),
     h("tr", {}, h("th", {}, "timeouts"), h("td", {}, `snapshot ${actor.snapshot_timeout_ms} ms, deactivation ${actor.deactivation_timeout_ms} ms`)));
 }
 

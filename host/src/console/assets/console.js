@@ -1,11 +1,13 @@
 // The spawn-wasm web console: one page over the host's JSON routes (no build step, no
-// dependencies). Views: overview (live charts, actors), modules, one actor (actor.js).
+// dependencies). Views: overview (live charts, actors), modules, one actor (actor.js), the
+// last requests and their spans (requests.js).
 // Beyond loopback every data route needs the host's token (api.js).
 
 import { TOKEN_KEY, Unauthorized, api } from "./api.js";
 import { actionLabel, renderActor } from "./actor.js";
 import { POLL_MS, drawCharts, sample } from "./charts.js";
 import { $, h } from "./dom.js";
+import { renderRequests, requestsRoute } from "./requests.js";
 
 $("#token-form").addEventListener("submit", () => {
   sessionStorage.setItem(TOKEN_KEY, $("#token-input").value.trim());
@@ -82,12 +84,16 @@ function currentActor() {
 }
 
 function route() {
+  // A view's address may go on (`#/requests/TRACE?actor=NAME`): its nav item is its first part.
+  const view = (location.hash || "#/").match(/^#\/[^/?]*/)?.[0];
   for (const link of document.querySelectorAll(".nav-item")) {
-    link.classList.toggle("current", link.getAttribute("href") === (location.hash || "#/"));
+    link.classList.toggle("current", link.getAttribute("href") === view);
   }
   renderActorList();
   const actor = currentActor();
   if (actor) return renderActor(actor, page);
+  const requests = requestsRoute(location.hash);
+  if (requests) return renderRequests(requests);
   if (location.hash === "#/modules") return renderModules();
   renderOverview();
 }
