@@ -45,23 +45,12 @@ enum Scenario {
         rounds: usize,
     },
     /// Standalone: counter.increment through the client API across many actors.
-    Standalone {
-        #[arg(long, default_value_t = 1000)]
-        actors: usize,
-        #[arg(long, default_value_t = 16)]
-        connections: usize,
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-    },
+    Standalone(CounterLoad),
     /// Standalone: `counter.increment` across many actors with every request traced and
     /// exported over OTLP to a local receiver, against tracing off, alternating in one run.
     Tracing {
-        #[arg(long, default_value_t = 1000)]
-        actors: usize,
-        #[arg(long, default_value_t = 16)]
-        connections: usize,
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
+        #[command(flatten)]
+        load: CounterLoad,
         #[arg(long, default_value_t = 2)]
         rounds: usize,
     },
@@ -123,6 +112,17 @@ enum Scenario {
     },
 }
 
+/// `counter.increment` load on a standalone host: how many actors, connections and seconds.
+#[derive(clap::Args, Clone, Copy)]
+struct CounterLoad {
+    #[arg(long, default_value_t = 1000)]
+    actors: usize,
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -154,14 +154,12 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Scenario::Http { seconds, rounds } => http(&cli.binary, &cli.actors, seconds, rounds).await,
-            Scenario::Standalone { actors, connections, seconds } => {
+            Scenario::Standalone(CounterLoad { actors, connections, seconds }) => {
                 standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
             }
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
             Scenario::Backup { actors } => backup::run(actors).await,
-            Scenario::Tracing { actors, connections, seconds, rounds } => {
-                tracing_cost::run(&cli.binary, &cli.actors, actors, connections, seconds, rounds).await
-            }
+            Scenario::Tracing { load, rounds } => tracing_cost::run(&cli.binary, &cli.actors, &load, rounds).await,
             Scenario::Timers { instances } => timers(&cli.binary, &cli.actors, instances).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
 
-use super::{Measured, counter_request, measure, median, start_standalone_in};
+use super::{CounterLoad, Measured, counter_request, measure, median, start_standalone_in};
 
 /// A loopback OTLP/HTTP receiver that takes every export and counts the bytes.
 async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
@@ -32,14 +32,9 @@ async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
     Ok((addr, received))
 }
 
-pub async fn run(
-    binary: &Path,
-    actors: &Path,
-    count: usize,
-    connections: usize,
-    seconds: u64,
-    rounds: usize,
-) -> anyhow::Result<()> {
+/// Runs `load` with tracing off and on, `rounds` times each, and prints the ratio.
+pub async fn run(binary: &Path, actors: &Path, load: &CounterLoad, rounds: usize) -> anyhow::Result<()> {
+    let CounterLoad { actors: count, connections, seconds } = *load;
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let (collector, received) = receiver().await?;

@@ -106,16 +106,21 @@ pub struct TraceContext {
 }
 
 impl TraceContext {
-    /// The context of a trace that starts here (no span yet: `span_id` is the root's id
-    /// to come, so a child made from it is the root's child).
+    /// The context of a trace that starts here, before its first span: a span opened under
+    /// it is the trace's root (see [`TraceContext::has_span`]).
     pub fn root(sampled: bool) -> TraceContext {
         TraceContext {
             trace_id: TraceId::random(),
-            span_id: SpanId::random(),
+            span_id: SpanId([0; 8]),
             sampled,
             state: None,
             keep: Keep::Undecided,
         }
+    }
+
+    /// Whether it names a span (a parent for the next one); not so for a [`TraceContext::root`].
+    pub fn has_span(&self) -> bool {
+        self.span_id.0 != [0; 8]
     }
 
     /// The same trace, with `span` as the current span.
@@ -213,6 +218,7 @@ mod tests {
     #[test]
     fn a_child_keeps_the_trace_and_names_its_own_span() {
         let root = TraceContext::root(true);
+        assert!(!root.has_span(), "a trace that starts here has no span yet");
         let span = SpanId::random();
         let child = root.with_span(span);
         assert_eq!((child.trace_id, child.span_id, child.sampled), (root.trace_id, span, true));

@@ -80,6 +80,8 @@ impl Telemetry {
         kind: SpanKind,
         parent: Option<&TraceContext>,
     ) -> Span {
+        // A trace started here without a span yet (a timer's tick, say): this span is its root.
+        let parent = parent.filter(|parent| parent.has_span());
         let keep = match parent.map_or(Keep::Undecided, |parent| parent.keep) {
             Keep::Undecided if self.recent.admit() => Keep::Yes,
             Keep::Undecided => Keep::No,
@@ -102,7 +104,7 @@ impl Telemetry {
             _ => {
                 let context = match parent {
                     Some(parent) => TraceContext { keep, ..parent.with_span(SpanId::random()) },
-                    None => TraceContext { keep, ..TraceContext::root(false) },
+                    None => TraceContext { keep, ..TraceContext::root(false) }.with_span(SpanId::random()),
                 };
                 (context, None)
             }
