@@ -220,9 +220,7 @@ async fn a_call_timeout_above_the_proxys_http_timeout_is_refused_at_start() {
         .args(["--call-timeout-ms", "60001"])
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("above the Spawn proxy's HTTP timeout of 60000 ms"), "{stderr}");
+    spawn_wasm_tests::assert_refused(&output, &["above the Spawn proxy's HTTP timeout of 60000 ms"]);
 }
 
 #[tokio::test]

@@ -227,9 +227,7 @@ fn an_unsupported_otlp_protocol_is_refused_at_start_naming_the_variable() {
         .env("SPAWN_WASM_CACHE_DIR", spawn_wasm_tests::code_cache())
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported"), "{stderr}");
+    spawn_wasm_tests::assert_refused(&output, &["OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported"]);
 }
 
 /// Sidecar: the turn continues the trace the proxy passed on in the invocation's metadata,

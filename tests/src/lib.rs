@@ -1175,3 +1175,13 @@ pub fn assert_traced(response: &str, expected: &str) {
     let hex = |text: &str, len: usize| text.len() == len && text.bytes().all(|byte| byte.is_ascii_hexdigit());
     assert!(hex(trace, 32) && hex(span, 16), "the turn's trace and span ids: {response:?}");
 }
+
+/// The standard error of a command that had to fail, checked to name `expected`: a refusal
+/// must say what is wrong. Panics, showing what it said, if it succeeded or said otherwise.
+pub fn assert_refused(output: &std::process::Output, expected: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it succeeded: {stderr}");
+    for text in expected {
+        assert!(stderr.contains(text), "no {text:?} in: {stderr}");
+    }
+}

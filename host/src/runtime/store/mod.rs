@@ -37,7 +37,7 @@ pub use types::{Revision, RevisionSummary, StateKey, StoreError, StoredState};
 pub use verify::{VerifyReport, verify};
 
 use crate::protocol::spawn::actors;
-use worker::{Db, Job, Op};
+use worker::{Db, Job, Op, write_op};
 
 /// A handle to the store's thread. Cheap to clone.
 #[derive(Clone)]
@@ -123,14 +123,8 @@ impl StateStore {
         write: impl FnOnce(Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let op: Op = Box::new(move |db| match db.and_then(write) {
-            Ok(value) => Some(Box::new(move |committed: Result<(), StoreError>| {
-                let _ = reply.send(committed.map(|()| value));
-            })),
-            Err(error) => {
-                let _ = reply.send(Err(error));
-                None
-            }
+        let op = write_op(write, move |result| {
+            let _ = reply.send(result);
         });
         self.ops.send(Job::Op(op)).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

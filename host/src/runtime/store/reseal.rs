@@ -17,7 +17,7 @@ use rusqlite::params;
 use super::keys;
 use super::sealing::{StoreKey, call_aad, state_aad};
 use super::types::{StateKey, StoreError};
-use super::worker::{Db, Job, Op};
+use super::worker::{Db, Job, write_op};
 
 /// Rows read per batch: bounds how long one batch holds the store's thread.
 const BATCH: i64 = 256;
@@ -80,14 +80,8 @@ fn run<T: Send + 'static>(
     work: impl FnOnce(Db) -> Result<T, StoreError> + Send + 'static,
 ) -> Option<Result<T, StoreError>> {
     let (reply, answer) = mpsc::channel();
-    let op: Op = Box::new(move |db| match db.and_then(work) {
-        Ok(value) => Some(Box::new(move |committed: Result<(), StoreError>| {
-            let _ = reply.send(committed.map(|()| value));
-        })),
-        Err(error) => {
-            let _ = reply.send(Err(error));
-            None
-        }
+    let op = write_op(work, move |result| {
+        let _ = reply.send(result);
     });
     jobs.send(Job::Op(op)).ok()?;
     answer.recv().ok()

@@ -26,6 +26,21 @@ pub(super) struct Db<'a> {
 /// cause instead). A read answers at once; a write returns what answers it after the commit.
 pub(super) type Op = Box<dyn FnOnce(Result<Db<'_>, StoreError>) -> Option<Answer> + Send>;
 
+/// The write operation running `work`: `answer` gets its result once its transaction
+/// committed, or its error at once (a failed write waits for no commit).
+pub(super) fn write_op<T: Send + 'static>(
+    work: impl FnOnce(Db) -> Result<T, StoreError> + Send + 'static,
+    answer: impl FnOnce(Result<T, StoreError>) + Send + 'static,
+) -> Op {
+    Box::new(move |db| match db.and_then(work) {
+        Ok(value) => Some(Box::new(move |committed: Result<(), StoreError>| answer(committed.map(|()| value)))),
+        Err(error) => {
+            answer(Err(error));
+            None
+        }
+    })
+}
+
 /// Work of the store's thread outside of any transaction; it may change the keys.
 pub(super) type Maintenance = Box<dyn FnOnce(&mut Connection, &mut Sealing) + Send>;
 
