@@ -212,6 +212,60 @@ async fn a_collector_that_is_down_changes_no_answer_and_the_lost_spans_are_count
     assert!(dropped >= 80.0, "20 requests of 4 spans each were not exported, and counted: {dropped}");
 }
 
+/// A collector that takes seconds to answer each export changes no answer and holds up no
+/// turn: every request is answered before the collector has taken a single export, and the
+/// spans still arrive.
+#[tokio::test]
+async fn a_slow_collector_changes_no_answer_and_still_gets_the_spans() {
+    let receiver = OtlpReceiver::start_slow(std::time::Duration::from_secs(5)).await;
+    let actors = actors_dir(&["caller", "joe"]);
+    let data = tempfile::tempdir().unwrap();
+    let vars = exporting_to(&receiver);
+    let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &env(&vars)).await;
+    let trace = "7bf92f3577b34da6a3ce929d0e0e4736";
+    let header = traceparent(trace, "00f067aa0ba902b7");
+    for language in ["go", "rust", "zig", "ocaml", "elixir"] {
+        let request = format!(
+            r#"{{"actionName": "callJoe", "value": {{"@type": "type.googleapis.com/domain.Request", "language": "{language}"}}}}"#
+        );
+        let (status, reply) = host.client.invoke_json_with("caller", &request, &[("traceparent", &header)]).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        let response = reply["value"]["response"].as_str().unwrap_or_default();
+        assert!(response.ends_with(language), "joe's answer comes through: {reply}");
+    }
+    assert!(receiver.spans().is_empty(), "every request was answered before the collector took an export");
+    let spans =
+        receiver.trace(trace, |spans| spans.iter().filter(|span| span.span.name == "invoke").count() == 5).await;
+    assert!(spans.iter().all(|span| span.trace_id() == trace));
+}
+
+/// Without an endpoint, or with `OTEL_TRACES_EXPORTER=none`, nothing is exported (the host
+/// says so at start) and the console still keeps the requests.
+#[tokio::test]
+async fn without_an_endpoint_or_with_the_exporter_none_nothing_is_sent() {
+    let receiver = OtlpReceiver::start().await;
+    let actors = actors_dir(&["caller", "joe"]);
+    let mut none = exporting_to(&receiver);
+    none.push(("OTEL_TRACES_EXPORTER", "none".into()));
+    let settings = [vec![("OTEL_SERVICE_NAME", "no-endpoint".to_owned())], none];
+    let request =
+        r#"{"actionName": "callJoe", "value": {"@type": "type.googleapis.com/domain.Request", "language": "go"}}"#;
+    for (index, vars) in settings.iter().enumerate() {
+        let data = tempfile::tempdir().unwrap();
+        let host = HostProcess::standalone(SPAWN_WASM, actors.path(), data.path(), &env(vars)).await;
+        let trace = format!("{index}bf92f3577b34da6a3ce929d0e0e4736");
+        let header = traceparent(&trace, "00f067aa0ba902b7");
+        let (status, reply) = host.client.invoke_json_with("caller", request, &[("traceparent", &header)]).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        let kept = reqwest::get(format!("{}/v1/requests/{trace}", host.client.base_url())).await.unwrap();
+        assert_eq!(kept.status(), StatusCode::OK, "the console keeps the request without a collector");
+        assert!(host.log().contains("trace spans are not exported"), "{}", host.log());
+    }
+    // Ten times the batch delay the exporting hosts of these tests use.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(receiver.spans().is_empty(), "nothing was sent");
+}
+
 /// An unsupported protocol is refused at start, naming the variable.
 #[test]
 fn an_unsupported_otlp_protocol_is_refused_at_start_naming_the_variable() {

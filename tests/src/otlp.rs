@@ -67,11 +67,18 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts it on a free loopback port.
     pub async fn start() -> OtlpReceiver {
+        OtlpReceiver::start_slow(Duration::ZERO).await
+    }
+
+    /// Starts one that takes `delay` to take each export (a slow collector): what an export
+    /// holds shows in [`OtlpReceiver::spans`] only once it is answered.
+    pub async fn start_slow(delay: Duration) -> OtlpReceiver {
         let spans: Arc<Mutex<Vec<ReceivedSpan>>> = Arc::default();
         let kept = spans.clone();
         let app = Router::new().route(
             "/v1/traces",
             post(move |body: Bytes| async move {
+                tokio::time::sleep(delay).await;
                 let Ok(request) = ExportTraceServiceRequest::decode(body) else {
                     return (StatusCode::BAD_REQUEST, Vec::new());
                 };

@@ -58,12 +58,13 @@ impl Telemetry {
     /// exports run on `runtime`, and what cannot be exported counts in `metrics`.
     pub fn from_env(runtime: tokio::runtime::Handle, metrics: &Metrics) -> Result<Telemetry, ExportError> {
         let export = export::Exporter::from_env(runtime, metrics.spans_dropped())?;
+        match export {
+            Some(_) => tracing::info!("trace spans are exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_*)"),
+            None => tracing::info!(
+                "trace spans are not exported (no OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=none)"
+            ),
+        }
         Ok(Telemetry { export, recent: Arc::default() })
-    }
-
-    /// Whether spans are exported.
-    pub fn exporting(&self) -> bool {
-        self.export.is_some()
     }
 
     /// The last requests' spans, for the console.
