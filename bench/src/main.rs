@@ -366,21 +366,11 @@ async fn start_standalone(
     data: &Path,
     cache: &Path,
 ) -> anyhow::Result<(Server, Duration)> {
-    start_standalone_keyed(binary, actors, data, cache, None).await
+    start_standalone_in(binary, actors, data, cache, None, &[]).await
 }
 
-/// [`start_standalone`], its state store encrypted with `key` if one is given.
-async fn start_standalone_keyed(
-    binary: &Path,
-    actors: &Path,
-    data: &Path,
-    cache: &Path,
-    key: Option<&str>,
-) -> anyhow::Result<(Server, Duration)> {
-    start_standalone_in(binary, actors, data, cache, key, &[]).await
-}
-
-/// [`start_standalone_keyed`], with extra environment `env`.
+/// [`start_standalone`], its state store encrypted with `key` if one is given, with extra
+/// environment `env`.
 async fn start_standalone_in(
     binary: &Path,
     actors: &Path,
@@ -425,7 +415,7 @@ async fn standalone(
         for key in [None, Some(BENCH_KEY)] {
             let data = tempfile::tempdir()?;
             let cache = data.path().join("code-cache");
-            let (server, _) = start_standalone_keyed(binary, only_counter.path(), data.path(), &cache, key).await?;
+            let (server, _) = start_standalone_in(binary, only_counter.path(), data.path(), &cache, key, &[]).await?;
             let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
             // Warm-up: activate every actor once.
             measure(&server, connections, Duration::from_secs(1), body).await?;

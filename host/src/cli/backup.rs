@@ -25,7 +25,8 @@ pub struct BackupArgs {
 pub(super) async fn run(args: BackupArgs) -> anyhow::Result<()> {
     let dest = std::path::absolute(&args.dest).with_context(|| format!("resolving {}", args.dest.display()))?;
     let answer =
-        post_admin(&args.api.base_url(), args.api.token.value(), "v1/backup", &json!({ "dest": dest })).await?;
+        post_admin(&args.api.base_url(), args.api.token.value().as_deref(), "v1/backup", &json!({ "dest": dest }))
+            .await?;
     println!(
         "backed up to {} ({} bytes, {} ms): start a host on it with `spawn-wasm standalone --data {}` (and the same key)",
         answer["file"].as_str().unwrap_or_default(),

@@ -115,37 +115,33 @@ impl StateApi {
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let url = self.endpoint(path);
-        exchange(self.authorized(client_for(&url)?.get(&url)), &url).await
+        exchange(authorized(client_for(&url)?.get(&url), self.token.as_deref()), &url).await
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let url = self.endpoint(path);
-        let request = client_for(&url)?
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string());
-        exchange(self.authorized(request), &url).await
-    }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
+        post_json(&self.endpoint(path), self.token.as_deref(), body).await
     }
 }
 
 /// Posts `body` in JSON to the host's own route `path` (e.g. `v1/backup`) at `url`, with
 /// `token` if it has one; returns the JSON answer, or the host's error message.
-pub(super) async fn post_admin(url: &str, token: Option<String>, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let url = format!("{}/{path}", url.trim_end_matches('/'));
+pub(super) async fn post_admin(url: &str, token: Option<&str>, path: &str, body: &Value) -> anyhow::Result<Value> {
+    post_json(&format!("{}/{path}", url.trim_end_matches('/')), token, body).await
+}
+
+/// Posts `body` in JSON to `url` with `token`; the JSON answer, or the error message.
+async fn post_json(url: &str, token: Option<&str>, body: &Value) -> anyhow::Result<Value> {
     let request =
-        client_for(&url)?.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
-    let request = match token {
+        client_for(url)?.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
+    exchange(authorized(request, token), url).await
+}
+
+/// `request` with `token` as its bearer, if there is one.
+fn authorized(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
         Some(token) => request.bearer_auth(token),
         None => request,
-    };
-    exchange(request, &url).await
+    }
 }
 
 /// Sends `request` to `url`; returns the JSON answer, or the runtime's error message.

@@ -32,7 +32,7 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<()> {
 fn summary(report: &VerifyReport) -> String {
     let mut text = format!(
         "integrity: {}\nencrypted: {}\nstates: {} revisions\nscheduled calls: {}\nspawned instances: {}\n",
-        if report.problems.iter().any(|problem| problem.starts_with("integrity")) { "FAILED" } else { "ok" },
+        if report.integrity_ok { "ok" } else { "FAILED" },
         if report.encrypted { "yes" } else { "no" },
         report.states,
         report.scheduled_calls,

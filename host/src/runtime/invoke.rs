@@ -32,7 +32,7 @@ impl Inner {
     /// The request's span is the child of the `traceparent` in its metadata, if it has one.
     pub(super) async fn invoke(self: &Arc<Self>, request: pb::InvocationRequest) -> InvokeResult {
         let parent = TraceContext::from_metadata(|key| request.metadata.get(key).map(String::as_str));
-        let telemetry = self.executor.engine().telemetry().clone();
+        let telemetry = self.executor.engine().telemetry();
         let mut span = telemetry.start(|| "invoke".into(), SpanKind::Server, parent.as_ref());
         span.set_instance(target_of(&request));
         if span.is_recording() {

@@ -168,7 +168,7 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
                 .answer("?", "?", None);
         }
     };
-    let invocation = match pb::ActorInvocation::decode(body) {
+    let mut invocation = match pb::ActorInvocation::decode(body) {
         Ok(invocation) => invocation,
         Err(error) => {
             let cause = format!("the body is not an ActorInvocation: {error}");
@@ -189,8 +189,7 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
         tracing::debug!(actor = %name, action = %action, "answered with a no-op: {skipped}");
         return failure::answered(StatusCode::OK, ticks::noop_response(&invocation));
     }
-    let mut invocation = invocation;
-    let span = turn_span(&state, &name, &mut invocation);
+    let mut span = turn_span(&state, &name, &mut invocation);
     let (wit_invocation, context) = convert::invocation_to_wit(&name, invocation);
     let Some(entry) = entry else {
         let cause = format!("no loaded component provides actor `{name}`");
@@ -198,7 +197,6 @@ async fn invoke_action(State(state): State<Arc<AppState>>, body: Body) -> Respon
     };
     let dispatcher = state.proxy.clone();
     let chain = CallChain::traced(deadline, span.context().clone());
-    let mut span = span;
     let outcome = state.executor.run(&entry.module, wit_invocation, dispatcher, chain).await;
     if let Err(error) = &outcome {
         span.fail(error.to_string());

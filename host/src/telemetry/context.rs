@@ -26,12 +26,26 @@ impl TraceId {
     pub fn random() -> TraceId {
         TraceId(nonzero(|| fastrand::u128(..)).to_be_bytes())
     }
+
+    /// The id written as 32 lowercase hexadecimal digits, if `text` is one (all zeros is
+    /// not a valid id).
+    pub fn from_hex(text: &str) -> Option<TraceId> {
+        let id = TraceId(u128::from_str_radix(hex(text, 32)?, 16).ok()?.to_be_bytes());
+        (id.0 != [0; 16]).then_some(id)
+    }
 }
 
 impl SpanId {
     /// A random span id.
     pub fn random() -> SpanId {
         SpanId(nonzero(|| fastrand::u64(..)).to_be_bytes())
+    }
+
+    /// The id written as 16 lowercase hexadecimal digits, if `text` is one (all zeros is
+    /// not a valid id).
+    pub fn from_hex(text: &str) -> Option<SpanId> {
+        let id = SpanId(u64::from_str_radix(hex(text, 16)?, 16).ok()?.to_be_bytes());
+        (id.0 != [0; 8]).then_some(id)
     }
 }
 
@@ -139,12 +153,8 @@ impl TraceContext {
         if version == 0xff || (version == 0 && fields.next().is_some()) {
             return None;
         }
-        let trace_id = TraceId(u128::from_str_radix(hex(trace, 32)?, 16).ok()?.to_be_bytes());
-        let span_id = SpanId(u64::from_str_radix(hex(span, 16)?, 16).ok()?.to_be_bytes());
+        let (trace_id, span_id) = (TraceId::from_hex(trace)?, SpanId::from_hex(span)?);
         let flags = u8::from_str_radix(hex(flags, 2)?, 16).ok()?;
-        if trace_id.0 == [0; 16] || span_id.0 == [0; 8] {
-            return None;
-        }
         let state = tracestate.map(str::trim).filter(|state| !state.is_empty() && state.len() <= 512);
         Some(TraceContext {
             trace_id,

@@ -126,10 +126,10 @@ impl RecentRequests {
             .collect()
     }
 
-    /// Trace `trace`, if it is kept.
+    /// Trace `trace` (its id in hex), if it is kept.
     pub fn trace(&self, trace: &str) -> Option<TraceRecord> {
-        let traces = self.traces.lock().unwrap();
-        traces.iter().map(|(_, record)| record).find(|record| record.trace_id == trace).cloned()
+        let trace = TraceId::from_hex(trace)?;
+        self.traces.lock().unwrap().peek(&trace).cloned()
     }
 }
 

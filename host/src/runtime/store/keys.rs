@@ -9,6 +9,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::schema::table_exists;
 use super::sealing::{KeyId, SealedBy, Sealing, StoreKey, sealed_by};
 use super::types::StoreError;
 
@@ -110,20 +111,18 @@ pub(super) struct Plan {
     pub sealing: Sealing,
     /// A new key check to write (before any value is resealed), if it changes.
     pub check: Option<Vec<u8>>,
-    /// Some values are not sealed with the current key yet: a pass must reseal them.
-    pub pass: bool,
+    /// The current key, if some values are not sealed with it yet: a pass must reseal them.
+    pub reseal: Option<StoreKey>,
 }
 
-/// Whether `connection`'s database has the table `name` (an older schema may not).
-pub(super) fn table_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
-    connection
-        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
-        .optional()
-        .map(|found| found.is_some())
+/// How to open `connection`'s database with `keys` (see [`plan`]).
+pub(super) fn plan_for(connection: &Connection, keys: &StoreKeys) -> Result<Plan, StoreError> {
+    let check = stored_check(connection)?;
+    Ok(plan(check.as_deref(), has_values(connection)?, keys)?)
 }
 
 /// Whether `connection`'s database holds any value (a state or a scheduled call).
-pub(super) fn has_values(connection: &Connection) -> rusqlite::Result<bool> {
+fn has_values(connection: &Connection) -> rusqlite::Result<bool> {
     for table in ["actor_state", "scheduled_call"] {
         if table_exists(connection, table)?
             && connection.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |row| row.get(0))?
@@ -148,25 +147,24 @@ pub(super) fn stored_check(connection: &Connection) -> Result<Option<Vec<u8>>, S
 /// are plain if it has no check) with `keys`; refuses keys that do not fit it.
 pub(super) fn plan(check: Option<&[u8]>, has_values: bool, keys: &StoreKeys) -> Result<Plan, KeyCheckError> {
     let found = check.map(|check| match sealed_by(check) {
-        SealedBy::Key(id) => id,
-        SealedBy::Plain => KeyId([0; 8]),
+        SealedBy::Key(id) => (id, check),
+        SealedBy::Plain => (KeyId([0; 8]), check),
     });
     let Some(current) = &keys.current else {
         return match found {
-            Some(found) => Err(KeyCheckError::KeyRequired { found }),
-            None => Ok(Plan { sealing: Sealing::plain(), check: None, pass: false }),
+            Some((found, _)) => Err(KeyCheckError::KeyRequired { found }),
+            None => Ok(Plan { sealing: Sealing::plain(), check: None, reseal: None }),
         };
     };
-    let open = |key: &StoreKey| {
-        let check = check.expect("found");
-        let opened = Sealing { current: Some(key.clone()), previous: None, plain_readable: false }.open(check, AAD);
-        opened.ok().and_then(|record| Pending::decode(&record)).ok_or(KeyCheckError::CheckFailed { id: key.id() })
+    let open = |key: &StoreKey, check: &[u8]| {
+        let opened = key.open(check, AAD).ok();
+        opened.and_then(|record| Pending::decode(&record)).ok_or(KeyCheckError::CheckFailed { id: key.id() })
     };
     let previous = keys.previous.as_ref();
     let (pending, rewrite) = match found {
         None => (Pending { plain: has_values, previous: None }, true),
-        Some(found) if found == current.id() => {
-            let pending = open(current)?;
+        Some((found, check)) if found == current.id() => {
+            let pending = open(current, check)?;
             match pending.previous {
                 Some(needed) if previous.is_none_or(|key| key.id() != needed) => {
                     return Err(KeyCheckError::PreviousRequired { previous: needed });
@@ -174,14 +172,16 @@ pub(super) fn plan(check: Option<&[u8]>, has_values: bool, keys: &StoreKeys) -> 
                 _ => (pending, false),
             }
         }
-        Some(found) if previous.is_some_and(|key| key.id() == found) => {
-            let old = open(previous.expect("matched"))?;
+        Some((found, check)) => {
+            let Some(previous) = previous.filter(|key| key.id() == found) else {
+                return Err(KeyCheckError::WrongKey { found, given: current.id() });
+            };
+            let old = open(previous, check)?;
             if let Some(pending) = old.previous {
                 return Err(KeyCheckError::RotationUnfinished { pending, given: found });
             }
             (Pending { plain: old.plain, previous: Some(found) }, true)
         }
-        Some(found) => return Err(KeyCheckError::WrongKey { found, given: current.id() }),
     };
     if previous.is_some() && pending.previous.is_none() {
         tracing::warn!("--statestore-key-previous is not needed: no value of the state database is sealed with it");
@@ -192,7 +192,7 @@ pub(super) fn plan(check: Option<&[u8]>, has_values: bool, keys: &StoreKeys) -> 
         plain_readable: pending.plain,
     };
     let check = rewrite.then(|| current.seal(&pending.encode(), AAD));
-    Ok(Plan { sealing, check, pass: pending.any() })
+    Ok(Plan { sealing, check, reseal: pending.any().then(|| current.clone()) })
 }
 
 /// The key check of a database every value of which is sealed with `current`.
@@ -217,16 +217,16 @@ mod tests {
     #[test]
     fn a_plain_database_opened_with_a_key_is_encrypted_by_a_pass() {
         let plan = plan(None, true, &keys(Some(1), None)).unwrap();
-        assert!(plan.pass && plan.sealing.plain_readable);
+        assert!(plan.reseal.is_some() && plan.sealing.plain_readable);
         let check = plan.check.unwrap();
         // Restarted during the pass: plain values are still read, the pass goes on.
         let again = super::plan(Some(&check), true, &keys(Some(1), None)).unwrap();
-        assert!(again.pass && again.sealing.plain_readable && again.check.is_none());
+        assert!(again.reseal.is_some() && again.sealing.plain_readable && again.check.is_none());
         // Finished: plain values are refused.
         let done = super::plan(Some(&finished(&key(1))), true, &keys(Some(1), None)).unwrap();
-        assert!(!done.pass && !done.sealing.plain_readable);
+        assert!(done.reseal.is_none() && !done.sealing.plain_readable);
         // A new database needs no pass.
-        assert!(!super::plan(None, false, &keys(Some(1), None)).unwrap().pass);
+        assert!(super::plan(None, false, &keys(Some(1), None)).unwrap().reseal.is_none());
     }
 
     #[test]
@@ -247,13 +247,13 @@ mod tests {
     fn a_rotation_reads_both_keys_until_its_pass_ends() {
         let check = finished(&key(1));
         let rotation = plan(Some(&check), true, &keys(Some(2), Some(1))).unwrap();
-        assert!(rotation.pass && rotation.sealing.previous.is_some() && !rotation.sealing.plain_readable);
+        assert!(rotation.reseal.is_some() && rotation.sealing.previous.is_some() && !rotation.sealing.plain_readable);
         let during = rotation.check.unwrap();
         assert_eq!(
             plan(Some(&during), true, &keys(Some(2), None)).unwrap_err(),
             KeyCheckError::PreviousRequired { previous: key(1).id() }
         );
-        assert!(plan(Some(&during), true, &keys(Some(2), Some(1))).unwrap().pass);
+        assert!(plan(Some(&during), true, &keys(Some(2), Some(1))).unwrap().reseal.is_some());
         assert_eq!(
             plan(Some(&during), true, &keys(Some(3), Some(2))).unwrap_err(),
             KeyCheckError::RotationUnfinished { pending: key(1).id(), given: key(2).id() }

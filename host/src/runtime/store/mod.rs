@@ -65,10 +65,7 @@ impl StateStore {
         std::fs::create_dir_all(dir).map_err(|error| StoreError::Directory { path: dir.to_owned(), error })?;
         let path = dir.join(DB_FILE);
         let plan = match copy::open_read_only(&path)? {
-            Some(existing) => {
-                let check = keys::stored_check(&existing)?;
-                keys::plan(check.as_deref(), keys::has_values(&existing)?, keys)?
-            }
+            Some(existing) => keys::plan_for(&existing, keys)?,
             None => keys::plan(None, false, keys)?,
         };
         let mut connection = Connection::open(&path)?;
@@ -82,12 +79,11 @@ impl StateStore {
         }
         let (ops, queue) = mpsc::channel();
         let sealing = plan.sealing;
-        let current = sealing.current.clone();
         std::thread::Builder::new()
             .name("state-store".into())
             .spawn(move || worker::run(connection, sealing, queue))
             .map_err(|error| StoreError::Directory { path: dir.to_owned(), error })?;
-        if let (true, Some(current)) = (plan.pass, current) {
+        if let Some(current) = plan.reseal {
             reseal::start(ops.clone(), current)
                 .map_err(|error| StoreError::Directory { path: dir.to_owned(), error })?;
         }

@@ -14,17 +14,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use prost::Message;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::sealing::{call_aad, state_aad};
+use super::sealing::Row;
 use super::types::{Revision, RevisionSummary, StateKey, StoreError, StoredState};
 use super::worker::Db;
 use crate::protocol::spawn::actors;
 
 /// The `ActorState` stored as save `seq` (revision `revision`) of `key`.
 fn decode(db: Db, key: &StateKey, bytes: &[u8], seq: i64, revision: i64) -> Result<actors::ActorState, StoreError> {
-    let plain = db
-        .sealing
-        .open(bytes, &state_aad(key, seq, revision))
-        .map_err(|error| StoreError::Sealed { row: format!("revision {revision} of `{}`", key.name), error })?;
+    let plain = db.sealing.open_row(bytes, &Row::state(key, seq, revision))?;
     actors::ActorState::decode(plain.as_ref()).map_err(|error| StoreError::Corrupt { actor: key.name.clone(), error })
 }
 
@@ -96,7 +93,7 @@ pub(super) fn history(db: Db, key: &StateKey) -> Result<Vec<RevisionSummary>, St
 /// single-row upsert of a store without history.
 pub(super) fn save(db: Db, key: &StateKey, state: &StoredState, keep: u32) -> rusqlite::Result<()> {
     let record = actors::ActorState { tags: state.tags.clone(), state: state.state.clone() };
-    let sealed = db.sealing.seal(record.encode_to_vec(), &state_aad(key, state.seq, state.revision));
+    let sealed = db.sealing.seal(record.encode_to_vec(), &Row::state(key, state.seq, state.revision));
     db.sql
         .prepare_cached(
             "INSERT INTO actor_state (system, name, parent, slot, seq, revision, state, updated_at_ms)
@@ -156,7 +153,7 @@ pub(super) fn schedule_call(db: Db, system: &str, actor: &str, due_ms: i64, requ
         .execute(params![system, actor, due_ms, placeholder])?;
     let id = db.sql.last_insert_rowid();
     if db.sealing.current.is_some() {
-        let sealed = db.sealing.seal(request.to_vec(), &call_aad(id, system, actor, due_ms));
+        let sealed = db.sealing.seal(request.to_vec(), &Row::Call { id, system, actor, due_ms });
         db.sql.prepare_cached("UPDATE scheduled_call SET request = ?2 WHERE id = ?1")?.execute(params![id, sealed])?;
     }
     Ok(id)
@@ -172,11 +169,8 @@ pub(super) fn scheduled_call(db: Db, id: i64) -> Result<Option<Vec<u8>>, StoreEr
         })
         .optional()?;
     row.map(|(system, actor, due_ms, request)| {
-        let plain = db
-            .sealing
-            .open(&request, &call_aad(id, &system, &actor, due_ms))
-            .map_err(|error| StoreError::Sealed { row: format!("scheduled call {id} to `{actor}`"), error })?;
-        Ok(plain.into_owned())
+        let row = Row::Call { id, system: &system, actor: &actor, due_ms };
+        Ok(db.sealing.open_row(&request, &row)?.into_owned())
     })
     .transpose()
 }

@@ -15,8 +15,8 @@ use std::sync::mpsc;
 use rusqlite::params;
 
 use super::keys;
-use super::sealing::{StoreKey, call_aad, state_aad};
-use super::types::{StateKey, StoreError};
+use super::sealing::{Row, StoreKey};
+use super::types::StoreError;
 use super::worker::{Db, Job, write_op};
 
 /// Rows read per batch: bounds how long one batch holds the store's thread.
@@ -27,7 +27,6 @@ const BATCH: i64 = 256;
 enum Cursor {
     States { system: String, name: String, parent: String, slot: i64 },
     Calls { id: i64 },
-    Done,
 }
 
 /// Starts the pass on its own thread, sending its batches to the store's queue `jobs`.
@@ -38,10 +37,10 @@ pub(super) fn start(jobs: mpsc::Sender<Job>, current: StoreKey) -> std::io::Resu
 fn drive(jobs: &mpsc::Sender<Job>, current: &StoreKey) {
     tracing::info!(key_id = %current.id(), "re-encrypting the state store with the current key, while serving");
     let mut cursor =
-        Cursor::States { system: String::new(), name: String::new(), parent: String::new(), slot: i64::MIN };
+        Some(Cursor::States { system: String::new(), name: String::new(), parent: String::new(), slot: i64::MIN });
     let mut resealed = 0;
-    while !matches!(cursor, Cursor::Done) {
-        match run(jobs, move |db| step(db, cursor)) {
+    while let Some(at) = cursor {
+        match run(jobs, move |db| step(db, at)) {
             Some(Ok((next, count))) => (cursor, resealed) = (next, resealed + count),
             Some(Err(error)) => {
                 tracing::error!(%error, "the state store's re-encryption stopped; it resumes at the next start");
@@ -87,26 +86,25 @@ fn run<T: Send + 'static>(
     answer.recv().ok()
 }
 
-/// Reseals the rows of one batch after `cursor`; returns where the next starts and how many
-/// were resealed.
-fn step(db: Db, cursor: Cursor) -> Result<(Cursor, usize), StoreError> {
+/// Reseals the rows of one batch after `cursor`; returns where the next starts (`None`:
+/// every row is done) and how many were resealed.
+fn step(db: Db, cursor: Cursor) -> Result<(Option<Cursor>, usize), StoreError> {
     match cursor {
-        Cursor::States { system, name, parent, slot } => states(db, (system, name, parent, slot)),
+        Cursor::States { system, name, parent, slot } => states(db, [&system, &name, &parent], slot),
         Cursor::Calls { id } => calls(db, id),
-        Cursor::Done => Ok((Cursor::Done, 0)),
     }
 }
 
 type StateRow = (String, String, String, i64, i64, i64, Vec<u8>);
 
-fn states(db: Db, after: (String, String, String, i64)) -> Result<(Cursor, usize), StoreError> {
+fn states(db: Db, [system, name, parent]: [&str; 3], slot: i64) -> Result<(Option<Cursor>, usize), StoreError> {
     let rows: Vec<StateRow> = db
         .sql
         .prepare_cached(
             "SELECT system, name, parent, slot, seq, revision, state FROM actor_state
              WHERE (system, name, parent, slot) > (?1, ?2, ?3, ?4) ORDER BY system, name, parent, slot LIMIT ?5",
         )?
-        .query_map(params![after.0, after.1, after.2, after.3, BATCH], |row| {
+        .query_map(params![system, name, parent, slot, BATCH], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
         })?
         .collect::<Result<_, _>>()?;
@@ -115,13 +113,8 @@ fn states(db: Db, after: (String, String, String, i64)) -> Result<(Cursor, usize
         if db.sealing.is_current(stored) {
             continue;
         }
-        let key = StateKey { system: system.clone(), name: name.clone(), parent: parent.clone() };
-        let aad = state_aad(&key, *seq, *revision);
-        let plain = db
-            .sealing
-            .open(stored, &aad)
-            .map_err(|error| StoreError::Sealed { row: format!("revision {revision} of `{name}`"), error })?;
-        let sealed = db.sealing.seal(plain.into_owned(), &aad);
+        let row = Row::State { system, name, parent, seq: *seq, revision: *revision };
+        let sealed = db.sealing.seal(db.sealing.open_row(stored, &row)?.into_owned(), &row);
         db.sql
             .prepare_cached(
                 "UPDATE actor_state SET state = ?5 WHERE system = ?1 AND name = ?2 AND parent = ?3 AND slot = ?4",
@@ -133,10 +126,10 @@ fn states(db: Db, after: (String, String, String, i64)) -> Result<(Cursor, usize
         Some((system, name, parent, slot, ..)) => Cursor::States { system, name, parent, slot },
         None => Cursor::Calls { id: i64::MIN },
     };
-    Ok((next, resealed))
+    Ok((Some(next), resealed))
 }
 
-fn calls(db: Db, after: i64) -> Result<(Cursor, usize), StoreError> {
+fn calls(db: Db, after: i64) -> Result<(Option<Cursor>, usize), StoreError> {
     let rows: Vec<(i64, String, String, i64, Vec<u8>)> = db
         .sql
         .prepare_cached(
@@ -149,14 +142,10 @@ fn calls(db: Db, after: i64) -> Result<(Cursor, usize), StoreError> {
         if db.sealing.is_current(stored) {
             continue;
         }
-        let aad = call_aad(*id, system, actor, *due_ms);
-        let plain = db
-            .sealing
-            .open(stored, &aad)
-            .map_err(|error| StoreError::Sealed { row: format!("scheduled call {id} to `{actor}`"), error })?;
-        let sealed = db.sealing.seal(plain.into_owned(), &aad);
+        let row = Row::Call { id: *id, system, actor, due_ms: *due_ms };
+        let sealed = db.sealing.seal(db.sealing.open_row(stored, &row)?.into_owned(), &row);
         db.sql.prepare_cached("UPDATE scheduled_call SET request = ?2 WHERE id = ?1")?.execute(params![id, sealed])?;
         resealed += 1;
     }
-    Ok((rows.last().map_or(Cursor::Done, |row| Cursor::Calls { id: row.0 }), resealed))
+    Ok((rows.last().map(|row| Cursor::Calls { id: row.0 }), resealed))
 }

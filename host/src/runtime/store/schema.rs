@@ -57,11 +57,7 @@ pub(super) fn prepare(connection: &mut Connection) -> Result<(), StoreError> {
         return Err(StoreError::NewerSchema { found: version, known: VERSION });
     }
     if version < 1 {
-        let exists = transaction
-            .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actor_state'", [], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if exists {
+        if table_exists(&transaction, "actor_state")? {
             // Version 0: the current states become each actor's only revision.
             transaction.execute_batch("ALTER TABLE actor_state RENAME TO actor_state_v0;")?;
             transaction.execute_batch(REVISIONS)?;
@@ -113,6 +109,14 @@ pub(super) fn size_rings(connection: &mut Connection, keep: u32) -> Result<(), S
     transaction.execute("INSERT OR REPLACE INTO store_setting (name, value) VALUES ('keep', ?1)", [keep])?;
     transaction.commit()?;
     Ok(())
+}
+
+/// Whether `connection`'s database has the table `name` (an older schema may not).
+pub(super) fn table_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
+    connection
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
 }
 
 #[cfg(test)]

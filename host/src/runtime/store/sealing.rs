@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::types::StateKey;
+use super::types::{StateKey, StoreError};
 
 /// First byte of a value sealed by this version.
 const SEALED_V1: u8 = 0xF1;
@@ -99,17 +99,18 @@ impl StoreKey {
         sealed.extend_from_slice(&self.id.0);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(plain);
-        let mut body = sealed.split_off(HEADER_LEN);
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut sealed[HEADER_LEN..])
             .expect("AES-GCM seals any length the store holds");
-        sealed.append(&mut body);
+        sealed.extend_from_slice(tag.as_ref());
         sealed
     }
 
     /// The plain value of `sealed` (sealed by this key), if it is authentic for `aad`.
-    fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
-        let nonce = Nonce::try_assume_unique_for_key(&sealed[1 + ID_LEN..HEADER_LEN]).map_err(|_| SealError::Forged)?;
+    pub(super) fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
+        let nonce = sealed.get(1 + ID_LEN..HEADER_LEN).ok_or(SealError::Forged)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Forged)?;
         let mut body = sealed[HEADER_LEN..].to_vec();
         let plain = self.key.open_in_place(nonce, Aad::from(aad), &mut body).map_err(|_| SealError::Forged)?;
         let length = plain.len();
@@ -175,29 +176,34 @@ impl Sealing {
         Sealing { current: None, previous: None, plain_readable: true }
     }
 
-    /// `plain` as it is stored for the row `aad` names: sealed with the current key, or as
-    /// it is without one.
-    pub(super) fn seal(&self, plain: Vec<u8>, aad: &[u8]) -> Vec<u8> {
+    /// `plain` as it is stored in `row`: sealed with the current key, or as it is without
+    /// one (then no associated data is computed).
+    pub(super) fn seal(&self, plain: Vec<u8>, row: &Row<'_>) -> Vec<u8> {
         match &self.current {
-            Some(key) => key.seal(&plain, aad),
+            Some(key) => key.seal(&plain, &row.aad()),
             None => plain,
         }
     }
 
-    /// The plain value of `stored`, read from the row `aad` names.
-    pub(super) fn open<'a>(&self, stored: &'a [u8], aad: &[u8]) -> Result<Cow<'a, [u8]>, SealError> {
+    /// The plain value of `stored`, read from `row`.
+    pub(super) fn open<'a>(&self, stored: &'a [u8], row: &Row<'_>) -> Result<Cow<'a, [u8]>, SealError> {
         match sealed_by(stored) {
             SealedBy::Plain if self.plain_readable => Ok(Cow::Borrowed(stored)),
             SealedBy::Plain => Err(SealError::Plain),
             SealedBy::Key(id) => {
                 let key = [&self.current, &self.previous].into_iter().flatten().find(|key| key.id == id);
                 match key {
-                    Some(key) => key.open(stored, aad).map(Cow::Owned),
+                    Some(key) => key.open(stored, &row.aad()).map(Cow::Owned),
                     None if self.current.is_none() => Err(SealError::NoKey),
                     None => Err(SealError::UnknownKey(id)),
                 }
             }
         }
+    }
+
+    /// [`Sealing::open`], its failure a [`StoreError`] naming the row.
+    pub(super) fn open_row<'a>(&self, stored: &'a [u8], row: &Row<'_>) -> Result<Cow<'a, [u8]>, StoreError> {
+        self.open(stored, row).map_err(|error| StoreError::Sealed { row: row.to_string(), error })
     }
 
     /// Whether `stored` is as the current key would store it (sealed by it, or plain when
@@ -211,33 +217,60 @@ impl Sealing {
     }
 }
 
-/// Appends `text` length-prefixed, so that no two field lists encode the same.
-fn field(aad: &mut Vec<u8>, text: &str) {
-    aad.extend_from_slice(&(text.len() as u64).to_be_bytes());
-    aad.extend_from_slice(text.as_bytes());
+/// The row a stored value is kept in: what a sealed value is bound to (its associated
+/// data, so that it opens nowhere else) and how errors name it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Row<'a> {
+    /// Save `seq` (revision `revision`) of an actor's state. The ring slot is left out: it
+    /// changes when `--state-history` does.
+    State { system: &'a str, name: &'a str, parent: &'a str, seq: i64, revision: i64 },
+    /// Scheduled call `id` to `actor` of `system`, due at `due_ms`.
+    Call { id: i64, system: &'a str, actor: &'a str, due_ms: i64 },
 }
 
-/// The associated data of save `seq` (revision `revision`) of `key`'s state: its row's
-/// identity, so that it opens nowhere else (another actor, system, parent, or save). The
-/// ring slot is left out: it changes when `--state-history` does.
-pub(super) fn state_aad(key: &StateKey, seq: i64, revision: i64) -> Vec<u8> {
-    let mut aad = b"spawn-wasm/actor_state/v1".to_vec();
-    for text in [&key.system, &key.name, &key.parent] {
-        field(&mut aad, text);
+impl<'a> Row<'a> {
+    /// Save `seq` (revision `revision`) of `key`'s state.
+    pub(super) fn state(key: &'a StateKey, seq: i64, revision: i64) -> Row<'a> {
+        Row::State { system: &key.system, name: &key.name, parent: &key.parent, seq, revision }
     }
-    aad.extend_from_slice(&seq.to_be_bytes());
-    aad.extend_from_slice(&revision.to_be_bytes());
-    aad
+
+    /// The associated data: the row's identity (another actor, system, parent, save or call
+    /// gives other bytes), each text length-prefixed so that no two field lists encode the
+    /// same.
+    fn aad(&self) -> Vec<u8> {
+        let field = |aad: &mut Vec<u8>, text: &str| {
+            aad.extend_from_slice(&(text.len() as u64).to_be_bytes());
+            aad.extend_from_slice(text.as_bytes());
+        };
+        match *self {
+            Row::State { system, name, parent, seq, revision } => {
+                let mut aad = b"spawn-wasm/actor_state/v1".to_vec();
+                for text in [system, name, parent] {
+                    field(&mut aad, text);
+                }
+                aad.extend_from_slice(&seq.to_be_bytes());
+                aad.extend_from_slice(&revision.to_be_bytes());
+                aad
+            }
+            Row::Call { id, system, actor, due_ms } => {
+                let mut aad = b"spawn-wasm/scheduled_call/v1".to_vec();
+                aad.extend_from_slice(&id.to_be_bytes());
+                field(&mut aad, system);
+                field(&mut aad, actor);
+                aad.extend_from_slice(&due_ms.to_be_bytes());
+                aad
+            }
+        }
+    }
 }
 
-/// The associated data of scheduled call `id` to `actor` of `system`, due at `due_ms`.
-pub(super) fn call_aad(id: i64, system: &str, actor: &str, due_ms: i64) -> Vec<u8> {
-    let mut aad = b"spawn-wasm/scheduled_call/v1".to_vec();
-    aad.extend_from_slice(&id.to_be_bytes());
-    field(&mut aad, system);
-    field(&mut aad, actor);
-    aad.extend_from_slice(&due_ms.to_be_bytes());
-    aad
+impl std::fmt::Display for Row<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Row::State { name, revision, .. } => write!(f, "revision {revision} of `{name}`"),
+            Row::Call { id, actor, .. } => write!(f, "scheduled call {id} to `{actor}`"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +282,10 @@ pub(super) mod tests {
         StoreKey::from_bytes([byte; 32])
     }
 
+    /// Two rows, to tell their associated data apart.
+    const ROW_A: Row<'static> = Row::Call { id: 1, system: "s", actor: "a", due_ms: 0 };
+    const ROW_B: Row<'static> = Row::Call { id: 2, system: "s", actor: "a", due_ms: 0 };
+
     fn sealing(current: u8) -> Sealing {
         Sealing { current: Some(key(current)), previous: None, plain_readable: false }
     }
@@ -256,26 +293,26 @@ pub(super) mod tests {
     #[test]
     fn a_sealed_value_opens_with_its_key_and_associated_data_only() {
         let one = sealing(1);
-        let sealed = one.seal(b"distinctive".to_vec(), b"row a");
+        let sealed = one.seal(b"distinctive".to_vec(), &ROW_A);
         assert!(!sealed.windows(11).any(|window| window == b"distinctive"));
-        assert_eq!(one.open(&sealed, b"row a").unwrap().as_ref(), b"distinctive");
-        assert_eq!(one.open(&sealed, b"row b").unwrap_err(), SealError::Forged, "another row's data");
+        assert_eq!(one.open(&sealed, &ROW_A).unwrap().as_ref(), b"distinctive");
+        assert_eq!(one.open(&sealed, &ROW_B).unwrap_err(), SealError::Forged, "another row's data");
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
-        assert_eq!(one.open(&altered, b"row a").unwrap_err(), SealError::Forged);
+        assert_eq!(one.open(&altered, &ROW_A).unwrap_err(), SealError::Forged);
         let two = sealing(2);
-        assert_eq!(two.open(&sealed, b"row a").unwrap_err(), SealError::UnknownKey(key(1).id()));
-        assert_eq!(Sealing::plain().open(&sealed, b"row a").unwrap_err(), SealError::NoKey);
+        assert_eq!(two.open(&sealed, &ROW_A).unwrap_err(), SealError::UnknownKey(key(1).id()));
+        assert_eq!(Sealing::plain().open(&sealed, &ROW_A).unwrap_err(), SealError::NoKey);
         // A wrong key posing under the right id still does not open it.
         let impostor = Sealing { current: Some(StoreKey { id: key(1).id, ..key(2) }), ..two };
-        assert_eq!(impostor.open(&sealed, b"row a").unwrap_err(), SealError::Forged);
+        assert_eq!(impostor.open(&sealed, &ROW_A).unwrap_err(), SealError::Forged);
     }
 
     #[test]
     fn every_seal_takes_a_fresh_nonce() {
         let one = sealing(1);
-        let first = one.seal(b"same".to_vec(), b"aad");
-        let second = one.seal(b"same".to_vec(), b"aad");
+        let first = one.seal(b"same".to_vec(), &ROW_A);
+        let second = one.seal(b"same".to_vec(), &ROW_A);
         assert_ne!(first[1 + ID_LEN..HEADER_LEN], second[1 + ID_LEN..HEADER_LEN]);
         assert_ne!(first, second);
     }
@@ -283,15 +320,15 @@ pub(super) mod tests {
     #[test]
     fn plain_values_are_read_only_while_they_may_exist() {
         let plain = [0x0a, 1, 2];
-        assert_eq!(Sealing::plain().open(&plain, b"x").unwrap().as_ref(), plain);
-        assert_eq!(sealing(1).open(&plain, b"x").unwrap_err(), SealError::Plain);
+        assert_eq!(Sealing::plain().open(&plain, &ROW_A).unwrap().as_ref(), plain);
+        assert_eq!(sealing(1).open(&plain, &ROW_A).unwrap_err(), SealError::Plain);
         let passing = Sealing { plain_readable: true, ..sealing(1) };
-        assert_eq!(passing.open(&plain, b"x").unwrap().as_ref(), plain);
+        assert_eq!(passing.open(&plain, &ROW_A).unwrap().as_ref(), plain);
         assert!(!passing.is_current(&plain) && Sealing::plain().is_current(&plain));
         let rotating = Sealing { previous: Some(key(2)), ..sealing(1) };
-        let old = sealing(2).seal(b"old".to_vec(), b"x");
-        assert_eq!(rotating.open(&old, b"x").unwrap().as_ref(), b"old");
-        assert!(!rotating.is_current(&old) && rotating.is_current(&rotating.seal(Vec::new(), b"x")));
+        let old = sealing(2).seal(b"old".to_vec(), &ROW_A);
+        assert_eq!(rotating.open(&old, &ROW_A).unwrap().as_ref(), b"old");
+        assert!(!rotating.is_current(&old) && rotating.is_current(&rotating.seal(Vec::new(), &ROW_A)));
     }
 
     #[test]
@@ -308,15 +345,11 @@ pub(super) mod tests {
 
     #[test]
     fn associated_data_tells_rows_apart() {
-        let key_of = |system: &str, name: &str, parent: &str| StateKey {
-            system: system.into(),
-            name: name.into(),
-            parent: parent.into(),
-        };
-        let a = state_aad(&key_of("s", "ab", ""), 1, 1);
-        assert_ne!(a, state_aad(&key_of("s", "a", "b"), 1, 1));
-        assert_ne!(a, state_aad(&key_of("s", "ab", ""), 2, 1));
-        assert_ne!(a, state_aad(&key_of("s", "ab", ""), 1, 2));
-        assert_ne!(call_aad(1, "s", "a", 5), call_aad(2, "s", "a", 5));
+        let state = |system, name, parent, seq, revision| Row::State { system, name, parent, seq, revision }.aad();
+        let a = state("s", "ab", "", 1, 1);
+        assert_ne!(a, state("s", "a", "b", 1, 1));
+        assert_ne!(a, state("s", "ab", "", 2, 1));
+        assert_ne!(a, state("s", "ab", "", 1, 2));
+        assert_ne!(ROW_A.aad(), ROW_B.aad());
     }
 }

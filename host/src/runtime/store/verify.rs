@@ -9,8 +9,9 @@ use prost::Message;
 
 use super::copy::{DB_FILE, open_read_only};
 use super::keys::{self, StoreKeys};
-use super::sealing::{SealedBy, call_aad, sealed_by, state_aad};
-use super::types::{StateKey, StoreError};
+use super::schema::table_exists;
+use super::sealing::{Row, SealedBy, sealed_by};
+use super::types::StoreError;
 use crate::protocol::spawn::{self as pb, actors};
 
 /// Most problems a report lists (it counts them all).
@@ -29,6 +30,8 @@ pub struct VerifyReport {
     pub plain: usize,
     /// Values sealed with the previous key (a rotation under way).
     pub sealed_by_previous: usize,
+    /// Whether SQLite's integrity check passed (its findings are among the problems).
+    pub integrity_ok: bool,
     /// Whether the database is encrypted (has a key check).
     pub encrypted: bool,
     /// Values that failed (first [`LISTED`]), and how many in all.
@@ -49,18 +52,20 @@ pub fn verify(dir: &Path, keys: &StoreKeys) -> Result<VerifyReport, StoreError> 
     let mut report = VerifyReport::default();
     let integrity: Vec<String> =
         connection.prepare("PRAGMA integrity_check")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-    if integrity != ["ok"] {
+    report.integrity_ok = integrity == ["ok"];
+    if !report.integrity_ok {
         report.failed += integrity.len();
         report.problems.extend(integrity.into_iter().take(LISTED).map(|line| format!("integrity check: {line}")));
     }
-    let check = keys::stored_check(&connection)?;
-    report.encrypted = check.is_some();
-    let sealing = keys::plan(check.as_deref(), keys::has_values(&connection)?, keys)?.sealing;
+    report.encrypted = keys::stored_check(&connection)?.is_some();
+    let sealing = keys::plan_for(&connection, keys)?.sealing;
     let note = |report: &mut VerifyReport, stored: &[u8], outcome: Result<(), String>| {
-        match (sealed_by(stored), &sealing.current) {
-            (SealedBy::Plain, _) => report.plain += 1,
-            (SealedBy::Key(id), Some(current)) if id != current.id() => report.sealed_by_previous += 1,
-            _ => {}
+        match sealed_by(stored) {
+            SealedBy::Plain => report.plain += 1,
+            SealedBy::Key(id) if sealing.previous.as_ref().is_some_and(|previous| previous.id() == id) => {
+                report.sealed_by_previous += 1
+            }
+            SealedBy::Key(_) => {}
         }
         if let Err(problem) = outcome {
             report.failed += 1;
@@ -72,34 +77,36 @@ pub fn verify(dir: &Path, keys: &StoreKeys) -> Result<VerifyReport, StoreError> 
     let mut states = connection.prepare("SELECT system, name, parent, seq, revision, state FROM actor_state")?;
     let mut rows = states.query([])?;
     while let Some(row) = rows.next()? {
-        let key = StateKey { system: row.get(0)?, name: row.get(1)?, parent: row.get(2)? };
+        let (system, name, parent): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
         let (seq, revision, stored): (i64, i64, Vec<u8>) = (row.get(3)?, row.get(4)?, row.get(5)?);
+        let row = Row::State { system: &system, name: &name, parent: &parent, seq, revision };
         let outcome = sealing
-            .open(&stored, &state_aad(&key, seq, revision))
+            .open(&stored, &row)
             .map_err(|error| error.to_string())
             .and_then(|plain| actors::ActorState::decode(plain.as_ref()).map(drop).map_err(|error| error.to_string()))
-            .map_err(|error| format!("revision {revision} of `{}` ({}): {error}", key.name, key.system));
+            .map_err(|error| format!("{row} ({system}): {error}"));
         report.states += 1;
         note(&mut report, &stored, outcome);
     }
-    if keys::table_exists(&connection, "scheduled_call")? {
+    if table_exists(&connection, "scheduled_call")? {
         let mut calls = connection.prepare("SELECT id, system, actor, due_ms, request FROM scheduled_call")?;
         let mut rows = calls.query([])?;
         while let Some(row) = rows.next()? {
             let (id, system, actor, due_ms, stored): (i64, String, String, i64, Vec<u8>) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            let row = Row::Call { id, system: &system, actor: &actor, due_ms };
             let outcome = sealing
-                .open(&stored, &call_aad(id, &system, &actor, due_ms))
+                .open(&stored, &row)
                 .map_err(|error| error.to_string())
                 .and_then(|plain| {
                     pb::InvocationRequest::decode(plain.as_ref()).map(drop).map_err(|error| error.to_string())
                 })
-                .map_err(|error| format!("scheduled call {id} to `{actor}`: {error}"));
+                .map_err(|error| format!("{row}: {error}"));
             report.scheduled_calls += 1;
             note(&mut report, &stored, outcome);
         }
     }
-    if keys::table_exists(&connection, "spawned_actor")? {
+    if table_exists(&connection, "spawned_actor")? {
         let spawned: i64 = connection.query_row("SELECT COUNT(*) FROM spawned_actor", [], |row| row.get(0))?;
         report.spawned = spawned as usize;
     }

@@ -205,7 +205,7 @@ fn destination_of(request: &Request<WasiBody>) -> Option<Destination> {
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
-        request: Request<WasiBody>,
+        mut request: Request<WasiBody>,
         _options: Option<RequestOptions>,
         _io: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Response> + Send> {
@@ -223,10 +223,8 @@ impl WasiHttpHooks for OutboundHttp {
             return Box::new(std::future::ready(Err(refuse(&destination.to_string(), reason))));
         };
         let (policy, deadline, max_body) = (self.policy.clone(), self.deadline, self.limits.max_response_bytes);
-        let mut request = request;
-        let span = self.traced(&mut request);
+        let mut span = self.traced(&mut request);
         Box::new(async move {
-            let mut span = span;
             let sent = Self::exchange(request, destination, policy, deadline, max_body, permit).await;
             match &sent {
                 Ok((response, _)) => span.set("http.response.status_code", i64::from(response.status().as_u16())),
@@ -241,10 +239,12 @@ impl OutboundHttp {
     /// Opens the request's span and names it in the request's `traceparent` (and passes
     /// the trace's `tracestate` on), replacing what the guest set.
     fn traced(&self, request: &mut Request<WasiBody>) -> Span {
-        let method = request.method().to_string();
+        let method = request.method();
         let mut span = self.telemetry.start(|| format!("HTTP {method}").into(), SpanKind::Client, Some(&self.trace));
-        span.set("http.request.method", method);
-        span.set("url.full", request.uri().to_string());
+        if span.is_recording() {
+            span.set("http.request.method", method.to_string());
+            span.set("url.full", request.uri().to_string());
+        }
         let context = span.context();
         let headers = request.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&context.traceparent()) {
@@ -257,6 +257,7 @@ impl OutboundHttp {
         span
     }
 
+    /// Resolves `destination` (within `policy`) and sends `request` there.
     async fn exchange(
         request: Request<WasiBody>,
         destination: Destination,
@@ -265,21 +266,19 @@ impl OutboundHttp {
         max_body: usize,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Response {
-        {
-            let addrs = match policy.addresses(&destination, deadline).await {
-                Ok(addrs) => addrs,
-                Err(Refusal::Denied(reason)) => return Err(refuse(&destination.to_string(), reason)),
-                Err(Refusal::Error(error)) => return Err(error),
-            };
-            let tls = match (&destination.scheme, &destination.host) {
-                (Scheme::Http, _) => None,
-                (Scheme::Https, Host::Addr(addr)) => Some(ServerName::from(*addr)),
-                (Scheme::Https, Host::Name(name)) => {
-                    Some(ServerName::try_from(name.clone()).map_err(|_| Error::HttpRequestUriInvalid)?)
-                }
-            };
-            http_client::send(request, Exchange { addrs, tls, deadline, max_body, permit }).await
-        }
+        let addrs = match policy.addresses(&destination, deadline).await {
+            Ok(addrs) => addrs,
+            Err(Refusal::Denied(reason)) => return Err(refuse(&destination.to_string(), reason)),
+            Err(Refusal::Error(error)) => return Err(error),
+        };
+        let tls = match (&destination.scheme, &destination.host) {
+            (Scheme::Http, _) => None,
+            (Scheme::Https, Host::Addr(addr)) => Some(ServerName::from(*addr)),
+            (Scheme::Https, Host::Name(name)) => {
+                Some(ServerName::try_from(name.clone()).map_err(|_| Error::HttpRequestUriInvalid)?)
+            }
+        };
+        http_client::send(request, Exchange { addrs, tls, deadline, max_body, permit }).await
     }
 }
 
