@@ -10,7 +10,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::schema::table_exists;
-use super::sealing::{KeyId, SealedBy, Sealing, StoreKey, sealed_by};
+use super::sealing::{KeyId, SEALED_PREFIX, SealedBy, Sealing, StoreKey, sealed_by};
 use super::types::StoreError;
 
 const MARKER: &[u8] = b"spawn-wasm key check v1";
@@ -75,6 +75,13 @@ pub enum KeyCheckError {
         /// The previous key given now.
         given: KeyId,
     },
+    /// No key check, but encrypted values: the check was deleted (to have plain values read
+    /// again, say) or lost; either way the database is not as this host left it.
+    #[error(
+        "the state database holds encrypted values but no key check: it was altered or damaged; nothing was \
+         changed (start from a backup, or check it with `spawn-wasm verify`)"
+    )]
+    CheckMissing,
 }
 
 /// What a pass under way still has to reseal, as the key check records it.
@@ -115,10 +122,27 @@ pub(super) struct Plan {
     pub reseal: Option<StoreKey>,
 }
 
-/// How to open `connection`'s database with `keys` (see [`plan`]).
+/// How to open `connection`'s database with `keys` (see [`plan`]). Without a key check, a
+/// database is plain, unless some value is sealed: then its check was deleted, which is
+/// refused (looked for only when a key is given, as only then would plain values be read
+/// and resealed).
 pub(super) fn plan_for(connection: &Connection, keys: &StoreKeys) -> Result<Plan, StoreError> {
     let check = stored_check(connection)?;
+    if check.is_none() && keys.current.is_some() && has_sealed_values(connection)? {
+        return Err(KeyCheckError::CheckMissing.into());
+    }
     Ok(plan(check.as_deref(), has_values(connection)?, keys)?)
+}
+
+/// Whether some value of `connection`'s database is sealed (a full scan).
+fn has_sealed_values(connection: &Connection) -> rusqlite::Result<bool> {
+    for (table, column) in [("actor_state", "state"), ("scheduled_call", "request")] {
+        let sealed = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE substr({column}, 1, 1) = ?1)");
+        if table_exists(connection, table)? && connection.query_row(&sealed, [SEALED_PREFIX], |row| row.get(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether `connection`'s database holds any value (a state or a scheduled call).
@@ -258,5 +282,20 @@ mod tests {
             plan(Some(&during), true, &keys(Some(3), Some(2))).unwrap_err(),
             KeyCheckError::RotationUnfinished { pending: key(1).id(), given: key(2).id() }
         );
+    }
+
+    #[test]
+    fn a_deleted_key_check_is_refused_while_encrypted_values_remain() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        super::super::schema::prepare(&mut connection).unwrap();
+        let insert = "INSERT INTO actor_state (system, name, parent, slot, seq, revision, state, updated_at_ms)
+                      VALUES ('s', ?1, '', 1, 1, 1, ?2, 0)";
+        connection.execute(insert, rusqlite::params!["plain", [0x0a_u8, 0]]).unwrap();
+        // A plain database opened with a key: encrypted by a pass.
+        assert!(plan_for(&connection, &keys(Some(1), None)).unwrap().reseal.is_some());
+        let sealed = key(1).seal(b"value", b"row");
+        connection.execute(insert, rusqlite::params!["sealed", sealed]).unwrap();
+        let refused = plan_for(&connection, &keys(Some(1), None)).unwrap_err();
+        assert!(matches!(refused, StoreError::Keys(KeyCheckError::CheckMissing)), "{refused}");
     }
 }

@@ -20,6 +20,8 @@ use super::types::{StateKey, StoreError};
 
 /// First byte of a value sealed by this version.
 const SEALED_V1: u8 = 0xF1;
+/// [`SEALED_V1`] as the one-byte prefix SQL compares a value's first byte with.
+pub(super) const SEALED_PREFIX: &[u8] = &[SEALED_V1];
 /// Length of a key id.
 const ID_LEN: usize = 8;
 /// Length of a sealed value's header: version, key id, nonce.
