@@ -48,12 +48,7 @@ enum Scenario {
     Standalone(CounterLoad),
     /// Standalone: `counter.increment` across many actors with every request traced and
     /// exported over OTLP to a local receiver, against tracing off, alternating in one run.
-    Tracing {
-        #[command(flatten)]
-        load: CounterLoad,
-        #[arg(long, default_value_t = 2)]
-        rounds: usize,
-    },
+    Tracing(CounterLoad),
     /// The state store of N actors, encrypted: an online backup (`VACUUM INTO`) and a
     /// `verify` of the copy.
     Backup {
@@ -112,7 +107,9 @@ enum Scenario {
     },
 }
 
-/// `counter.increment` load on a standalone host: how many actors, connections and seconds.
+/// `counter.increment` load on a standalone host: how many actors, connections and seconds,
+/// and how many rounds of the configurations compared, alternating (each one's median is
+/// reported).
 #[derive(clap::Args, Clone, Copy)]
 struct CounterLoad {
     #[arg(long, default_value_t = 1000)]
@@ -121,6 +118,8 @@ struct CounterLoad {
     connections: usize,
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -154,12 +153,10 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Scenario::Http { seconds, rounds } => http(&cli.binary, &cli.actors, seconds, rounds).await,
-            Scenario::Standalone(CounterLoad { actors, connections, seconds }) => {
-                standalone(&cli.binary, &cli.actors, actors, connections, seconds).await
-            }
+            Scenario::Standalone(load) => standalone(&cli.binary, &cli.actors, &load).await,
             Scenario::Memory { actors } => memory(&cli.binary, &cli.actors, actors).await,
             Scenario::Backup { actors } => backup::run(actors).await,
-            Scenario::Tracing { load, rounds } => tracing_cost::run(&cli.binary, &cli.actors, &load, rounds).await,
+            Scenario::Tracing(load) => tracing_cost::run(&cli.binary, &cli.actors, &load).await,
             Scenario::Timers { instances } => timers(&cli.binary, &cli.actors, instances).await,
             Scenario::Reload { rounds } => reload(&cli.binary, &cli.actors, rounds).await,
             Scenario::Startup { components } => startup(&cli.binary, &cli.actors, components).await,
@@ -269,6 +266,24 @@ async fn measure(
 fn median(mut runs: Vec<Measured>) -> Measured {
     runs.sort_by(|a, b| a.load.requests_per_second.total_cmp(&b.load.requests_per_second));
     runs.swap_remove(runs.len() / 2)
+}
+
+/// Runs `run(variant, round)` for each of `N` variants once per round, alternating, so that a
+/// slow spell of the machine falls on them alike; each variant's median run.
+async fn alternating<const N: usize, Run>(
+    rounds: usize,
+    mut run: impl FnMut(usize, usize) -> Run,
+) -> anyhow::Result<[Measured; N]>
+where
+    Run: Future<Output = anyhow::Result<Measured>>,
+{
+    let mut runs: [Vec<Measured>; N] = std::array::from_fn(|_| Vec::new());
+    for round in 0..rounds.max(1) {
+        for (variant, measured) in runs.iter_mut().enumerate() {
+            measured.push(run(variant, round).await?);
+        }
+    }
+    Ok(runs.map(median))
 }
 
 /// The sidecar against the native user function, alternating run by run in each load
@@ -398,38 +413,40 @@ async fn start_standalone_in(
     start_in(binary, &words, env, port, "/health/readiness").await
 }
 
-async fn standalone(
-    binary: &Path,
-    actors: &Path,
-    count: usize,
-    connections: usize,
-    seconds: u64,
-) -> anyhow::Result<()> {
+async fn standalone(binary: &Path, actors: &Path, load: &CounterLoad) -> anyhow::Result<()> {
+    let CounterLoad { actors: count, connections, seconds, rounds } = *load;
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let duration = Duration::from_secs(seconds);
     let mut write_behind = None;
     for (action, label) in [("increment", "write-behind"), ("incrementDurably", "checkpoint every call")] {
-        // Plain, then with the state store encrypted (`--statestore-key`), in the same run.
-        let mut runs = Vec::new();
-        for key in [None, Some(BENCH_KEY)] {
-            let data = tempfile::tempdir()?;
-            let cache = data.path().join("code-cache");
-            let (server, _) = start_standalone_in(binary, only_counter.path(), data.path(), &cache, key, &[]).await?;
-            let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
-            // Warm-up: activate every actor once.
-            measure(&server, connections, Duration::from_secs(1), body).await?;
-            let run = measure(&server, connections, duration, body).await?;
-            let encrypted = if key.is_some() { ", encrypted" } else { "" };
-            println!("standalone counters.{action} across {count} actors, {label}{encrypted}: {run}");
-            runs.push(run);
-        }
+        // Plain and with the state store encrypted (`--statestore-key`), alternating.
+        let keys = [None, Some(BENCH_KEY)];
+        let [plain, encrypted] = alternating(rounds, |variant, round| {
+            let only_counter = only_counter.path();
+            async move {
+                let key = keys[variant];
+                let data = tempfile::tempdir()?;
+                let cache = data.path().join("code-cache");
+                let (server, _) = start_standalone_in(binary, only_counter, data.path(), &cache, key, &[]).await?;
+                let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, action);
+                // Warm-up: activate every actor once.
+                measure(&server, connections, Duration::from_secs(1), body).await?;
+                let run = measure(&server, connections, duration, body).await?;
+                let encrypted = if key.is_some() { ", encrypted" } else { "" };
+                println!(
+                    "standalone counters.{action} across {count} actors, {label}{encrypted}, round {round}: {run}"
+                );
+                Ok(run)
+            }
+        })
+        .await?;
         println!(
-            "standalone {label}: encrypted / plain {:.2} req/s (target ≥ 0.90), {:.2} CPU per request",
-            runs[1].load.requests_per_second / runs[0].load.requests_per_second,
-            runs[1].cost.cpu_us / runs[0].cost.cpu_us
+            "standalone {label}: encrypted / plain {:.2} req/s (medians of {rounds}; target ≥ 0.90), {:.2} CPU per request",
+            encrypted.load.requests_per_second / plain.load.requests_per_second,
+            encrypted.cost.cpu_us / plain.cost.cpu_us
         );
-        write_behind.get_or_insert(runs.swap_remove(0));
+        write_behind.get_or_insert(plain);
     }
     // The native client API doing the same work per request (HTTP, protobuf, a state
     // lookup), in the same run.
@@ -440,7 +457,7 @@ async fn standalone(
     println!("native client API across {count} actors:                    {baseline}");
     let wasm = write_behind.expect("measured above");
     println!(
-        "standalone write-behind / native: {:.2} req/s (target ≥ 0.80), {:.2} CPU per request",
+        "standalone write-behind (median) / native: {:.2} req/s (target ≥ 0.80), {:.2} CPU per request",
         wasm.load.requests_per_second / baseline.load.requests_per_second,
         wasm.cost.cpu_us / baseline.cost.cpu_us
     );

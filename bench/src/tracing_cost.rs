@@ -13,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
 
-use super::{CounterLoad, Measured, counter_request, measure, median, start_standalone_in};
+use super::{CounterLoad, alternating, counter_request, measure, start_standalone_in};
 
 /// A loopback OTLP/HTTP receiver that takes every export and counts the bytes.
 async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
@@ -32,9 +32,9 @@ async fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
     Ok((addr, received))
 }
 
-/// Runs `load` with tracing off and on, `rounds` times each, and prints the ratio.
-pub async fn run(binary: &Path, actors: &Path, load: &CounterLoad, rounds: usize) -> anyhow::Result<()> {
-    let CounterLoad { actors: count, connections, seconds } = *load;
+/// Runs `load` with tracing off and on, alternating, and prints the ratio of the medians.
+pub async fn run(binary: &Path, actors: &Path, load: &CounterLoad) -> anyhow::Result<()> {
+    let CounterLoad { actors: count, connections, seconds, rounds } = *load;
     let only_counter = tempfile::tempdir()?;
     std::fs::copy(actors.join("counter.wasm"), only_counter.path().join("counter.wasm"))?;
     let (collector, received) = receiver().await?;
@@ -43,22 +43,22 @@ pub async fn run(binary: &Path, actors: &Path, load: &CounterLoad, rounds: usize
         ("OTEL_TRACES_SAMPLER", "always_on".to_owned()),
     ];
     let body = move |c: usize, i: u64| counter_request((c * 7919 + i as usize) % count, "increment");
-    let mut runs: [Vec<Measured>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..rounds {
-        for (traced, env) in [(false, &[][..]), (true, &on[..])] {
+    let [off, on] = alternating(rounds, |variant, round| {
+        let (only_counter, env) = (only_counter.path(), if variant == 1 { &on[..] } else { &[][..] });
+        async move {
             let data = tempfile::tempdir()?;
             let cache = data.path().join("code-cache");
-            let (server, _) = start_standalone_in(binary, only_counter.path(), data.path(), &cache, None, env).await?;
+            let (server, _) = start_standalone_in(binary, only_counter, data.path(), &cache, None, env).await?;
             measure(&server, connections, Duration::from_secs(1), body).await?;
             let run = measure(&server, connections, Duration::from_secs(seconds), body).await?;
-            let label = if traced { "on, every request exported" } else { "off" };
+            let label = if variant == 1 { "on, every request exported" } else { "off" };
             println!("tracing {label}, round {round}: {run}");
-            runs[usize::from(traced)].push(run);
+            Ok(run)
         }
-    }
-    let [off, on] = runs.map(median);
+    })
+    .await?;
     println!(
-        "tracing on / off: {:.2} req/s (target ≥ 0.85), {:.2} CPU per request; {} KiB of spans received",
+        "tracing on / off: {:.2} req/s (medians of {rounds}; target ≥ 0.85), {:.2} CPU per request; {} KiB of spans received",
         on.load.requests_per_second / off.load.requests_per_second,
         on.cost.cpu_us / off.cost.cpu_us,
         received.load(Ordering::Relaxed) >> 10
